@@ -1,0 +1,104 @@
+/**
+ * Socket authentication: token verification (or dev-mode identity), then
+ * the application's connect hook.
+ *
+ * Responsible for turning an upgrade request into assigns, or into a
+ * refusal carrying close code 4401/4403/1011. Not responsible for the
+ * Origin check (done before the upgrade) or token format (`auth.ts`).
+ */
+import type { IncomingMessage } from 'node:http';
+import { CLOSE, TOKEN_PROTOCOL_PREFIX } from '../src/protocol';
+import { TokenError, verifyToken, type TokenClaims } from './auth';
+import type { Assigns } from './channel';
+
+/** What the connect hook receives. */
+export interface ConnectInfo {
+  /** Connect params from the query string, without `vsn`, `token` and `plume`. */
+  params: Record<string, string>;
+  /** Verified token claims, or undefined in dev mode. */
+  claims: TokenClaims | undefined;
+  /** The assigns Plume derived (`userId`, `name`); return them extended to keep them. */
+  assigns: Assigns;
+  /** The upgrade request (headers, remote address). */
+  request: IncomingMessage;
+}
+
+/**
+ * Returns the socket's assigns (merged over the derived ones), `false` to
+ * refuse with 4403, or nothing to accept as is. Throw `ConnectRefused` to
+ * refuse with a reason of your own.
+ */
+export type ConnectHook = (info: ConnectInfo) => Partial<Assigns> | false | void | Promise<Partial<Assigns> | false | void>;
+
+/**
+ * Thrown from a connect hook to refuse a socket with a reason (close 4403).
+ * @example throw new ConnectRefused('account suspended');
+ */
+export class ConnectRefused extends Error {
+  constructor(reason: string) {
+    super(reason);
+    this.name = 'ConnectRefused';
+  }
+}
+
+/** A refusal: the close code and reason the socket is closed with. */
+export class Refusal extends Error {
+  readonly code: number;
+  constructor(code: number, reason: string, cause?: unknown) {
+    super(reason, { cause });
+    this.name = 'Refusal';
+    this.code = code;
+  }
+}
+
+interface AuthInput {
+  secret: string | undefined;
+  hook: ConnectHook | undefined;
+  request: IncomingMessage;
+  params: Record<string, string>;
+  socketId: string;
+}
+
+/** Reads a token offered as the subprotocol `base64url.bearer.phx.<base64url(token)>`. */
+export function tokenFromProtocols(header: string | string[] | undefined): string | undefined {
+  const values = (Array.isArray(header) ? header.join(',') : header ?? '').split(',');
+  for (const raw of values) {
+    const value = raw.trim();
+    if (value.startsWith(TOKEN_PROTOCOL_PREFIX)) {
+      return Buffer.from(value.slice(TOKEN_PROTOCOL_PREFIX.length), 'base64url').toString('utf8');
+    }
+  }
+  return undefined;
+}
+
+function identify(input: AuthInput): { assigns: Assigns; claims: TokenClaims | undefined; expiresAt: number | null } {
+  const { params, secret } = input;
+  if (!secret) {
+    const name = (params.name ?? '').trim().slice(0, 64) || `guest-${input.socketId.slice(0, 4)}`;
+    return { assigns: { userId: name, name }, claims: undefined, expiresAt: null };
+  }
+  const token = params.token ?? tokenFromProtocols(input.request.headers['sec-websocket-protocol']);
+  if (!token) throw new Refusal(CLOSE.unauthorized, 'token required');
+  try {
+    const claims = verifyToken(token, secret);
+    return { assigns: { userId: claims.sub, name: claims.name ?? claims.sub }, claims, expiresAt: claims.exp * 1000 };
+  } catch (err) {
+    if (err instanceof TokenError) throw new Refusal(CLOSE.unauthorized, err.message);
+    throw err;
+  }
+}
+
+/** Resolves to the socket's assigns and token expiry, or rejects with a {@link Refusal}. */
+export async function authenticate(input: AuthInput): Promise<{ assigns: Assigns; expiresAt: number | null }> {
+  try {
+    const { assigns, claims, expiresAt } = identify(input);
+    const { vsn: _v, token: _t, plume: _p, ...params } = input.params;
+    const result = input.hook ? await input.hook({ params, claims, assigns, request: input.request }) : undefined;
+    if (result === false) throw new Refusal(CLOSE.forbidden, 'connect refused');
+    return { assigns: result ? { ...assigns, ...result } : assigns, expiresAt };
+  } catch (err) {
+    if (err instanceof Refusal) throw err;
+    if (err instanceof ConnectRefused) throw new Refusal(CLOSE.forbidden, err.message);
+    throw new Refusal(CLOSE.internalError, 'connect hook failed', err);
+  }
+}

@@ -1,0 +1,24 @@
+/**
+ * Plume's server library: import from `plume/server`.
+ *
+ * @example
+ * import { PlumeServer, ok, refuse } from 'plume/server';
+ * const server = new PlumeServer({ secret: process.env.PLUME_SECRET });
+ * server.channel('room:*', {
+ *   join: (topic, params, socket) => (socket.assigns.userId ? ok() : refuse('unauthorized')),
+ *   handleIn: (event, payload, socket) => { socket.broadcast(event, payload); return ok(); },
+ * });
+ * await server.listen(4000, '127.0.0.1');
+ */
+export { PlumeServer, type SocketInfo } from './server';
+export type { ServerOptions } from './options';
+export type { Address } from './transport';
+export { ok, error, refuse, type Assigns, type ChannelHandler, type ChannelSocket, type Reply, type TerminateReason } from './channel';
+export { ConnectRefused, type ConnectHook, type ConnectInfo } from './connect';
+export { signToken, verifyToken, TokenError, type TokenClaims, type SignOptions } from './auth';
+export { PubSub, type PubSubHandler, type Subscription } from './pubsub/pubsub';
+export type { PubSubAdapter, Envelope } from './pubsub/adapter';
+export { MemoryAdapter, MemoryBus } from './pubsub/memory';
+export { MemorySequencer, type Sequencer, type Position } from './sequencer';
+export { relayChannel } from './relay';
+export { consoleLogger, silentLogger, type Logger } from './log';

@@ -1,0 +1,199 @@
+/**
+ * The Plume server: accepts sockets, authenticates them, routes their
+ * channels and broadcasts through the sequencer and PubSub.
+ *
+ * Responsible for wiring the pieces and for the socket registry (liveness
+ * sweep, token expiry, `disconnect`). HTTP and the upgrade live in
+ * `transport.ts`; protocol handling per socket in `connection.ts`.
+ */
+import { randomBytes } from 'node:crypto';
+import type { IncomingMessage, Server as HttpServer } from 'node:http';
+import type { WebSocket } from 'ws';
+import { CLOSE, VSN, isPayload, isReservedEvent, type Payload } from '../src/protocol';
+import { authenticate, Refusal, type ConnectHook } from './connect';
+import type { Assigns, ChannelHandler, ChannelInstance } from './channel';
+import { Connection, type ConnectionHost } from './connection';
+import { Fanout } from './fanout';
+import { consoleLogger, silentLogger, type Logger } from './log';
+import { resolveOptions, type ResolvedOptions, type ServerOptions } from './options';
+import { PubSub } from './pubsub/pubsub';
+import { relayChannel, RELAY_PATTERN } from './relay';
+import { Router } from './router';
+import { MemorySequencer, type Position, type Sequencer } from './sequencer';
+import { Transport, type Address } from './transport';
+
+/** What `disconnect` and `sockets()` describe of a socket. */
+export interface SocketInfo {
+  readonly socketId: string;
+  readonly assigns: Assigns;
+  readonly plume: boolean;
+}
+
+/**
+ * @example
+ * const server = new PlumeServer({ secret: process.env.PLUME_SECRET });
+ * server.channel('room:*', { handleIn: (event, payload, socket) => { socket.broadcast(event, payload); return ok(); } });
+ * const { url } = await server.listen(4000, '127.0.0.1');
+ */
+export class PlumeServer implements ConnectionHost {
+  readonly options: ResolvedOptions;
+  readonly pubsub: PubSub;
+  readonly sequencer: Sequencer;
+  readonly log: Logger;
+  private readonly ownsPubSub: boolean;
+  private readonly router = new Router<ChannelHandler>();
+  private readonly fanout: Fanout;
+  private readonly connections = new Map<string, Connection>();
+  private readonly transport: Transport;
+  private connectHook: ConnectHook | undefined;
+  private sweepTimer: ReturnType<typeof setInterval> | undefined;
+  private started = false;
+  private readonly bornAt = performance.now();
+
+  constructor(options: ServerOptions = {}) {
+    this.options = resolveOptions(options);
+    this.log = options.logger === false ? silentLogger : options.logger ?? consoleLogger;
+    this.ownsPubSub = !options.pubsub;
+    this.pubsub = options.pubsub ?? new PubSub(undefined, (err, topic) => this.reportError(err, `pubsub ${topic}`));
+    this.sequencer = options.sequencer ?? new MemorySequencer();
+    this.fanout = new Fanout(this.pubsub);
+    this.transport = new Transport(this.options, this.log, {
+      accept: (ws, request, params) => this.accept(ws, request, params),
+      health: () => ({ status: 'ok', node: this.pubsub.nodeName, uptimeMs: Math.round(performance.now() - this.bornAt), ...this.stats() }),
+    });
+    if (this.options.relay) this.router.add(RELAY_PATTERN, relayChannel, true);
+  }
+
+  /**
+   * Sets the connect hook: turn params and token claims into assigns, or refuse.
+   * @example
+   * server.onConnect(({ params, assigns }) => (params.room_key === 'secret' ? { ...assigns, vip: true } : false));
+   */
+  onConnect(hook: ConnectHook): this {
+    this.connectHook = hook;
+    return this;
+  }
+
+  /** Registers a channel handler for a topic pattern (`"room:*"` or an exact topic). */
+  channel<A extends Assigns = Assigns>(pattern: string, handler: ChannelHandler<A>): this {
+    this.router.add(pattern, handler as unknown as ChannelHandler);
+    return this;
+  }
+
+  /**
+   * Broadcasts to every member of `topic` on every node, from anywhere in server code.
+   * Returns the position the sequencer gave it.
+   */
+  broadcast(topic: string, event: string, payload: Payload, excludeSocketId?: string): Position {
+    if (!isPayload(payload)) throw new TypeError(`broadcast payload must be a plain object, got ${JSON.stringify(payload)}`);
+    if (isReservedEvent(event)) throw new Error(`"${event}" is a reserved event name (phx_*, presence_*, plume:*); pick another`);
+    const position = this.sequencer.next(topic);
+    this.pubsub.broadcast(topic, { kind: 'plume:broadcast', topic, event, payload, ...position, exclude: excludeSocketId ?? null });
+    return position;
+  }
+
+  /**
+   * Closes matching sockets (by socket id or predicate) with `code` and returns how many.
+   * @example server.disconnect((s) => s.assigns.userId === 'user-42'); // log a user out everywhere on this node
+   */
+  disconnect(target: string | ((socket: SocketInfo) => boolean), code: number = CLOSE.normal, reason = 'disconnected by server'): number {
+    let count = 0;
+    for (const connection of [...this.connections.values()]) {
+      if (typeof target === 'string' ? connection.socketId === target : target(connection)) {
+        connection.close(code, reason);
+        count++;
+      }
+    }
+    return count;
+  }
+
+  /** Sockets connected to this node. */
+  sockets(): SocketInfo[] {
+    return [...this.connections.values()].filter((c) => c.isOpen);
+  }
+
+  /** Counts for `/health` and monitoring. */
+  stats(): { sockets: number; channels: number; topics: number } {
+    let channels = 0;
+    for (const c of this.connections.values()) channels += c.channelCount;
+    return { sockets: this.connections.size, channels, topics: this.fanout.topicCount };
+  }
+
+  /** Starts an HTTP server and listens. Port 0 picks a free port. */
+  async listen(port = 4000, host = '127.0.0.1'): Promise<Address> {
+    await this.start();
+    return this.transport.listen(port, host);
+  }
+
+  /** Serves sockets on an existing HTTP server (for example your Express app's). */
+  async attach(httpServer: HttpServer): Promise<void> {
+    await this.start();
+    this.transport.attach(httpServer);
+  }
+
+  /** Graceful shutdown: closes every socket with 1001, then the HTTP server. */
+  async close(): Promise<void> {
+    clearInterval(this.sweepTimer);
+    this.disconnect(() => true, CLOSE.goingAway, 'server shutting down');
+    await this.transport.close();
+    if (this.ownsPubSub) await this.pubsub.close();
+    this.started = false;
+  }
+
+  // ConnectionHost
+
+  route(topic: string): ChannelHandler | undefined {
+    return this.router.match(topic);
+  }
+
+  subscribe(instance: ChannelInstance): void {
+    this.fanout.add(instance);
+  }
+
+  unsubscribe(instance: ChannelInstance): void {
+    this.fanout.remove(instance);
+  }
+
+  removed(connection: Connection): void {
+    this.connections.delete(connection.socketId);
+  }
+
+  reportError(error: unknown, context: string): void {
+    this.log.error(`error in ${context}:`, error);
+  }
+
+  private async start(): Promise<void> {
+    if (this.started) return;
+    this.started = true;
+    await this.pubsub.start();
+    if (!this.options.secret) this.log.warn('DEV MODE: no secret configured, so there are no tokens and the "name" connect param is the identity. Set PLUME_SECRET before exposing this server.');
+    const every = Math.max(50, Math.min(1000, this.options.heartbeatTimeoutMs / 4));
+    this.sweepTimer = setInterval(() => this.sweep(), every);
+    this.sweepTimer.unref();
+  }
+
+  /** Closes sockets that went silent or whose token expired. */
+  private sweep(): void {
+    const now = Date.now();
+    for (const connection of [...this.connections.values()]) {
+      if (now - connection.lastSeen > this.options.heartbeatTimeoutMs) connection.close(CLOSE.heartbeatTimeout, 'heartbeat timeout');
+      else if (connection.expiresAt !== null && now >= connection.expiresAt) connection.close(CLOSE.unauthorized, 'token expired');
+    }
+  }
+
+  private accept(ws: WebSocket, request: IncomingMessage, params: Record<string, string>): void {
+    const vsn = params.vsn ?? VSN;
+    if (!vsn.startsWith('2.')) return ws.close(CLOSE.badFrame, `unsupported vsn ${vsn.slice(0, 20)}: use 2.0.0`);
+    const socketId = randomBytes(9).toString('base64url');
+    const connection = new Connection(ws, this, socketId, params.plume === '1', Date.now());
+    this.connections.set(socketId, connection);
+    authenticate({ secret: this.options.secret, hook: this.connectHook, request, params, socketId }).then(
+      (result) => connection.start(result.assigns, result.expiresAt),
+      (refusal: unknown) => {
+        const { code, message, cause } = refusal instanceof Refusal ? refusal : new Refusal(CLOSE.internalError, 'connect failed', refusal);
+        if (code === CLOSE.internalError) this.reportError(cause, 'connect hook');
+        connection.close(code, message);
+      },
+    );
+  }
+}

@@ -1,0 +1,132 @@
+/**
+ * HTTP and the WebSocket upgrade: `GET /health`, optional static files, and
+ * the upgrade on `${path}/websocket` with its path and Origin checks.
+ *
+ * Responsible for refusing upgrades before a socket exists (404, 403) and
+ * handing accepted sockets to the server. Not responsible for anything said
+ * over a socket.
+ */
+import { createServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import sirv from 'sirv';
+import { WebSocketServer, type WebSocket } from 'ws';
+import type { Logger } from './log';
+import type { ResolvedOptions } from './options';
+import { originAllowed } from './origin';
+
+/** Where a listening server can be reached. */
+export interface Address {
+  host: string;
+  port: number;
+  /** `http://host:port`, the base for pages and `/health`. */
+  url: string;
+  /** `ws://host:port${path}/websocket`, the socket endpoint. */
+  socketUrl: string;
+}
+
+interface TransportHost {
+  accept(ws: WebSocket, request: IncomingMessage, params: Record<string, string>): void;
+  health(): Record<string, unknown>;
+}
+
+export class Transport {
+  private readonly options: ResolvedOptions;
+  private readonly log: Logger;
+  private readonly host: TransportHost;
+  private readonly wss: WebSocketServer;
+  private readonly statics: ReturnType<typeof sirv> | undefined;
+  private httpServer: HttpServer | undefined;
+  private ownsHttp = false;
+
+  constructor(options: ResolvedOptions, log: Logger, host: TransportHost) {
+    this.options = options;
+    this.log = log;
+    this.host = host;
+    this.wss = new WebSocketServer({
+      noServer: true,
+      maxPayload: options.maxFrameBytes,
+      perMessageDeflate: false,
+      clientTracking: false,
+      // Phoenix's authToken offers ["phoenix", "base64url.bearer.phx.<token>"]; we answer "phoenix".
+      handleProtocols: (protocols) => (protocols.has('phoenix') ? 'phoenix' : false),
+    });
+    this.statics = options.staticDir ? sirv(options.staticDir, { single: true, dev: false, etag: true }) : undefined;
+  }
+
+  /** Creates an HTTP server and listens on it. */
+  listen(port: number, host: string): Promise<Address> {
+    const server = createServer((req, res) => this.request(req, res));
+    this.ownsHttp = true;
+    this.attach(server);
+    return new Promise((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, host, () => {
+        server.off('error', reject);
+        const address = server.address();
+        const actual = typeof address === 'object' && address ? address.port : port;
+        const shown = host.includes(':') ? `[${host}]` : host;
+        resolve({ host, port: actual, url: `http://${shown}:${actual}`, socketUrl: `ws://${shown}:${actual}${this.options.path}/websocket` });
+      });
+    });
+  }
+
+  /** Handles upgrades on an existing HTTP server. */
+  attach(server: HttpServer): void {
+    this.httpServer = server;
+    server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.upgrade(req, socket, head));
+  }
+
+  /** Stops accepting and closes the HTTP server if it is ours. */
+  close(): Promise<void> {
+    this.wss.close();
+    const server = this.httpServer;
+    if (!server || !this.ownsHttp) return Promise.resolve();
+    return new Promise((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections();
+    });
+  }
+
+  private request(req: IncomingMessage, res: ServerResponse): void {
+    const path = (req.url ?? '/').split('?')[0];
+    if (path === '/health' && (req.method === 'GET' || req.method === 'HEAD')) {
+      res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+      res.end(JSON.stringify(this.host.health()));
+      return;
+    }
+    if (this.statics) {
+      this.statics(req, res, () => notFound(res));
+      return;
+    }
+    notFound(res);
+  }
+
+  private upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    let url: URL;
+    try {
+      url = new URL(req.url ?? '/', 'http://localhost');
+    } catch {
+      // A request line we cannot parse is refused like any unknown path.
+      return refuse(socket, 400, 'Bad Request');
+    }
+    if (url.pathname !== `${this.options.path}/websocket`) {
+      // Another upgrade handler on a shared HTTP server may own this path.
+      if (this.ownsHttp) refuse(socket, 404, 'Not Found');
+      return;
+    }
+    if (!originAllowed(req, this.options.allowedOrigins)) {
+      this.log.warn(`refused upgrade from origin ${req.headers.origin}; allow it with allowedOrigins / --origin`);
+      return refuse(socket, 403, 'Forbidden');
+    }
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.host.accept(ws, req, Object.fromEntries(url.searchParams)));
+  }
+}
+
+function notFound(res: ServerResponse): void {
+  res.writeHead(404, { 'content-type': 'text/plain' });
+  res.end('Not Found');
+}
+
+function refuse(socket: Duplex, status: number, text: string): void {
+  socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${text.length}\r\n\r\n${text}`);
+}
