@@ -1,0 +1,23 @@
+/**
+ * Plume's browser client, core entry: sockets, channels and pushes.
+ * Mesh and shared-document code live in their own entry points so this one
+ * stays small.
+ *
+ * @example
+ * import { Socket } from 'plume';
+ * const socket = new Socket('/socket', { params: { name: 'Ada' } });
+ * socket.connect();
+ * const room = socket.channel('room:lobby');
+ * room.on('new_msg', (msg) => console.log(msg.body));
+ * await room.join();
+ * await room.push('new_msg', { body: 'hello' });
+ */
+export { Socket, type SocketState, type StateChange } from './socket';
+export { Channel, type ChannelState, type MessageInfo } from './channel';
+export { Push, type PushResult, type PushStatus } from './push';
+export { PlumeError, type PlumeErrorCode } from './errors';
+export type { SocketOptions, Params, TransportFactory, WebSocketLike } from './options';
+export type { Environment, EnvironmentEvent } from './environment';
+export type { Clock, BackoffOptions } from './timer';
+export type { Unsubscribe } from './listeners';
+export { CLOSE, EVENTS, REASONS, type Payload, type Meta } from './protocol';

@@ -1,0 +1,94 @@
+/**
+ * Socket options, with every default in one place.
+ */
+import { browserEnvironment, type Environment } from './environment';
+import { systemClock, type BackoffOptions, type Clock } from './timer';
+
+/** The minimal WebSocket surface the socket uses; the browser's `WebSocket` and `ws` both fit. */
+export interface WebSocketLike {
+  readonly readyState: number;
+  onopen: ((event: unknown) => void) | null;
+  onclose: ((event: { code: number; reason: string }) => void) | null;
+  onmessage: ((event: { data: unknown }) => void) | null;
+  onerror: ((event: unknown) => void) | null;
+  send(data: string): void;
+  close(code?: number, reason?: string): void;
+}
+
+/** Creates a transport for a URL and optional subprotocols. */
+export type TransportFactory = (url: string, protocols?: string[]) => WebSocketLike;
+
+/** Connect params: strings sent in the query string. */
+export type Params = Record<string, string>;
+
+/** Options for `new Socket(endpoint, options)`. Every field is optional. */
+export interface SocketOptions {
+  /** Connect params, or a function returning them (called on every connect). Default `{}`. */
+  params?: Params | (() => Params);
+  /**
+   * An auth token, or a function returning one (sync or async; called on
+   * every connect so an expired token can be refreshed). Sent in the
+   * `Sec-WebSocket-Protocol` header, never in the URL. Default: none.
+   */
+  token?: string | (() => string | Promise<string>);
+  /** Default timeout for joins, pushes and connection attempts (ms). Default 10000. */
+  timeoutMs?: number;
+  /** Interval between heartbeats; a heartbeat unanswered for this long drops the connection (ms). Default 30000. */
+  heartbeatIntervalMs?: number;
+  /** Reconnect backoff. Default `{ baseMs: 250, maxMs: 10000 }`. */
+  reconnect?: BackoffOptions;
+  /** Channel rejoin backoff after a refused or failed join. Default `{ baseMs: 1000, maxMs: 10000 }`. */
+  rejoin?: BackoffOptions;
+  /** Ask the server for Plume's extensions (order metadata, ...). Default true. */
+  plume?: boolean;
+  /** Creates the WebSocket. Default: the global `WebSocket` (in Node, pass `ws`). */
+  transport?: TransportFactory;
+  /** Time source. Default: the system clock. */
+  clock?: Clock;
+  /** Network and visibility signals. Default: the browser's. */
+  environment?: Environment;
+  /** Random source for jitter. Default `Math.random`. */
+  random?: () => number;
+}
+
+export interface ResolvedSocketOptions {
+  params: () => Params;
+  token: (() => string | Promise<string>) | undefined;
+  tokenIsDynamic: boolean;
+  paramsAreDynamic: boolean;
+  timeoutMs: number;
+  heartbeatIntervalMs: number;
+  reconnect: BackoffOptions;
+  rejoin: BackoffOptions;
+  plume: boolean;
+  transport: TransportFactory;
+  clock: Clock;
+  environment: Environment;
+  random: () => number;
+}
+
+function defaultTransport(url: string, protocols?: string[]): WebSocketLike {
+  const WS = (globalThis as { WebSocket?: new (url: string, protocols?: string[]) => WebSocketLike }).WebSocket;
+  if (!WS) throw new Error('no global WebSocket: pass `transport: (url, protocols) => new WebSocket(url, protocols)` (for Node, from the `ws` package)');
+  return new WS(url, protocols);
+}
+
+/** Applies defaults. */
+export function resolveSocketOptions(options: SocketOptions): ResolvedSocketOptions {
+  const { params, token } = options;
+  return {
+    params: typeof params === 'function' ? params : () => params ?? {},
+    paramsAreDynamic: typeof params === 'function',
+    token: token === undefined ? undefined : typeof token === 'function' ? token : () => token,
+    tokenIsDynamic: typeof token === 'function',
+    timeoutMs: options.timeoutMs ?? 10_000,
+    heartbeatIntervalMs: options.heartbeatIntervalMs ?? 30_000,
+    reconnect: options.reconnect ?? { baseMs: 250, maxMs: 10_000 },
+    rejoin: options.rejoin ?? { baseMs: 1_000, maxMs: 10_000 },
+    plume: options.plume ?? true,
+    transport: options.transport ?? defaultTransport,
+    clock: options.clock ?? systemClock,
+    environment: options.environment ?? browserEnvironment(),
+    random: options.random ?? Math.random,
+  };
+}

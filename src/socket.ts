@@ -1,0 +1,338 @@
+/**
+ * The client's connection to a Plume (or Phoenix) server: one WebSocket,
+ * heartbeats, reconnection with jittered backoff, reactions to the network
+ * and page visibility, and routing of frames to channels.
+ *
+ * Responsible for the connection's state machine. Not responsible for
+ * channel semantics (`channel.ts`) or for replies to pushes (`push.ts`).
+ */
+import { Channel } from './channel';
+import { PlumeError, type PlumeErrorCode } from './errors';
+import { Listeners, type Unsubscribe } from './listeners';
+import { resolveSocketOptions, type ResolvedSocketOptions, type SocketOptions, type WebSocketLike } from './options';
+import { CLOSE, EVENTS, PHOENIX_TOPIC, TOKEN_PROTOCOL_PREFIX, VSN, decode, encode, type Message, type Payload } from './protocol';
+import { RetryTimer, backoff, type TimerHandle } from './timer';
+
+/** Where the connection is. */
+export type SocketState = 'closed' | 'connecting' | 'open' | 'reconnecting' | 'offline';
+
+/** A state change and why it happened. */
+export interface StateChange<S extends string = SocketState> {
+  from: S;
+  to: S;
+  reason: string;
+}
+
+const TRANSITIONS: Record<SocketState, readonly SocketState[]> = {
+  closed: ['connecting', 'offline'],
+  connecting: ['open', 'reconnecting', 'offline', 'closed'],
+  open: ['reconnecting', 'offline', 'closed'],
+  reconnecting: ['connecting', 'offline', 'closed'],
+  offline: ['connecting', 'reconnecting', 'closed'],
+};
+
+const FATAL: Record<number, PlumeErrorCode> = { [CLOSE.unauthorized]: 'unauthorized', [CLOSE.forbidden]: 'forbidden' };
+const PROTOCOL = new Set<number>([CLOSE.badFrame, CLOSE.unsupportedData, CLOSE.invalidData, CLOSE.tooBig]);
+
+/** How long a heartbeat sent because the page became visible may take (ms). */
+const VISIBLE_PROBE_MS = 5_000;
+
+function base64url(text: string): string {
+  const bytes = new TextEncoder().encode(text);
+  let binary = '';
+  for (const b of bytes) binary += String.fromCharCode(b);
+  return btoa(binary).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+}
+
+/**
+ * A connection that stays up by itself: it reconnects with backoff, rejoins
+ * channels, pauses while the browser is offline and checks itself when the
+ * page becomes visible again.
+ *
+ * @example
+ * const socket = new Socket('/socket', { params: { name: 'Ada' } });
+ * socket.onStateChange(({ to, reason }) => console.log(to, reason));
+ * socket.connect();
+ * const room = socket.channel('room:lobby');
+ * room.on('new_msg', (msg) => console.log(msg));
+ * await room.join();
+ */
+export class Socket {
+  /** @internal */
+  readonly options: ResolvedSocketOptions;
+  private readonly endpoint: string;
+  private current: SocketState = 'closed';
+  private generation = 0;
+  private ws: WebSocketLike | null = null;
+  private refCount = 0;
+  private wanted = false;
+  private readonly channelsByTopic = new Map<string, Set<Channel>>();
+  private readonly stateListeners = new Listeners<[StateChange]>();
+  private readonly errorListeners = new Listeners<[PlumeError]>();
+  private readonly reconnectTimer: RetryTimer;
+  private connectTimer: TimerHandle | null = null;
+  private heartbeatTimer: TimerHandle | null = null;
+  private heartbeatTimeout: TimerHandle | null = null;
+  private heartbeatRef: string | null = null;
+  private environmentSubscriptions: Unsubscribe[] = [];
+
+  constructor(endpoint: string, options: SocketOptions = {}) {
+    this.endpoint = endpoint;
+    this.options = resolveSocketOptions(options);
+    this.reconnectTimer = new RetryTimer(this.options.clock, () => this.openTransport('retry'), (tries) =>
+      backoff(tries, this.options.reconnect, this.options.random),
+    );
+  }
+
+  /** The connection's state. */
+  get state(): SocketState {
+    return this.current;
+  }
+
+  /** True when frames can be sent. */
+  isConnected(): boolean {
+    return this.current === 'open';
+  }
+
+  /** Opens the connection and keeps it open until `disconnect()`. Idempotent. */
+  connect(): void {
+    if (this.wanted) return;
+    this.wanted = true;
+    this.watchEnvironment();
+    if (this.options.environment.online()) this.openTransport('connect');
+    else this.waitFor('offline', 'browser is offline');
+  }
+
+  /** Closes the connection and stops reconnecting. Channels stay and rejoin on the next `connect()`. */
+  disconnect(reason = 'disconnect'): void {
+    this.wanted = false;
+    this.reconnectTimer.reset();
+    for (const unsubscribe of this.environmentSubscriptions) unsubscribe();
+    this.environmentSubscriptions = [];
+    this.abandonTransport(reason);
+    this.transition('closed', reason);
+  }
+
+  /**
+   * Creates a channel for `topic`. Call `join()` on it.
+   * @example const room = socket.channel('room:lobby', { since: 0 });
+   */
+  channel(topic: string, params: Payload | (() => Payload) = {}): Channel {
+    const channel = new Channel(this, topic, params);
+    let set = this.channelsByTopic.get(topic);
+    if (!set) this.channelsByTopic.set(topic, (set = new Set()));
+    set.add(channel);
+    return channel;
+  }
+
+  /** Observes state changes. */
+  onStateChange(callback: (change: StateChange) => void): Unsubscribe {
+    return this.stateListeners.on(callback);
+  }
+
+  /** Observes errors: refused authentication, protocol violations reported by the server. */
+  onError(callback: (error: PlumeError) => void): Unsubscribe {
+    return this.errorListeners.on(callback);
+  }
+
+  /** @internal Removes a closed channel. */
+  remove(channel: Channel): void {
+    const set = this.channelsByTopic.get(channel.topic);
+    set?.delete(channel);
+    if (set?.size === 0) this.channelsByTopic.delete(channel.topic);
+  }
+
+  /** @internal A fresh message ref. */
+  makeRef(): string {
+    this.refCount = this.refCount === Number.MAX_SAFE_INTEGER ? 1 : this.refCount + 1;
+    return String(this.refCount);
+  }
+
+  /** @internal Sends a frame if connected; returns whether it was sent. */
+  send(message: Message): boolean {
+    if (this.current !== 'open' || !this.ws) return false;
+    this.ws.send(encode(message));
+    return true;
+  }
+
+  /** The URL the socket connects to. */
+  endpointUrl(): string {
+    let base = this.endpoint.replace(/\/+$/, '');
+    if (!/^(wss?|https?):\/\//.test(base)) {
+      const location = (globalThis as { location?: { protocol: string; host: string } }).location;
+      if (!location) throw new Error(`relative endpoint "${this.endpoint}" needs a page location; pass an absolute ws:// URL`);
+      base = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}${base.startsWith('/') ? '' : '/'}${base}`;
+    }
+    const url = new URL(`${base.replace(/^http/, 'ws')}/websocket`);
+    url.searchParams.set('vsn', VSN);
+    if (this.options.plume) url.searchParams.set('plume', '1');
+    for (const [key, value] of Object.entries(this.options.params())) url.searchParams.set(key, String(value));
+    return url.toString();
+  }
+
+  private transition(to: SocketState, reason: string): void {
+    const from = this.current;
+    if (from === to) return;
+    if (!TRANSITIONS[from].includes(to)) throw new Error(`socket: illegal transition ${from} -> ${to} (${reason})`);
+    this.current = to;
+    this.stateListeners.emit({ from, to, reason });
+    for (const set of this.channelsByTopic.values()) for (const channel of [...set]) channel.socketChanged(to);
+  }
+
+  private openTransport(reason: string): void {
+    if (!this.wanted) return;
+    this.reconnectTimer.cancel();
+    this.abandonTransport(reason);
+    const generation = ++this.generation;
+    this.transition('connecting', reason);
+    this.connectTimer = this.options.clock.setTimeout(() => this.lost(generation, 'connect timeout'), this.options.timeoutMs);
+    const token = this.options.token;
+    Promise.resolve(token?.()).then(
+      (value) => generation === this.generation && this.createTransport(generation, value),
+      (cause: unknown) => {
+        if (generation !== this.generation) return;
+        this.errorListeners.emit(new PlumeError('unauthorized', 'the token function failed', { cause }));
+        this.lost(generation, 'token unavailable');
+      },
+    );
+  }
+
+  private createTransport(generation: number, token: string | undefined): void {
+    const protocols = token ? ['phoenix', TOKEN_PROTOCOL_PREFIX + base64url(token)] : undefined;
+    let ws: WebSocketLike;
+    try {
+      ws = this.options.transport(this.endpointUrl(), protocols);
+    } catch (cause) {
+      this.errorListeners.emit(new PlumeError('transport', `cannot open a WebSocket: ${String(cause)}`, { cause }));
+      return this.lost(generation, 'transport failed');
+    }
+    this.ws = ws;
+    ws.onopen = () => generation === this.generation && this.opened();
+    ws.onmessage = (event) => generation === this.generation && this.received(event.data);
+    ws.onclose = (event) => this.closed(generation, event.code, event.reason);
+    // Every error event is followed by a close event, which is where we act.
+    ws.onerror = () => {};
+  }
+
+  private opened(): void {
+    this.clearConnectTimer();
+    this.reconnectTimer.reset();
+    this.transition('open', 'connected');
+    this.scheduleHeartbeat();
+  }
+
+  private received(data: unknown): void {
+    if (typeof data !== 'string') return;
+    const result = decode(data, true);
+    if (!result.ok) {
+      this.errorListeners.emit(new PlumeError('protocol', `server sent a malformed frame: ${result.reason}`));
+      return;
+    }
+    const message = result.message;
+    if (message.topic === PHOENIX_TOPIC) {
+      if (message.event === EVENTS.reply && message.ref !== null && message.ref === this.heartbeatRef) this.heartbeatAnswered();
+      return;
+    }
+    const set = this.channelsByTopic.get(message.topic);
+    if (set) for (const channel of [...set]) channel.receive(message);
+  }
+
+  private closed(generation: number, code: number, reason: string): void {
+    if (generation !== this.generation) return;
+    const fatal = FATAL[code];
+    if (fatal) {
+      this.errorListeners.emit(new PlumeError(fatal, reason || `closed with ${code}`, { closeCode: code }));
+      if (!this.options.tokenIsDynamic && !this.options.paramsAreDynamic) {
+        this.ws = null;
+        this.clearTimers();
+        this.wanted = false;
+        return this.transition('closed', `${fatal}: ${reason}`);
+      }
+    } else if (PROTOCOL.has(code)) {
+      this.errorListeners.emit(new PlumeError('protocol', reason || `closed with ${code}`, { closeCode: code }));
+    }
+    this.lost(generation, `closed ${code}${reason ? `: ${reason}` : ''}`);
+  }
+
+  /** The current connection is gone (or never came): retry with backoff. */
+  private lost(generation: number, reason: string): void {
+    if (generation !== this.generation) return;
+    this.abandonTransport(reason);
+    if (!this.wanted) return this.transition('closed', reason);
+    this.waitFor(this.options.environment.online() ? 'reconnecting' : 'offline', reason);
+  }
+
+  private waitFor(state: 'reconnecting' | 'offline', reason: string): void {
+    this.transition(state, reason);
+    this.reconnectTimer.schedule();
+  }
+
+  /** Detaches and closes the current transport; its late events are ignored by generation. */
+  private abandonTransport(reason: string): void {
+    this.generation++;
+    this.clearTimers();
+    const ws = this.ws;
+    this.ws = null;
+    if (!ws) return;
+    ws.onopen = ws.onmessage = ws.onclose = null;
+    try {
+      ws.close(CLOSE.normal, reason.slice(0, 100));
+    } catch {
+      // Closing a socket that is already closing can throw in some engines; it is gone either way.
+    }
+  }
+
+  private clearConnectTimer(): void {
+    if (this.connectTimer !== null) this.options.clock.clearTimeout(this.connectTimer);
+    this.connectTimer = null;
+  }
+
+  private clearTimers(): void {
+    this.clearConnectTimer();
+    const { clock } = this.options;
+    if (this.heartbeatTimer !== null) clock.clearTimeout(this.heartbeatTimer);
+    if (this.heartbeatTimeout !== null) clock.clearTimeout(this.heartbeatTimeout);
+    this.heartbeatTimer = this.heartbeatTimeout = this.heartbeatRef = null;
+  }
+
+  private scheduleHeartbeat(): void {
+    const { clock, heartbeatIntervalMs } = this.options;
+    if (this.heartbeatTimer !== null) clock.clearTimeout(this.heartbeatTimer);
+    this.heartbeatTimer = clock.setTimeout(() => this.sendHeartbeat(heartbeatIntervalMs), heartbeatIntervalMs);
+  }
+
+  private sendHeartbeat(timeoutMs: number): void {
+    this.heartbeatTimer = null;
+    if (this.current !== 'open' || this.heartbeatRef !== null) return;
+    const ref = this.makeRef();
+    this.heartbeatRef = ref;
+    const generation = this.generation;
+    this.send({ joinRef: null, ref, topic: PHOENIX_TOPIC, event: EVENTS.heartbeat, payload: {} });
+    this.heartbeatTimeout = this.options.clock.setTimeout(() => this.lost(generation, 'heartbeat timeout'), timeoutMs);
+  }
+
+  private heartbeatAnswered(): void {
+    if (this.heartbeatTimeout !== null) this.options.clock.clearTimeout(this.heartbeatTimeout);
+    this.heartbeatTimeout = this.heartbeatRef = null;
+    this.scheduleHeartbeat();
+  }
+
+  private watchEnvironment(): void {
+    const env = this.options.environment;
+    this.environmentSubscriptions = [
+      env.on('online', () => {
+        if (this.current === 'offline' || this.current === 'reconnecting') this.openTransport('network online');
+      }),
+      env.on('offline', () => {
+        if (this.current === 'closed' || this.current === 'offline') return;
+        // The open socket is likely dead or about to be; queue instead of writing into it.
+        this.abandonTransport('network offline');
+        this.waitFor('offline', 'network offline');
+      }),
+      env.on('visible', () => {
+        if (this.current === 'reconnecting' || this.current === 'offline') this.openTransport('page visible');
+        else if (this.current === 'open' && this.heartbeatRef === null) this.sendHeartbeat(Math.min(VISIBLE_PROBE_MS, this.options.heartbeatIntervalMs));
+      }),
+    ];
+  }
+}
