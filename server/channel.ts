@@ -7,7 +7,7 @@
  * frames (`connection.ts`), for routing topics (`router.ts`) or for fan-out
  * (`fanout.ts`).
  */
-import { EVENTS, REASONS, encode, type Payload, type ReplyPayload } from '../src/protocol';
+import { EVENTS, REASONS, encode, isPayload, type Payload, type ReplyPayload } from '../src/protocol';
 import { Serial } from './serial';
 
 /** Per-socket data set by the connect hook (`userId`, `name`, and the app's own). */
@@ -148,7 +148,14 @@ export class ChannelInstance implements ChannelSocket {
       } else {
         this.state = 'ended';
       }
-      done(reply);
+      try {
+        done(reply);
+      } catch (err) {
+        // A response that cannot be encoded (a BigInt, a cycle) is a join bug: reported and answered like a throw.
+        this.host.reportError(err, `join reply on ${this.topic}`);
+        this.end('crashed');
+        done({ status: 'error', response: { reason: REASONS.joinCrashed } });
+      }
     }));
   }
 
@@ -159,7 +166,14 @@ export class ChannelInstance implements ChannelSocket {
       const handle = this.handler.handleIn ?? (() => ({ status: 'error', response: { reason: REASONS.unknownEvent } }) as Reply);
       return this.guard(`handleIn ${event}`, () => handle.call(this.handler, event, payload, this), (result, crashed) => {
         if (crashed) return this.crash();
-        if (result && this.state === 'joined') done(result);
+        if (!result || this.state !== 'joined') return;
+        try {
+          done(result);
+        } catch (err) {
+          // A reply that cannot be encoded (a BigInt, a cycle) is a handler bug: reported and answered like a throw.
+          this.host.reportError(err, `reply to ${event} on ${this.topic}`);
+          this.crash();
+        }
       });
     });
   }
@@ -169,10 +183,14 @@ export class ChannelInstance implements ChannelSocket {
     return this.intercepts.has(event);
   }
 
-  /** Applies `handleOut` for an intercepted event; returns the payload to send or null. */
-  handleOut(event: string, payload: Payload): Payload | null {
+  /** Applies `handleOut` for an intercepted event; returns the payload JSON to send, or null to drop it. */
+  handleOut(event: string, payload: Payload): string | null {
     try {
-      return this.handler.handleOut?.(event, payload, this) ?? null;
+      const out = this.handler.handleOut?.(event, payload, this);
+      if (out === null || out === undefined) return null;
+      if (!isPayload(out)) throw new TypeError(`handleOut must return an object, null or nothing; got ${JSON.stringify(out)}`);
+      // Serialized inside the guard: a payload that cannot be (a BigInt, a cycle) drops this member's copy only.
+      return JSON.stringify(out);
     } catch (err) {
       this.host.reportError(err, `handleOut ${event} on ${this.topic}`);
       return null;

@@ -38,6 +38,7 @@ export class Connection implements ChannelHost {
   /** When the socket's token expires (ms), or null. */
   expiresAt: number | null = null;
   private state: 'authenticating' | 'open' | 'closed' = 'authenticating';
+  private expiryTimer: ReturnType<typeof setTimeout> | undefined;
   private pending: Buffer[] = [];
   private readonly channels = new Map<string, ChannelInstance>();
   private readonly ws: WebSocket;
@@ -69,6 +70,12 @@ export class Connection implements ChannelHost {
     this.assigns = assigns;
     this.expiresAt = expiresAt;
     this.state = 'open';
+    if (expiresAt !== null) {
+      // A socket must not outlive its token: close at the moment it expires (timers cap at ~24.8 days).
+      const ms = Math.min(expiresAt - Date.now(), 2 ** 31 - 1);
+      this.expiryTimer = setTimeout(() => this.close(CLOSE.unauthorized, 'token expired'), Math.max(0, ms));
+      this.expiryTimer.unref();
+    }
     const pending = this.pending;
     this.pending = [];
     for (const data of pending) if (this.state === 'open') this.handle(data);
@@ -186,6 +193,7 @@ export class Connection implements ChannelHost {
   private cleanup(): void {
     if (this.state === 'closed') return;
     this.state = 'closed';
+    clearTimeout(this.expiryTimer);
     this.pending = [];
     for (const instance of this.channels.values()) instance.end('closed');
     this.channels.clear();

@@ -37,6 +37,8 @@ interface Group {
 export class Fanout {
   private readonly groups = new Map<string, Group>();
   private readonly pubsub: PubSub;
+  /** Payload JSON that `server.broadcast` already produced for a message, so it is not serialized twice. */
+  private readonly prepared = new WeakMap<BroadcastMessage, string>();
 
   constructor(pubsub: PubSub) {
     this.pubsub = pubsub;
@@ -61,6 +63,11 @@ export class Fanout {
       this.pubsub.unsubscribe(group.subscription);
       this.groups.delete(instance.topic);
     }
+  }
+
+  /** Records the payload JSON of a message this node is about to broadcast. */
+  prepare(message: BroadcastMessage, payloadJson: string): void {
+    this.prepared.set(message, payloadJson);
   }
 
   /** Members of `topic` on this node. */
@@ -89,7 +96,7 @@ export class Fanout {
         this.deliverIntercepted(member, message);
         continue;
       }
-      payloadJson ??= JSON.stringify(message.payload);
+      payloadJson ??= this.prepared.get(message) ?? JSON.stringify(message.payload);
       if (member.plume) {
         plumeFrame ??= encodeRaw(null, null, topic, message.event, payloadJson, JSON.stringify({ epoch: message.epoch, seq: message.seq }));
         member.sendRaw(plumeFrame);
@@ -101,9 +108,9 @@ export class Fanout {
   }
 
   private deliverIntercepted(member: ChannelInstance, message: BroadcastMessage): void {
-    const payload = member.handleOut(message.event, message.payload);
-    if (!payload) return;
+    const payloadJson = member.handleOut(message.event, message.payload);
+    if (payloadJson === null) return;
     const meta = member.plume ? JSON.stringify({ epoch: message.epoch, seq: message.seq }) : undefined;
-    member.sendRaw(encodeRaw(null, null, message.topic, message.event, JSON.stringify(payload), meta));
+    member.sendRaw(encodeRaw(null, null, message.topic, message.event, payloadJson, meta));
   }
 }

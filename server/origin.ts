@@ -17,6 +17,15 @@ export function originAllowed(request: IncomingMessage, allowed: readonly string
     // An unparseable Origin is refused, not guessed at.
     return false;
   }
-  // Same origin: the Origin's host:port is the Host the request was sent to.
-  return url.host === request.headers.host;
+  // Same origin: the Origin's host:port is the Host the request was sent to. The scheme is not
+  // compared: behind a TLS-terminating proxy the server sees http while the page is https.
+  const host = request.headers.host;
+  if (!host) return false;
+  try {
+    // Parsing the Host under the Origin's scheme lowercases it and drops a default port, as URL did for the Origin.
+    return new URL(`${url.protocol}//${host}`).host === url.host;
+  } catch {
+    // A Host header that is not a host is refused.
+    return false;
+  }
 }

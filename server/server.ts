@@ -13,7 +13,7 @@ import { CLOSE, VSN, isPayload, isReservedEvent, type Payload } from '../src/pro
 import { authenticate, Refusal, type ConnectHook } from './connect';
 import type { Assigns, ChannelHandler, ChannelInstance } from './channel';
 import { Connection, type ConnectionHost } from './connection';
-import { Fanout } from './fanout';
+import { Fanout, type BroadcastMessage } from './fanout';
 import { consoleLogger, silentLogger, type Logger } from './log';
 import { resolveOptions, type ResolvedOptions, type ServerOptions } from './options';
 import { PubSub } from './pubsub/pubsub';
@@ -48,6 +48,8 @@ export class PlumeServer implements ConnectionHost {
   private connectHook: ConnectHook | undefined;
   private sweepTimer: ReturnType<typeof setInterval> | undefined;
   private started = false;
+  /** Set by `close()`: the WebSocket server is closed for good, so the instance cannot serve again. */
+  private closed = false;
   private readonly bornAt = performance.now();
 
   constructor(options: ServerOptions = {}) {
@@ -87,8 +89,18 @@ export class PlumeServer implements ConnectionHost {
   broadcast(topic: string, event: string, payload: Payload, excludeSocketId?: string): Position {
     if (!isPayload(payload)) throw new TypeError(`broadcast payload must be a plain object, got ${JSON.stringify(payload)}`);
     if (isReservedEvent(event)) throw new Error(`"${event}" is a reserved event name (phx_*, presence_*, plume:*); pick another`);
+    // Serialized before sequencing: a payload that cannot be (a BigInt, a cycle, nesting deeper than
+    // the stack) must fail here, not during fan-out after it took a seq that no member will ever see.
+    let payloadJson: string;
+    try {
+      payloadJson = JSON.stringify(payload);
+    } catch (err) {
+      throw new TypeError(`broadcast payload on ${topic} cannot be serialized to JSON: ${(err as Error).message}`, { cause: err });
+    }
     const position = this.sequencer.next(topic);
-    this.pubsub.broadcast(topic, { kind: 'plume:broadcast', topic, event, payload, ...position, exclude: excludeSocketId ?? null });
+    const message: BroadcastMessage = { kind: 'plume:broadcast', topic, event, payload, ...position, exclude: excludeSocketId ?? null };
+    this.fanout.prepare(message, payloadJson);
+    this.pubsub.broadcast(topic, message);
     return position;
   }
 
@@ -137,7 +149,7 @@ export class PlumeServer implements ConnectionHost {
     this.disconnect(() => true, CLOSE.goingAway, 'server shutting down');
     await this.transport.close();
     if (this.ownsPubSub) await this.pubsub.close();
-    this.started = false;
+    this.closed = true;
   }
 
   // ConnectionHost
@@ -163,6 +175,8 @@ export class PlumeServer implements ConnectionHost {
   }
 
   private async start(): Promise<void> {
+    // Listening again after close() used to succeed and then answer every upgrade with HTTP 503.
+    if (this.closed) throw new Error('this PlumeServer was closed and cannot serve again: create a new PlumeServer');
     if (this.started) return;
     this.started = true;
     await this.pubsub.start();
@@ -183,7 +197,7 @@ export class PlumeServer implements ConnectionHost {
 
   private accept(ws: WebSocket, request: IncomingMessage, params: Record<string, string>): void {
     const vsn = params.vsn ?? VSN;
-    if (!vsn.startsWith('2.')) return ws.close(CLOSE.badFrame, `unsupported vsn ${vsn.slice(0, 20)}: use 2.0.0`);
+    if (!/^2\.\d+\.\d+$/.test(vsn)) return ws.close(CLOSE.badFrame, `unsupported vsn ${vsn.slice(0, 20)}: use 2.0.0`);
     const socketId = randomBytes(9).toString('base64url');
     const connection = new Connection(ws, this, socketId, params.plume === '1', Date.now());
     this.connections.set(socketId, connection);

@@ -55,6 +55,7 @@ export class Transport {
 
   /** Creates an HTTP server and listens on it. */
   listen(port: number, host: string): Promise<Address> {
+    if (this.httpServer) return Promise.reject(new Error('this PlumeServer is already serving: call close() first, or create another PlumeServer'));
     const server = createServer((req, res) => this.request(req, res));
     this.ownsHttp = true;
     this.attach(server);
@@ -72,6 +73,7 @@ export class Transport {
 
   /** Handles upgrades on an existing HTTP server. */
   attach(server: HttpServer): void {
+    if (this.httpServer && this.httpServer !== server) throw new Error('this PlumeServer is already attached to an HTTP server');
     this.httpServer = server;
     server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.upgrade(req, socket, head));
   }

@@ -57,9 +57,14 @@ export class PubSub {
     return this.adapter.nodeName;
   }
 
-  /** Subscribes `handler` to `topic`; optionally under a chosen id (for broadcast-from). */
+  /**
+   * Subscribes `handler` to `topic`; optionally under a chosen id (for broadcast-from).
+   * A chosen id must be unique in the cluster, since broadcast-from skips it on every node.
+   */
   subscribe(topic: string, handler: PubSubHandler, id?: string): Subscription {
-    const entry: Entry = { id: id ?? `s${++this.nextId}`, topic, handler };
+    // Generated ids carry the node name: broadcast-from skips by id on every node, so `s1` on
+    // node A must not also silence `s1` on node B.
+    const entry: Entry = { id: id ?? `${this.adapter.nodeName}/s${++this.nextId}`, topic, handler };
     let subs = this.topics.get(topic);
     if (!subs) this.topics.set(topic, (subs = new Map()));
     subs.set(entry.id, entry);

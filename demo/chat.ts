@@ -1,0 +1,126 @@
+/**
+ * The chat session: one socket, the directory, and the rooms the user is in.
+ * Turns the socket's states into the four a person cares about.
+ *
+ * Not responsible for the page: it reports to handlers that `main.ts` wires
+ * to the views.
+ */
+import { Socket, type SocketState } from 'plume';
+import { Directory } from './directory';
+import type { ChatMessage } from './messages';
+import { Room } from './room';
+
+/** The connection as shown to the user. */
+export type Connection = 'connected' | 'connecting' | 'reconnecting' | 'offline';
+
+export interface ChatHandlers {
+  connection(state: Connection): void;
+  message(room: Room, message: ChatMessage, added: boolean): void;
+  /** A room was joined or stopped being joined. */
+  joinedChanged(room: Room): void;
+  /** Rooms other people told us about (some may be known already). */
+  roomsDiscovered(rooms: string[]): void;
+}
+
+/**
+ * @example
+ * const chat = new Chat('Ada', () => extraRooms, handlers);
+ * chat.start();
+ * chat.room('lobby').send('hello', chat.name);
+ */
+export class Chat {
+  private readonly socket: Socket;
+  private readonly directory: Directory;
+  private readonly rooms = new Map<string, Room>();
+  private readonly handlers: ChatHandlers;
+  private currentName: string;
+  private wasConnected = false;
+  private shown: Connection = 'connecting';
+  /** True during `rename()`'s disconnect and connect, which the person should see as "connecting". */
+  private renaming = false;
+
+  constructor(name: string, knownRooms: () => readonly string[], handlers: ChatHandlers) {
+    this.currentName = name;
+    this.handlers = handlers;
+    // A function, so a reconnect after a rename presents the new name to the server.
+    this.socket = new Socket('/socket', { params: () => ({ name: this.currentName }) });
+    this.socket.onStateChange(() => this.refresh());
+    this.directory = new Directory(this.socket, knownRooms, (rooms) => handlers.roomsDiscovered(rooms));
+  }
+
+  get name(): string {
+    return this.currentName;
+  }
+
+  get connection(): Connection {
+    return this.shown;
+  }
+
+  start(): void {
+    this.socket.connect();
+  }
+
+  /** The room called `name`, joined on first use. */
+  room(name: string): Room {
+    let room = this.rooms.get(name);
+    if (!room) {
+      room = new Room(this.socket, name, {
+        message: (r, message, added) => this.handlers.message(r, message, added),
+        joinedChanged: (r) => {
+          this.refresh();
+          this.handlers.joinedChanged(r);
+        },
+      });
+      this.rooms.set(name, room);
+    }
+    return room;
+  }
+
+  /** Joins a new room and tells everyone about it. */
+  createRoom(name: string): Room {
+    const room = this.room(name);
+    this.directory.announce(name, this.currentName);
+    return room;
+  }
+
+  /** Changes the display name; reconnects so the server knows us by it too. */
+  rename(name: string): void {
+    if (name === this.currentName) return;
+    this.currentName = name;
+    this.wasConnected = false;
+    this.renaming = true;
+    this.socket.disconnect('name changed');
+    this.socket.connect();
+    this.renaming = false;
+  }
+
+  /**
+   * Recomputes the connection as shown. After (re)connecting it says
+   * "connected" only once every room is joined again, because until then
+   * messages to those rooms would pass us by (the relay keeps no history).
+   * Rooms added later do not make it flicker back.
+   */
+  private refresh(): void {
+    const state = this.socket.state;
+    const settled = this.shown === 'connected' || [...this.rooms.values()].every((room) => room.joined);
+    const next = state === 'open' && settled ? 'connected' : toConnection(state, this.wasConnected, this.renaming);
+    if (next === 'connected') this.wasConnected = true;
+    if (next === this.shown) return;
+    this.shown = next;
+    this.handlers.connection(next);
+  }
+}
+
+function toConnection(state: SocketState, wasConnected: boolean, renaming: boolean): Connection {
+  switch (state) {
+    case 'open':
+    case 'connecting':
+    case 'reconnecting':
+      // Retries before the first success are still "connecting" to the person.
+      return wasConnected ? 'reconnecting' : 'connecting';
+    case 'closed':
+      return renaming ? 'connecting' : 'offline';
+    case 'offline':
+      return 'offline';
+  }
+}

@@ -1,0 +1,58 @@
+/**
+ * The message composer. Enter sends, Shift+Enter starts a new line (and
+ * Enter while an input method is composing does neither). It stays usable
+ * while disconnected: messages wait and go out once the connection is back.
+ */
+import { MAX_BODY } from '../messages';
+import { byTestId } from './dom';
+
+/** Tallest the box grows before it scrolls (px). */
+const MAX_HEIGHT_PX = 160;
+
+export class Composer {
+  private readonly form: HTMLFormElement;
+  private readonly input: HTMLTextAreaElement;
+  private readonly send: HTMLButtonElement;
+
+  constructor(root: ParentNode, onSend: (body: string) => void) {
+    this.form = byTestId(root, 'composer-form', HTMLFormElement);
+    this.input = byTestId(root, 'composer', HTMLTextAreaElement);
+    this.send = byTestId(root, 'send-button', HTMLButtonElement);
+    this.input.maxLength = MAX_BODY;
+
+    this.form.addEventListener('submit', (event) => {
+      event.preventDefault();
+      const body = this.input.value.trim();
+      if (!body) return;
+      onSend(body);
+      this.input.value = '';
+      this.refresh();
+      this.input.focus();
+    });
+    this.input.addEventListener('keydown', (event) => {
+      if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {
+        event.preventDefault();
+        this.form.requestSubmit();
+      }
+    });
+    this.input.addEventListener('input', () => this.refresh());
+    this.refresh();
+  }
+
+  /** Points the composer at a room. */
+  setRoom(room: string): void {
+    this.input.placeholder = `Message #${room}`;
+    this.input.setAttribute('aria-label', `Message #${room}`);
+  }
+
+  focus(): void {
+    // On touch screens focusing would pop the keyboard over the conversation on every room switch.
+    if (window.matchMedia('(pointer: fine)').matches) this.input.focus();
+  }
+
+  private refresh(): void {
+    this.send.disabled = this.input.value.trim().length === 0;
+    this.input.style.height = 'auto';
+    this.input.style.height = `${Math.min(this.input.scrollHeight, MAX_HEIGHT_PX)}px`;
+  }
+}

@@ -1,0 +1,31 @@
+/**
+ * How names and times look: clock time as HH:MM, and a stable colour and
+ * initial for each name's avatar.
+ */
+
+/**
+ * Local clock time, 24-hour.
+ * @example formatTime(new Date(2024, 0, 1, 9, 5).getTime()) // => '09:05'
+ */
+export function formatTime(ms: number): string {
+  const date = new Date(ms);
+  return `${String(date.getHours()).padStart(2, '0')}:${String(date.getMinutes()).padStart(2, '0')}`;
+}
+
+/** The full date and time, for a tooltip. */
+export function formatFull(ms: number): string {
+  return new Date(ms).toLocaleString();
+}
+
+/** A hue (0–359) that is always the same for the same name. */
+export function hueFor(name: string): number {
+  let hash = 0;
+  for (const char of name.toLowerCase()) hash = (hash * 31 + (char.codePointAt(0) ?? 0)) >>> 0;
+  return hash % 360;
+}
+
+/** The first letter of a name, for its avatar. */
+export function initialOf(name: string): string {
+  const first = [...name.trim()][0];
+  return first ? first.toUpperCase() : '?';
+}

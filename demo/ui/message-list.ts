@@ -1,0 +1,123 @@
+/**
+ * The conversation: one item per message (`data-id` is the message id), the
+ * empty state, and auto-scrolling. New messages scroll into view when the
+ * reader is at the bottom (or sent them); otherwise a "new messages" button
+ * appears instead of yanking the view away from what they are reading.
+ */
+import type { ChatMessage } from '../messages';
+import { byTestId, h } from './dom';
+import { formatFull, formatTime, hueFor, initialOf } from './format';
+
+/** How close to the bottom (px) still counts as "at the bottom". */
+const STICKY_PX = 80;
+
+export class MessageList {
+  private readonly scroller: HTMLElement;
+  private readonly list: HTMLOListElement;
+  private readonly empty: HTMLElement;
+  private readonly emptyTitle: HTMLElement;
+  private readonly jump: HTMLButtonElement;
+  private readonly items = new Map<string, HTMLLIElement>();
+  /** Whether the reader was at the newest message at the last scroll, kept there when the layout changes. */
+  private stuck = true;
+
+  constructor(root: ParentNode, onRetry: (id: string) => void) {
+    this.scroller = byTestId(root, 'message-scroller', HTMLElement);
+    this.list = byTestId(root, 'message-list', HTMLOListElement);
+    this.empty = byTestId(root, 'empty-state', HTMLElement);
+    this.emptyTitle = byTestId(root, 'empty-title', HTMLElement);
+    this.jump = byTestId(root, 'jump-to-latest', HTMLButtonElement);
+    this.jump.addEventListener('click', () => this.scrollToEnd('smooth'));
+    this.scroller.addEventListener('scroll', () => {
+      this.stuck = this.atBottom();
+      if (this.stuck) this.jump.hidden = true;
+    });
+    // The banner, the composer growing or the keyboard opening shrink the view: stay at the newest message.
+    new ResizeObserver(() => {
+      if (this.stuck) this.scrollToEnd('instant');
+    }).observe(this.scroller);
+    this.list.addEventListener('click', (event) => {
+      const button = event.target instanceof Element ? event.target.closest('[data-testid="retry"]') : null;
+      const id = button?.closest<HTMLElement>('[data-testid="message"]')?.dataset.id;
+      if (id) onRetry(id);
+    });
+  }
+
+  /** Shows a room's messages, scrolled to the newest. */
+  show(room: string, messages: readonly ChatMessage[], joined: boolean): void {
+    this.items.clear();
+    this.list.replaceChildren(...messages.map((m) => this.render(m)));
+    this.setJoined(room, joined);
+    this.refreshEmpty();
+    this.jump.hidden = true;
+    this.scrollToEnd('instant');
+  }
+
+  /** Says in the empty state whether the room is joined yet (until then its messages pass us by). */
+  setJoined(room: string, joined: boolean): void {
+    this.emptyTitle.textContent = joined ? `No messages in #${room} yet` : `Joining #${room}…`;
+    this.empty.dataset.joined = String(joined);
+  }
+
+  /** Appends a message of the room on screen. */
+  add(message: ChatMessage): void {
+    const stick = message.mine || this.atBottom();
+    this.list.append(this.render(message));
+    this.refreshEmpty();
+    if (stick) this.scrollToEnd('instant');
+    else this.jump.hidden = false;
+  }
+
+  /** Redraws a message whose delivery status changed. */
+  update(message: ChatMessage): void {
+    const old = this.items.get(message.id);
+    if (!old) return;
+    const fresh = this.render(message);
+    fresh.classList.add('msg--updated'); // already on screen: no entrance animation again
+    old.replaceWith(fresh);
+  }
+
+  private render(message: ChatMessage): HTMLLIElement {
+    const time = h('time', { class: 'msg__time', text: formatTime(message.sentAt), attrs: { datetime: new Date(message.sentAt).toISOString(), title: formatFull(message.sentAt), 'data-testid': 'message-time' } });
+    const meta = h('div', { class: 'msg__meta' }, [h('span', { class: 'msg__name', text: message.name, attrs: { 'data-testid': 'message-name' } }), time]);
+    // In the meta line, so a status that comes and goes never shifts the layout.
+    const status = statusLine(message);
+    if (status) meta.append(status);
+    const body = h('p', { class: 'msg__body', text: message.body, attrs: { 'data-testid': 'message-body' } });
+    const bubble = h('div', { class: 'msg__bubble' }, [meta, body]);
+    const avatar = h('div', { class: 'avatar msg__avatar', text: initialOf(message.name), attrs: { 'aria-hidden': 'true' } });
+    avatar.style.setProperty('--hue', String(hueFor(message.name)));
+    const item = h(
+      'li',
+      { class: `msg${message.mine ? ' msg--mine' : ''}`, attrs: { 'data-testid': 'message', 'data-id': message.id, 'data-status': message.status, 'data-mine': message.mine ? 'true' : undefined } },
+      [avatar, bubble],
+    );
+    this.items.set(message.id, item);
+    return item;
+  }
+
+  private refreshEmpty(): void {
+    this.empty.hidden = this.list.childElementCount > 0;
+  }
+
+  private atBottom(): boolean {
+    const { scrollTop, scrollHeight, clientHeight } = this.scroller;
+    return scrollHeight - scrollTop - clientHeight < STICKY_PX;
+  }
+
+  private scrollToEnd(behavior: ScrollBehavior): void {
+    this.scroller.scrollTo({ top: this.scroller.scrollHeight, behavior });
+    this.stuck = true;
+    this.jump.hidden = true;
+  }
+}
+
+function statusLine(message: ChatMessage): HTMLElement | null {
+  if (!message.mine || message.status === 'sent') return null;
+  if (message.status === 'sending') return h('span', { class: 'msg__status', text: 'Sending…', attrs: { 'data-testid': 'message-status' } });
+  if (message.status === 'queued') return h('span', { class: 'msg__status', text: 'Waiting for connection…', attrs: { 'data-testid': 'message-status' } });
+  return h('span', { class: 'msg__status msg__status--failed', attrs: { 'data-testid': 'message-status' } }, [
+    document.createTextNode('Not sent · '),
+    h('button', { class: 'link-button', text: 'Retry', attrs: { type: 'button', 'data-testid': 'retry' } }),
+  ]);
+}

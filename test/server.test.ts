@@ -1,0 +1,126 @@
+/**
+ * The server's own API: `disconnect`, `sockets`, graceful `close`, direct
+ * PubSub messages to channels, and several nodes sharing one PubSub bus.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { MemoryAdapter, MemoryBus } from '../server/pubsub/memory';
+import { PubSub } from '../server/pubsub/pubsub';
+import { PlumeServer } from '../server/server';
+import { RawClient, Recorder, useServers } from './helpers';
+
+const start = useServers();
+
+describe('server.disconnect', () => {
+  it('closes the sockets a predicate matches, with the given code, and no others', async () => {
+    const { connect, server } = await start();
+    const ada = await connect({ name: 'ada' });
+    const bob = await connect({ name: 'bob' });
+    const ada2 = await connect({ name: 'ada' });
+    await bob.heartbeat(); // all three are authenticated once a frame has been answered
+    await ada.heartbeat();
+    await ada2.heartbeat();
+    expect(server.disconnect((s) => s.assigns.userId === 'ada', 4000, 'logged out')).toBe(2);
+    expect(await ada.closeEvent()).toEqual({ code: 4000, reason: 'logged out' });
+    expect(await ada2.closeEvent()).toEqual({ code: 4000, reason: 'logged out' });
+    await bob.heartbeat();
+    expect(server.sockets().map((s) => s.assigns.userId)).toEqual(['bob']);
+  });
+
+  it('closes one socket by id with 1000 by default', async () => {
+    const { connect, server } = await start();
+    const ada = await connect({ name: 'ada' });
+    const bob = await connect({ name: 'bob', params: { plume: '1' } });
+    await ada.heartbeat();
+    await bob.heartbeat();
+    const target = server.sockets().find((s) => s.assigns.name === 'bob');
+    expect(target?.plume).toBe(true);
+    expect(server.disconnect(target?.socketId ?? '')).toBe(1);
+    expect(await bob.closeEvent()).toEqual({ code: 1000, reason: 'disconnected by server' });
+    expect(ada.isOpen).toBe(true);
+    expect(server.disconnect('no-such-socket')).toBe(0);
+  });
+
+  it('ends the channels of the sockets it closes', async () => {
+    const terminated = new Recorder<string>();
+    const { connect, server } = await start({}, (s) => s.channel('room:*', { terminate: (reason) => terminated.push(reason) }));
+    const ada = await connect();
+    await ada.joinOk('room:a');
+    server.disconnect(() => true);
+    expect(await terminated.next()).toBe('closed');
+    expect(server.stats()).toEqual({ sockets: 0, channels: 0, topics: 0 });
+  });
+});
+
+describe('server.close', () => {
+  it('closes every socket with 1001 and stops listening', async () => {
+    const server = new PlumeServer({ logger: false });
+    const { socketUrl, url } = await server.listen(0, '127.0.0.1');
+    const ada = await RawClient.connect(socketUrl);
+    const bob = await RawClient.connect(socketUrl);
+    await ada.joinOk('room:a');
+    await server.close();
+    expect(await ada.closeEvent()).toEqual({ code: 1001, reason: 'server shutting down' });
+    expect(await bob.closeEvent()).toMatchObject({ code: 1001 });
+    await expect(fetch(`${url}/health`)).rejects.toThrow();
+  });
+
+  it('refuses to listen again after closing, saying what to do instead', async () => {
+    const server = new PlumeServer({ logger: false });
+    await server.listen(0, '127.0.0.1');
+    await server.close();
+    await expect(server.listen(0, '127.0.0.1')).rejects.toThrow(/create a new PlumeServer/);
+  });
+
+  it('may be closed twice', async () => {
+    const server = new PlumeServer({ logger: false });
+    await server.listen(0, '127.0.0.1');
+    await server.close();
+    await server.close();
+  });
+});
+
+describe('PubSub messages to channels', () => {
+  it('passes non-broadcast messages on a topic to handleInfo, which may push', async () => {
+    const { connect, server } = await start({}, (s) => s.channel('user:*', {
+      handleInfo(message, socket) {
+        socket.push('notice', { text: String((message as { text: string }).text) });
+      },
+    }));
+    const ada = await connect();
+    const joinRef = await ada.joinOk('user:1');
+    server.pubsub.broadcast('user:1', { text: 'you have mail' });
+    expect((await ada.next((f) => f.event === 'notice')).raw).toBe(`["${joinRef}",null,"user:1","notice",{"text":"you have mail"}]`);
+  });
+
+  it('refuses a reserved event name or a non-object payload in server.broadcast at once', async () => {
+    const { server } = await start();
+    expect(() => server.broadcast('room:a', 'phx_close', {})).toThrow(/reserved/);
+    expect(() => server.broadcast('room:a', 'msg', [] as unknown as Record<string, unknown>)).toThrow(/plain object/);
+  });
+});
+
+describe('several nodes on one MemoryBus', () => {
+  const pubsubs: PubSub[] = [];
+  afterEach(async () => {
+    await Promise.all(pubsubs.splice(0).map((p) => p.close()));
+  });
+
+  it('delivers a broadcast made on one node to members on the other', async () => {
+    const bus = new MemoryBus();
+    const nodes = ['a', 'b'].map((name) => {
+      const pubsub = new PubSub(new MemoryAdapter({ bus, nodeName: name }));
+      pubsubs.push(pubsub);
+      return pubsub;
+    });
+    const a = await start({ pubsub: nodes[0] });
+    const b = await start({ pubsub: nodes[1] });
+    const onA = await a.connect({ name: 'ada' });
+    const onB = await b.connect({ name: 'bob' });
+    const joinRef = await onA.joinOk('room:x');
+    await onB.joinOk('room:x');
+    await onA.request('room:x', 'msg', { from: 'a' }, joinRef);
+    expect((await onB.next((f) => f.event === 'msg')).raw).toBe('[null,null,"room:x","msg",{"from":"a"}]');
+    expect((await onA.next((f) => f.event === 'msg')).payload).toEqual({ from: 'a' });
+    expect(await onA.drain((f) => f.event === 'msg')).toEqual([]);
+  });
+});

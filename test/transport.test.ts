@@ -1,0 +1,92 @@
+/**
+ * HTTP and the upgrade (PROTOCOL.md §1): path and Origin checks before a
+ * socket exists, and `GET /health`.
+ */
+import { describe, expect, it } from 'vitest';
+import { health, upgradeStatus, useServers } from './helpers';
+
+const start = useServers();
+
+describe('the upgrade', () => {
+  it('refuses a foreign Origin with HTTP 403', async () => {
+    const { socketUrl } = await start();
+    expect(await upgradeStatus(socketUrl, { headers: { Origin: 'http://evil.example' } })).toBe(403);
+  });
+
+  it('refuses the same host on another port with HTTP 403', async () => {
+    const { socketUrl, port } = await start();
+    expect(await upgradeStatus(socketUrl, { headers: { Origin: `http://127.0.0.1:${port + 1}` } })).toBe(403);
+  });
+
+  it('accepts the server\'s own origin', async () => {
+    const { socketUrl, url } = await start();
+    expect(await upgradeStatus(socketUrl, { headers: { Origin: url } })).toBe(101);
+  });
+
+  it('accepts an allowlisted origin', async () => {
+    const { socketUrl } = await start({ allowedOrigins: ['https://app.example'] });
+    expect(await upgradeStatus(socketUrl, { headers: { Origin: 'https://app.example' } })).toBe(101);
+    expect(await upgradeStatus(socketUrl, { headers: { Origin: 'https://other.example' } })).toBe(403);
+  });
+
+  it('accepts any origin with "*"', async () => {
+    const { socketUrl } = await start({ allowedOrigins: ['*'] });
+    expect(await upgradeStatus(socketUrl, { headers: { Origin: 'https://anything.example' } })).toBe(101);
+  });
+
+  it('accepts a request without Origin (a non-browser client)', async () => {
+    const { socketUrl } = await start();
+    expect(await upgradeStatus(socketUrl)).toBe(101);
+  });
+
+  it('answers an upgrade on any other path with HTTP 404', async () => {
+    const { url } = await start();
+    const ws = url.replace('http:', 'ws:');
+    expect(await upgradeStatus(`${ws}/socket`)).toBe(404);
+    expect(await upgradeStatus(`${ws}/other/websocket`)).toBe(404);
+    expect(await upgradeStatus(`${ws}/socket/websocket/extra`)).toBe(404);
+  });
+
+  it('serves the socket under a configured path', async () => {
+    const { socketUrl, url } = await start({ path: '/realtime/' });
+    expect(socketUrl).toBe(`${url.replace('http:', 'ws:')}/realtime/websocket`);
+    expect(await upgradeStatus(socketUrl)).toBe(101);
+    expect(await upgradeStatus(`${url.replace('http:', 'ws:')}/socket/websocket`)).toBe(404);
+  });
+
+  it('checks the Origin before authentication: a foreign page gets 403, not a close code', async () => {
+    const { socketUrl } = await start({ secret: 'shh' });
+    expect(await upgradeStatus(socketUrl, { headers: { Origin: 'http://evil.example' } })).toBe(403);
+  });
+});
+
+describe('GET /health', () => {
+  it('answers 200 with JSON status, node, uptime and counts', async () => {
+    const { url, server, connect } = await start();
+    const empty = await health(url);
+    expect(empty.status).toBe(200);
+    expect(empty.body).toEqual({ status: 'ok', node: server.pubsub.nodeName, uptimeMs: expect.any(Number), sockets: 0, channels: 0, topics: 0 });
+
+    const ada = await connect();
+    const bob = await connect();
+    await ada.joinOk('room:a');
+    await ada.joinOk('room:b');
+    await bob.joinOk('room:a');
+    expect((await health(url)).body).toMatchObject({ sockets: 2, channels: 3, topics: 2 });
+  });
+
+  it('is served with no-store JSON headers', async () => {
+    const { url } = await start();
+    const res = await fetch(`${url}/health`);
+    expect(res.headers.get('content-type')).toBe('application/json');
+    expect(res.headers.get('cache-control')).toBe('no-store');
+    await res.arrayBuffer();
+  });
+
+  it('answers other paths with 404', async () => {
+    const { url } = await start();
+    const res = await fetch(`${url}/nothing-here`);
+    expect(res.status).toBe(404);
+    await res.arrayBuffer();
+  });
+});
