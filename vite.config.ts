@@ -18,7 +18,10 @@ export default defineConfig({
   root: fileURLToPath(new URL('./demo', import.meta.url)),
   resolve: {
     // Exact match only, so `plume/server` is never pulled into the browser bundle.
-    alias: [{ find: /^plume$/, replacement: clientEntry }],
+    alias: [
+      { find: /^plume$/, replacement: clientEntry },
+      { find: /^plume\/durable$/, replacement: fileURLToPath(new URL('./src/durable.ts', import.meta.url)) },
+    ],
   },
   build: { outDir: 'dist', emptyOutDir: true },
   server: {

@@ -1,10 +1,10 @@
 import { defineConfig } from 'vitest/config';
 
-// Unit tests live next to the code (`src/**/*.test.ts`, `server/**/*.test.ts`);
-// integration tests that start a real server live in `test/`.
+// Unit tests live next to the code (`src/**/*.test.ts`, `server/**/*.test.ts`,
+// `demo/**/*.test.ts`); integration tests that start a real server live in `test/`.
 export default defineConfig({
   test: {
-    include: ['src/**/*.test.ts', 'server/**/*.test.ts', 'test/**/*.test.ts'],
+    include: ['src/**/*.test.ts', 'server/**/*.test.ts', 'demo/**/*.test.ts', 'test/**/*.test.ts'],
     environment: 'node',
     testTimeout: 20_000,
     hookTimeout: 20_000,

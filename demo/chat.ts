@@ -6,18 +6,23 @@
  * to the views.
  */
 import { Socket, type SocketState } from 'plume';
+import { durable } from 'plume/durable';
 import { Directory } from './directory';
 import type { ChatMessage } from './messages';
-import { Room } from './room';
+import { Room, type MessageChange } from './room';
 
 /** The connection as shown to the user. */
 export type Connection = 'connected' | 'connecting' | 'reconnecting' | 'offline';
 
 export interface ChatHandlers {
   connection(state: Connection): void;
-  message(room: Room, message: ChatMessage, added: boolean): void;
+  message(room: Room, message: ChatMessage, change: MessageChange): void;
   /** A room was joined or stopped being joined. */
   joinedChanged(room: Room): void;
+  /** A room's notice ("some messages may be missing") appeared or was dismissed. */
+  noticeChanged(room: Room): void;
+  /** How many of our messages, in all rooms and tabs, are waiting to be sent. */
+  outboxChanged(waiting: number): void;
   /** Rooms other people told us about (some may be known already). */
   roomsDiscovered(rooms: string[]): void;
 }
@@ -43,8 +48,13 @@ export class Chat {
     this.currentName = name;
     this.handlers = handlers;
     // A function, so a reconnect after a rename presents the new name to the server.
-    this.socket = new Socket('/socket', { params: () => ({ name: this.currentName }) });
+    // Durable: messages are stored in IndexedDB (shared by this browser's tabs) until the server has them.
+    this.socket = new Socket('/socket', { params: () => ({ name: this.currentName }), durable: durable({ name: 'plume-demo' }) });
     this.socket.onStateChange(() => this.refresh());
+    const outbox = this.socket.outbox!;
+    const count = () => handlers.outboxChanged(outbox.pending().length);
+    outbox.onChange(count);
+    void outbox.ready.then(count);
     this.directory = new Directory(this.socket, knownRooms, (rooms) => handlers.roomsDiscovered(rooms));
   }
 
@@ -65,7 +75,8 @@ export class Chat {
     let room = this.rooms.get(name);
     if (!room) {
       room = new Room(this.socket, name, {
-        message: (r, message, added) => this.handlers.message(r, message, added),
+        message: (r, message, change) => this.handlers.message(r, message, change),
+        noticeChanged: (r) => this.handlers.noticeChanged(r),
         joinedChanged: (r) => {
           this.refresh();
           this.handlers.joinedChanged(r);
@@ -97,13 +108,16 @@ export class Chat {
   /**
    * Recomputes the connection as shown. After (re)connecting it says
    * "connected" only once every room is joined again, because until then
-   * messages to those rooms would pass us by (the relay keeps no history).
+   * messages to those rooms would not arrive yet (they come with the rejoin's replay).
    * Rooms added later do not make it flicker back.
    */
   private refresh(): void {
     const state = this.socket.state;
     const settled = this.shown === 'connected' || [...this.rooms.values()].every((room) => room.joined);
-    const next = state === 'open' && settled ? 'connected' : toConnection(state, this.wasConnected, this.renaming);
+    let next = state === 'open' && settled ? 'connected' : toConnection(state, this.wasConnected, this.renaming);
+    // While the browser is offline the socket still tries now and then (connecting, then offline
+    // again); to the person it stays offline until the network is back.
+    if (next !== 'connected' && !navigator.onLine) next = 'offline';
     if (next === 'connected') this.wasConnected = true;
     if (next === this.shown) return;
     this.shown = next;

@@ -8,12 +8,14 @@
 import { Chat, type ChatHandlers } from './chat';
 import type { ChatMessage } from './messages';
 import { loadName, loadRooms, MAX_EXTRA_ROOMS, saveName, saveRooms } from './prefs';
-import type { Room } from './room';
+import type { MessageChange, Room } from './room';
 import { DEFAULT_ROOMS, hashFor, mergeRooms, normalizeRoomName, roomFromHash } from './rooms';
 import { Composer } from './ui/composer';
 import { byTestId } from './ui/dom';
 import { MessageList } from './ui/message-list';
 import { NameDialog } from './ui/name-dialog';
+import { PresenceView } from './ui/presence-view';
+import { RoomNotice } from './ui/room-notice';
 import { Sidebar } from './ui/sidebar';
 import { StatusView } from './ui/status';
 
@@ -24,8 +26,10 @@ const title = byTestId(app, 'room-title', HTMLElement);
 const status = new StatusView(byTestId(app, 'connection-status', HTMLElement), byTestId(app, 'connection-banner', HTMLElement));
 const dialog = new NameDialog(document);
 const sidebar = new Sidebar(app, { createRoom, changeName });
-const messages = new MessageList(app, (id) => chat?.room(current).retry(id));
+const messages = new MessageList(app, { retry: (id) => chat?.room(current).retry(id), discard: (id) => chat?.room(current).discard(id) });
+const notice = new RoomNotice(app, () => chat?.room(current).dismissNotice());
 const composer = new Composer(app, (body) => chat?.room(current).send(body, chat.name));
+const presence = new PresenceView(app, () => chat?.name ?? '');
 
 let extraRooms = loadRooms();
 let current = HOME;
@@ -37,6 +41,10 @@ const handlers: ChatHandlers = {
   joinedChanged: (room) => {
     if (room.name === current) messages.setJoined(room.name, room.joined);
   },
+  noticeChanged: (room) => {
+    if (room.name === current) notice.show(room.notice);
+  },
+  outboxChanged: (waiting) => status.showWaiting(waiting),
   roomsDiscovered: (rooms) => {
     if (addRooms(rooms)) renderRooms();
   },
@@ -77,13 +85,15 @@ async function changeName(): Promise<void> {
   chat.rename(name);
 }
 
-function messageChanged(room: Room, message: ChatMessage, added: boolean): void {
+function messageChanged(room: Room, message: ChatMessage, change: MessageChange): void {
   if (room.name === current) {
-    if (added) messages.add(message);
-    else messages.update(message);
+    // Where it goes: our waiting messages stay last, and move up among the delivered ones once through.
+    if (change === 'added') messages.add(message, room.log.nextId(message.id));
+    else if (change === 'updated') messages.update(message, room.log.nextId(message.id));
+    else messages.remove(message.id);
     return;
   }
-  if (added && !message.mine) {
+  if (change === 'added' && !message.mine) {
     room.unread++;
     renderRooms();
   }
@@ -110,6 +120,8 @@ function followHash(): void {
   const session = chat?.room(room);
   if (session) session.unread = 0;
   messages.show(room, session?.log.messages ?? [], session?.joined ?? false);
+  presence.follow(session?.presence ?? null);
+  notice.show(session?.notice ?? null);
   renderRooms();
   composer.focus();
 }

@@ -14,17 +14,22 @@ export interface MessagePayload {
 }
 
 /**
- * Where one of our own messages is: waiting for the connection, pushed and
- * unconfirmed, confirmed by the server, or refused / unanswered.
+ * Where one of our own messages is, as the durable outbox reports it:
+ * stored and waiting (`queued`), on the wire (`sending`), acknowledged by the
+ * server (`sent`), or refused for good (`failed`, with a reason).
  * Messages from others are always `sent`.
  */
 export type DeliveryStatus = 'queued' | 'sending' | 'sent' | 'failed';
 
 /** A message as the app shows it. */
 export interface ChatMessage extends MessagePayload {
-  /** Sent from this tab. */
+  /** Sent from this browser (through its outbox), possibly from another tab or an earlier visit. */
   mine: boolean;
   status: DeliveryStatus;
+  /** Why the server refused it (status `failed`). */
+  reason?: string;
+  /** The outbox's sort key while the message waits: pending messages show in the order they were written. */
+  queueKey?: string;
 }
 
 /** The event messages travel under. */
@@ -49,43 +54,86 @@ export function parseMessage(payload: Record<string, unknown>): MessagePayload |
   return { id, body: body.slice(0, MAX_BODY), name: name.slice(0, 64), sentAt };
 }
 
-/** Creates one of our own messages, ready to push. */
-export function draftMessage(body: string, name: string, now = Date.now()): ChatMessage {
-  return { id: crypto.randomUUID(), body, name, sentAt: now, mine: true, status: 'sending' };
+/** Creates the payload of a new message of ours; its id is also its outbox id. */
+export function draftMessage(body: string, name: string, now = Date.now()): MessagePayload {
+  return { id: crypto.randomUUID(), body, name, sentAt: now };
 }
 
 /** The wire payload of a message. */
-export function toPayload({ id, body, name, sentAt }: ChatMessage): MessagePayload {
+export function toPayload({ id, body, name, sentAt }: MessagePayload): MessagePayload {
   return { id, body, name, sentAt };
 }
 
-/** One room's messages in arrival order, each once. */
+/**
+ * One room's messages, each once: first those the server delivered, in its
+ * order, then ours still waiting to be delivered, in the order they were
+ * written. When one of ours is delivered it moves to the end of the first
+ * part, so everyone sees the same order once it is through.
+ */
 export class MessageLog {
-  private readonly list: ChatMessage[] = [];
+  private readonly delivered: ChatMessage[] = [];
+  private pending: ChatMessage[] = [];
   private readonly byId = new Map<string, ChatMessage>();
 
+  /** Delivered messages, then pending ones. */
   get messages(): readonly ChatMessage[] {
-    return this.list;
+    return [...this.delivered, ...this.pending];
   }
 
   get(id: string): ChatMessage | undefined {
     return this.byId.get(id);
   }
 
-  /** Adds a message unless one with its id is already here; returns whether it was added. */
-  add(message: ChatMessage): boolean {
-    if (this.byId.has(message.id)) return false;
-    this.list.push(message);
-    this.byId.set(message.id, message);
-    if (this.list.length > MAX_KEPT) {
-      const dropped = this.list.shift();
-      if (dropped) this.byId.delete(dropped.id);
+  /**
+   * Records a message the server delivered. Returns `added` for a new one,
+   * `moved` when it was one of ours waiting (now in its place), null when it
+   * was delivered already.
+   */
+  deliver(message: ChatMessage): 'added' | 'moved' | null {
+    const waiting = this.pending.find((m) => m.id === message.id);
+    if (waiting) {
+      this.pending = this.pending.filter((m) => m !== waiting);
+      this.delivered.push(waiting);
+      this.trim();
+      return 'moved';
     }
+    if (this.byId.has(message.id)) return null;
+    this.delivered.push(message);
+    this.byId.set(message.id, message);
+    this.trim();
+    return 'added';
+  }
+
+  /** Adds one of ours that waits to be delivered, in queue order; false if it is known already. */
+  queue(message: ChatMessage): boolean {
+    if (this.byId.has(message.id)) return false;
+    const key = message.queueKey ?? '\uffff';
+    const at = this.pending.findIndex((m) => (m.queueKey ?? '\uffff') > key);
+    this.pending.splice(at === -1 ? this.pending.length : at, 0, message);
+    this.byId.set(message.id, message);
     return true;
   }
 
-  /** Our messages that did not get through. */
-  failed(): ChatMessage[] {
-    return this.list.filter((m) => m.mine && m.status === 'failed');
+  /** Removes a message that waits (a refused one the user discarded); returns it. */
+  remove(id: string): ChatMessage | undefined {
+    const message = this.pending.find((m) => m.id === id);
+    if (!message) return undefined;
+    this.pending = this.pending.filter((m) => m !== message);
+    this.byId.delete(id);
+    return message;
+  }
+
+  /** The id of the message shown after this one, or null if it is the last. */
+  nextId(id: string): string | null {
+    const all = this.messages;
+    const index = all.findIndex((m) => m.id === id);
+    return index === -1 ? null : (all[index + 1]?.id ?? null);
+  }
+
+  private trim(): void {
+    while (this.delivered.length > MAX_KEPT) {
+      const dropped = this.delivered.shift();
+      if (dropped) this.byId.delete(dropped.id);
+    }
   }
 }

@@ -101,7 +101,7 @@ test.describe('chat', () => {
     await expectConnection(alice!, 'connected');
     // Written while disconnected: it waits, then goes out once Bob is back.
     await say(bob!, `Written while reconnecting ${t}`);
-    await expect(messagesWith(bob!, `Written while reconnecting ${t}`)).toContainText('Waiting for connection');
+    await expect(messagesWith(bob!, `Written while reconnecting ${t}`)).toHaveAttribute('data-status', 'queued');
 
     holding = false;
     await expectConnection(bob!, 'connected', 15_000);

@@ -6,6 +6,15 @@
  *   app. In `dev` mode the app is a Vite dev server (repo vite.config.ts,
  *   `/socket` proxied to Plume); in `prod` mode the Plume server itself serves
  *   the production build in demo/dist, so app and socket share an origin.
+ * - `serverProcess` (option, default false): run the Plume server as a child
+ *   process instead (`node scripts/server.mjs --port P --host 127.0.0.1
+ *   [--static demo/dist]`), so a test can kill it for real with
+ *   `stack.kill()` (SIGKILL: no close frames, memory lost) and bring a fresh
+ *   one up on the same port with `stack.start()`. Vite's proxy (dev) points
+ *   at that port. There is no `stack.server` then, and `serverOptions` do
+ *   not apply (the child takes only the CLI's flags). Opt in at the top of a
+ *   spec file (a worker option: the file gets a worker of its own):
+ *   `test.use({ serverProcess: true })`.
  * - `baseURL` is the app, so `page.goto('/')` opens it.
  * - `openPages(n)`: n pages, each in its own browser context (separate
  *   storage, like separate people), closed after the test.
@@ -21,6 +30,7 @@
  * });
  */
 import { test as base, type Page } from '@playwright/test';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -42,11 +52,14 @@ export interface Stack {
   readonly serverUrl: string;
   /** The Plume server's socket endpoint, `ws://…/socket/websocket`. */
   readonly socketUrl: string;
+  /** The in-process server; throws with `serverProcess: true`. */
   readonly server: PlumeServer;
-  /** False between `stop()` and `start()`. */
+  /** False between `stop()` (or `kill()`) and `start()`. */
   readonly running: boolean;
   /** Stops the Plume server: clients see their sockets close (1001) and reconnects fail. */
   stop(): Promise<void>;
+  /** Kills the server process with SIGKILL, as a crash would; needs `serverProcess: true`. */
+  kill(): Promise<void>;
   /** Starts a fresh Plume server (empty state) on the same port. */
   start(): Promise<void>;
   /** `stop()` then `start()`. */
@@ -59,6 +72,8 @@ export interface StackOptions {
   mode: Mode;
   /** Extra options for the Plume server; `logger` defaults to false. */
   serverOptions: ServerOptions;
+  /** Run the server as a child process that `stack.kill()` can SIGKILL. Default false. */
+  serverProcess: boolean;
 }
 
 interface Fixtures {
@@ -71,10 +86,11 @@ interface Fixtures {
 export const test = base.extend<Fixtures, StackOptions & { stack: Stack }>({
   mode: ['dev', { scope: 'worker', option: true }],
   serverOptions: [{}, { scope: 'worker', option: true }],
+  serverProcess: [false, { scope: 'worker', option: true }],
 
   stack: [
-    async ({ mode, serverOptions }, use) => {
-      const stack = await startStack(mode, serverOptions);
+    async ({ mode, serverOptions, serverProcess }, use) => {
+      const stack = serverProcess ? await startProcessStack(mode) : await startStack(mode, serverOptions);
       try {
         await use(stack.api);
       } finally {
@@ -150,6 +166,7 @@ async function startStack(mode: Mode, serverOptions: ServerOptions) {
       return server !== undefined;
     },
     stop,
+    kill: () => Promise.reject(new Error('stack.kill() needs the server in a child process: test.use({ serverProcess: true })')),
     start: startAgain,
     restart: async () => {
       await stop();
@@ -165,17 +182,130 @@ async function startStack(mode: Mode, serverOptions: ServerOptions) {
   };
 }
 
+/** The stack with the server as a child process (`node scripts/server.mjs`), killable for real. */
+async function startProcessStack(mode: Mode) {
+  const staticArgs = mode === 'prod' ? ['--static', prodStaticDir() ?? DIST] : [];
+  let child: ServerProcess | undefined = await spawnServer(0, staticArgs);
+  const { port, url } = child;
+  let vite: ViteDevServer | undefined;
+  let appUrl = url;
+  if (mode === 'dev') {
+    vite = await startVite(url);
+    appUrl = vite.resolvedUrls!.local[0]!.replace(/\/$/, '');
+  }
+  const end = async (signal: NodeJS.Signals) => {
+    const c = child;
+    child = undefined;
+    await c?.end(signal);
+  };
+  const api: Stack = {
+    mode,
+    appUrl,
+    serverUrl: url,
+    socketUrl: `${url.replace(/^http/, 'ws')}/socket/websocket`,
+    get server(): PlumeServer {
+      throw new Error('stack.server: this stack runs the server as a child process (serverProcess: true); use stack.kill() / stack.start()');
+    },
+    get running() {
+      return child !== undefined;
+    },
+    stop: () => end('SIGTERM'),
+    kill: () => end('SIGKILL'),
+    start: async () => {
+      if (child) throw new Error('stack.start(): the server is already running; call stack.stop() or stack.kill() first');
+      child = await spawnServer(port, staticArgs);
+    },
+    restart: async () => {
+      await end('SIGTERM');
+      child = await spawnServer(port, staticArgs);
+    },
+  };
+  return {
+    api,
+    dispose: async () => {
+      await vite?.close();
+      await end('SIGKILL');
+    },
+  };
+}
+
+interface ServerProcess {
+  port: number;
+  url: string;
+  /** Sends `signal` and resolves once the process has exited. */
+  end(signal: NodeJS.Signals): Promise<void>;
+}
+
+/** Children still running, killed if this process exits without tearing them down. */
+const children = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const c of children) c.kill('SIGKILL');
+});
+
+/** Starts `node scripts/server.mjs` on `port` (0: any) and resolves once it prints where it listens. */
+function spawnServer(port: number, extraArgs: string[]): Promise<ServerProcess> {
+  const child = spawn(process.execPath, [join(ROOT, 'scripts', 'server.mjs'), '--port', String(port), '--host', '127.0.0.1', ...extraArgs], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.add(child);
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  void exited.then(() => children.delete(child));
+  let output = '';
+  let started = false;
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => fail('did not print "listening on" within 15 s'), 15_000);
+    function fail(why: string) {
+      if (started) return;
+      clearTimeout(timer);
+      child.kill('SIGKILL');
+      reject(new Error(`server process ${why}:\n${output}`));
+    }
+    const read = (chunk: Buffer) => {
+      output += chunk.toString();
+      const match = /listening on (http:\/\/[^\s]+:(\d+))/.exec(output);
+      if (!match) return;
+      started = true;
+      clearTimeout(timer);
+      child.stdout!.off('data', read);
+      // Keep draining output so the child never blocks on a full pipe.
+      child.stdout!.resume();
+      resolve({
+        port: Number(match[2]),
+        url: match[1]!,
+        end: async (signal) => {
+          if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+          await exited;
+        },
+      });
+    };
+    child.stdout!.on('data', read);
+    child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.once('exit', (code, signal) => fail(`exited (${signal ?? code}) before listening`));
+  });
+}
+
 /** Vite in this process with the repo's vite.config.ts, proxying `/socket` to Plume. */
 async function startVite(plumeUrl: string): Promise<ViteDevServer> {
   // vite.config.ts reads PLUME_SERVER_URL when it loads, i.e. in createServer.
   const previous = process.env.PLUME_SERVER_URL;
   process.env.PLUME_SERVER_URL = plumeUrl;
   try {
-    const { createServer } = await import('vite');
+    const { createLogger, createServer } = await import('vite');
+    // The proxy logs every socket a test drops, reloads away or points at a killed server
+    // (ECONNRESET, ECONNREFUSED): expected here, and noise that hides real warnings.
+    const logger = createLogger('warn');
+    const logError = logger.error.bind(logger);
+    logger.error = (msg, options) => {
+      if (!/ws proxy (socket )?error/.test(msg)) logError(msg, options);
+    };
     const vite = await createServer({
       configFile: join(ROOT, 'vite.config.ts'),
-      server: { host: '127.0.0.1', port: 0, strictPort: true },
-      logLevel: 'warn',
+      // No file watching and no hot reload: an edit to the working tree during a run must not
+      // reload the pages under test (a reload mid-test looks like an app bug). The run tests the
+      // files as they were when each module was first served.
+      server: { host: '127.0.0.1', port: 0, strictPort: true, hmr: false, watch: null },
+      customLogger: logger,
       clearScreen: false,
     });
     await vite.listen();

@@ -13,7 +13,7 @@ import type { Assigns } from './channel';
 
 /** What the connect hook receives. */
 export interface ConnectInfo {
-  /** Connect params from the query string, without `vsn`, `token` and `plume`. */
+  /** Connect params from the query string, without `vsn`, `token`, `plume` and `plume_tab`. */
   params: Record<string, string>;
   /** Verified token claims, or undefined in dev mode. */
   claims: TokenClaims | undefined;
@@ -92,7 +92,7 @@ function identify(input: AuthInput): { assigns: Assigns; claims: TokenClaims | u
 export async function authenticate(input: AuthInput): Promise<{ assigns: Assigns; expiresAt: number | null }> {
   try {
     const { assigns, claims, expiresAt } = identify(input);
-    const { vsn: _v, token: _t, plume: _p, ...params } = input.params;
+    const { vsn: _v, token: _t, plume: _p, plume_tab: _tab, ...params } = input.params;
     const result = input.hook ? await input.hook({ params, claims, assigns, request: input.request }) : undefined;
     if (result === false) throw new Refusal(CLOSE.forbidden, 'connect refused');
     return { assigns: result ? { ...assigns, ...result } : assigns, expiresAt };

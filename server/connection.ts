@@ -7,24 +7,40 @@
  * and the channel cap. Not responsible for authentication (done before
  * `start`), routing (the host) or fan-out.
  */
+import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
 import {
   CLOSE, EVENTS, PHOENIX_TOPIC, REASONS, decode, encode, isReservedEvent,
-  type Message, type Payload,
+  type Message, type Meta, type Payload,
 } from '../src/protocol';
-import { ChannelInstance, type Assigns, type ChannelHandler, type ChannelHost, type Reply } from './channel';
+import type { Assigns, ChannelHandler, Reply } from './channel';
+import { ChannelInstance, type ChannelHost } from './channel-instance';
+import type { Dedupe, Outcome } from './dedupe';
+import type { History, Position, StoredBroadcast } from './history';
 import type { ResolvedOptions } from './options';
+import { Outbound } from './outbound';
+import type { PresenceTracker } from './presence/tracker';
+import { historyPage, parseHistoryRequest, planJoin } from './recovery';
 
 /** What a connection needs from its server. */
 export interface ConnectionHost {
   readonly options: ResolvedOptions;
+  readonly history: History;
+  readonly dedupe: Dedupe;
+  readonly presence: PresenceTracker;
   route(topic: string): ChannelHandler | undefined;
-  broadcast(topic: string, event: string, payload: Payload, excludeSocketId?: string): void;
+  broadcast(topic: string, event: string, payload: Payload, options: { exclude?: string; id?: string }): Position;
   subscribe(instance: ChannelInstance): void;
   unsubscribe(instance: ChannelInstance): void;
+  replay(instance: ChannelInstance, epoch: string, entries: readonly StoredBroadcast[]): void;
   reportError(error: unknown, context: string): void;
   removed(connection: Connection): void;
 }
+
+/** The client event that asks for a range of history (Plume sockets). */
+const HISTORY_EVENT = 'plume:history';
+/** Longest message id accepted in `meta.id`. */
+const MAX_ID_LENGTH = 128;
 
 /** Frames accepted while the connect hook runs; more closes the socket. */
 const MAX_PENDING_FRAMES = 64;
@@ -42,10 +58,13 @@ export class Connection implements ChannelHost {
   private pending: Buffer[] = [];
   private readonly channels = new Map<string, ChannelInstance>();
   private readonly ws: WebSocket;
+  private readonly outbound: Outbound;
   private readonly host: ConnectionHost;
 
-  constructor(ws: WebSocket, host: ConnectionHost, socketId: string, plume: boolean, now: number) {
+  /** `socket` is the upgraded socket under `ws` (`request.socket`); outgoing frames are written to it in batches. */
+  constructor(ws: WebSocket, host: ConnectionHost, socketId: string, plume: boolean, now: number, socket: Duplex) {
     this.ws = ws;
+    this.outbound = new Outbound(ws, socket, host.options.maxBufferedBytes, this);
     this.host = host;
     this.socketId = socketId;
     this.plume = plume;
@@ -81,21 +100,23 @@ export class Connection implements ChannelHost {
     for (const data of pending) if (this.state === 'open') this.handle(data);
   }
 
-  /** Sends a frame if the socket is still open. */
+  /** Sends a frame if the socket is still open; it leaves with the socket's other frames at the end of this turn. */
   send(text: string): void {
-    if (this.state !== 'closed' && this.ws.readyState === this.ws.OPEN) this.ws.send(text);
+    if (this.state !== 'closed' && this.ws.readyState === this.ws.OPEN) this.outbound.send(text);
   }
 
   /** Closes the socket with a code from `docs/PROTOCOL.md` §6 and ends its channels. */
   close(code: number, reason: string): void {
     if (this.state === 'closed') return;
+    // Frames sent before the close go before the close frame.
+    this.outbound.flush();
     this.cleanup();
     // A close reason may hold at most 123 bytes.
     this.ws.close(code, Buffer.from(reason).subarray(0, 123).toString());
   }
 
-  broadcast(topic: string, event: string, payload: Payload, excludeSocketId?: string): void {
-    this.host.broadcast(topic, event, payload, excludeSocketId);
+  broadcast(topic: string, event: string, payload: Payload, options: { exclude?: string; id?: string }): Position {
+    return this.host.broadcast(topic, event, payload, options);
   }
 
   subscribe(instance: ChannelInstance): void {
@@ -139,6 +160,8 @@ export class Connection implements ChannelHost {
       case EVENTS.join: return this.join(message);
       case EVENTS.leave: return this.leave(message);
       case EVENTS.heartbeat: return this.replyError(message, REASONS.unknownEvent);
+      case HISTORY_EVENT: return this.plume ? this.historyRequest(message) : this.replyError(message, REASONS.unknownEvent);
+      case EVENTS.presenceUpdate: return this.presenceUpdate(message);
       default:
         if (isReservedEvent(message.event)) return this.replyError(message, REASONS.unknownEvent);
         return this.push(message);
@@ -163,7 +186,11 @@ export class Connection implements ChannelHost {
     instance.join(message.payload, (reply) => {
       if (reply === null) return;
       if (reply.status !== 'ok') this.release(instance);
-      this.reply({ ...message, joinRef }, reply);
+      if (reply.status !== 'ok' || !this.plume) return this.reply({ ...message, joinRef }, reply);
+      // Reply, then the replay, before any live broadcast: all in this one synchronous step.
+      const plan = planJoin(this.host.history, topic, message.meta, this.host.options.historyLimit);
+      this.reply({ ...message, joinRef }, reply, { ...plan.meta });
+      this.host.replay(instance, plan.meta.epoch, plan.entries);
     });
   }
 
@@ -176,14 +203,71 @@ export class Connection implements ChannelHost {
     this.reply(message, { status: 'ok', response: {} });
   }
 
-  private push(message: Message): void {
+  /** The joined channel a frame addresses, or undefined (answered with `unmatched topic`). */
+  private joinedChannel(message: Message): ChannelInstance | undefined {
     const instance = this.channels.get(message.topic);
-    if (!instance || instance.joinRef !== message.joinRef) return this.replyError(message, REASONS.unmatchedTopic);
-    instance.handleIn(message.event, message.payload, (reply) => this.reply(message, reply));
+    if (instance && instance.joinRef === message.joinRef) return instance;
+    this.replyError(message, REASONS.unmatchedTopic);
+    return undefined;
   }
 
-  private reply(message: Message, reply: Reply): void {
-    this.send(encode({ joinRef: message.joinRef, ref: message.ref, topic: message.topic, event: EVENTS.reply, payload: { status: reply.status, response: reply.response } }));
+  private push(message: Message): void {
+    const instance = this.joinedChannel(message);
+    if (!instance) return;
+    const id = message.meta?.id;
+    const { event, payload, topic } = message;
+    if (id === undefined) return instance.handleIn(event, payload, undefined, (outcome) => this.answer(message, outcome, false, false));
+    if (typeof id !== 'string' || id.length === 0 || id.length > MAX_ID_LENGTH) return this.replyError(message, 'invalid message id');
+    // Scoped to the sender and topic, so one client cannot claim another's id.
+    const key = `${this.assigns.userId}\u0000${topic}\u0000${id}`;
+    // In the channel's frame order, held until answered: a retry whose original still runs on an
+    // older socket of this user keeps the frames behind it waiting, so the sender's order holds.
+    instance.inOrder((release) => this.host.dedupe.run(key, (finish) => instance.handleNow(event, payload, id, finish), (outcome, duplicate) => {
+      try {
+        this.answer(message, outcome, duplicate, true);
+      } finally {
+        release();
+      }
+    }), () => this.answer(message, { kind: 'aborted' }, false, true));
+  }
+
+  /** Replies to a push according to how handling it ended (PROTOCOL.md §7, message ids). */
+  private answer(message: Message, outcome: Outcome, duplicate: boolean, durable: boolean): void {
+    if (outcome.kind === 'aborted') return this.replyError(message, REASONS.unmatchedTopic);
+    if (outcome.kind === 'crashed') {
+      // The original got phx_error with its channel; a retry learns the message is poison.
+      if (duplicate) this.replyError(message, 'handler crashed');
+      return;
+    }
+    if (!outcome.reply && !durable) return;
+    const meta: Meta | undefined = this.plume && (outcome.position || duplicate) ? { ...outcome.position } : undefined;
+    if (meta && duplicate) meta.dup = true;
+    this.reply(message, outcome.reply ?? { status: 'ok', response: {} }, meta);
+  }
+
+  /** `plume:presence`: the client sets its own fields of its presence meta (PROTOCOL.md, Presence). */
+  private presenceUpdate(message: Message): void {
+    const instance = this.joinedChannel(message);
+    if (instance) this.reply(message, this.host.presence.clientUpdate(instance, message.payload));
+  }
+
+  private historyRequest(message: Message): void {
+    const instance = this.joinedChannel(message);
+    if (!instance) return;
+    const request = parseHistoryRequest(message.payload);
+    if (!request) return this.replyError(message, REASONS.invalidPayload);
+    const view = (entry: StoredBroadcast): Payload | null => {
+      if (!instance.isIntercepted(entry.event)) return entry.payload;
+      const json = instance.handleOut(entry.event, entry.payload);
+      return json === null ? null : (JSON.parse(json) as Payload);
+    };
+    const page = historyPage(this.host.history, message.topic, request, this.host.options.historyPageSize, view);
+    this.reply(message, { status: 'ok', response: page });
+  }
+
+  private reply(message: Message, reply: Reply, meta?: Meta): void {
+    const payload = { status: reply.status, response: reply.response };
+    this.send(encode({ joinRef: message.joinRef, ref: message.ref, topic: message.topic, event: EVENTS.reply, payload, meta }));
   }
 
   private replyError(message: Message, reason: string): void {
@@ -194,6 +278,7 @@ export class Connection implements ChannelHost {
     if (this.state === 'closed') return;
     this.state = 'closed';
     clearTimeout(this.expiryTimer);
+    this.outbound.discard();
     this.pending = [];
     for (const instance of this.channels.values()) instance.end('closed');
     this.channels.clear();

@@ -4,12 +4,15 @@
  * receive it (one for plain Phoenix sockets, one with Plume's order
  * metadata).
  *
- * Responsible for turning a `BroadcastMessage` into frames for this node's
- * members, honouring broadcast-from exclusion and `handleOut` interception.
- * Not responsible for order (the sequencer) or cross-node transport (PubSub).
+ * Responsible for turning a `BroadcastMessage` (live, or replayed from
+ * history) into frames for this node's members, honouring broadcast-from
+ * exclusion and `handleOut` interception, and sending Plume members a skip
+ * for every position they do not receive. Not responsible for order (the
+ * history) or cross-node transport (PubSub).
  */
 import { encodeRaw, isPayload, type Payload } from '../src/protocol';
-import type { ChannelInstance } from './channel';
+import type { ChannelInstance } from './channel-instance';
+import type { StoredBroadcast } from './history';
 import type { PubSub, Subscription } from './pubsub/pubsub';
 
 /** A channel broadcast as it travels through PubSub. */
@@ -22,6 +25,43 @@ export interface BroadcastMessage {
   seq: number;
   /** Socket id that must not receive it (broadcast-from), or null. */
   exclude: string | null;
+  /** The client message id it was made for (PROTOCOL.md §7), if any. */
+  id?: string;
+}
+
+/** The event of the frame that tells a Plume member it does not receive a position. */
+export const SKIP_EVENT = 'plume:skip';
+
+/** Builds each kind of frame for one broadcast at most once, however many members get it. */
+class Frames {
+  private phoenixFrame: string | undefined;
+  private plumeFrame: string | undefined;
+  private skipFrame: string | undefined;
+  private metaJson: string | undefined;
+
+  constructor(
+    private readonly topic: string,
+    private readonly message: Pick<BroadcastMessage, 'event' | 'epoch' | 'seq' | 'id'>,
+    private readonly payloadJson: () => string,
+  ) {}
+
+  meta(): string {
+    const { epoch, seq, id } = this.message;
+    return (this.metaJson ??= JSON.stringify(id === undefined ? { epoch, seq } : { epoch, seq, id }));
+  }
+
+  phoenix(): string {
+    return (this.phoenixFrame ??= encodeRaw(null, null, this.topic, this.message.event, this.payloadJson()));
+  }
+
+  plume(): string {
+    return (this.plumeFrame ??= encodeRaw(null, null, this.topic, this.message.event, this.payloadJson(), this.meta()));
+  }
+
+  skip(): string {
+    const { epoch, seq } = this.message;
+    return (this.skipFrame ??= encodeRaw(null, null, this.topic, SKIP_EVENT, '{}', JSON.stringify({ epoch, seq })));
+  }
 }
 
 /** True for messages produced by `server.broadcast` / `socket.broadcast`. */
@@ -80,6 +120,14 @@ export class Fanout {
     return this.groups.size;
   }
 
+  /** Sends `entries` of history to one member, in order, as its replay (PROTOCOL.md §7). */
+  replay(member: ChannelInstance, epoch: string, entries: readonly StoredBroadcast[]): void {
+    for (const entry of entries) {
+      const message = { event: entry.event, payload: entry.payload, epoch, seq: entry.seq, id: entry.id, exclude: null };
+      this.deliverTo(member, message, new Frames(member.topic, message, () => entry.payloadJson));
+    }
+  }
+
   private deliver(topic: string, message: unknown): void {
     const group = this.groups.get(topic);
     if (!group) return;
@@ -88,29 +136,21 @@ export class Fanout {
       return;
     }
     let payloadJson: string | undefined;
-    let phoenixFrame: string | undefined;
-    let plumeFrame: string | undefined;
-    for (const member of group.members) {
-      if (member.socketId === message.exclude) continue;
-      if (member.isIntercepted(message.event)) {
-        this.deliverIntercepted(member, message);
-        continue;
-      }
-      payloadJson ??= this.prepared.get(message) ?? JSON.stringify(message.payload);
-      if (member.plume) {
-        plumeFrame ??= encodeRaw(null, null, topic, message.event, payloadJson, JSON.stringify({ epoch: message.epoch, seq: message.seq }));
-        member.sendRaw(plumeFrame);
-      } else {
-        phoenixFrame ??= encodeRaw(null, null, topic, message.event, payloadJson);
-        member.sendRaw(phoenixFrame);
-      }
-    }
+    const frames = new Frames(topic, message, () => (payloadJson ??= this.prepared.get(message) ?? JSON.stringify(message.payload)));
+    for (const member of group.members) this.deliverTo(member, message, frames);
   }
 
-  private deliverIntercepted(member: ChannelInstance, message: BroadcastMessage): void {
+  private deliverTo(member: ChannelInstance, message: Omit<BroadcastMessage, 'kind' | 'topic'>, frames: Frames): void {
+    if (member.socketId === message.exclude) {
+      if (member.plume) member.sendRaw(frames.skip());
+      return;
+    }
+    if (!member.isIntercepted(message.event)) {
+      member.sendRaw(member.plume ? frames.plume() : frames.phoenix());
+      return;
+    }
     const payloadJson = member.handleOut(message.event, message.payload);
-    if (payloadJson === null) return;
-    const meta = member.plume ? JSON.stringify({ epoch: message.epoch, seq: message.seq }) : undefined;
-    member.sendRaw(encodeRaw(null, null, message.topic, message.event, payloadJson, meta));
+    if (payloadJson !== null) member.sendRaw(encodeRaw(null, null, member.topic, message.event, payloadJson, member.plume ? frames.meta() : undefined));
+    else if (member.plume) member.sendRaw(frames.skip());
   }
 }

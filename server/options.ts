@@ -2,7 +2,7 @@
  * Server options, with every default in one place.
  */
 import type { PubSub } from './pubsub/pubsub';
-import type { Sequencer } from './sequencer';
+import type { History } from './history';
 import type { Logger } from './log';
 
 /** Options for `new PlumeServer(options)`. Every field is optional. */
@@ -29,14 +29,37 @@ export interface ServerOptions {
   maxFrameBytes?: number;
   /** Channels one socket may have joined at once. Default 100. */
   maxChannelsPerSocket?: number;
+  /**
+   * Outgoing bytes one socket may have waiting (queued, or not yet taken by
+   * the OS) before it counts as a slow consumer and is closed with 4429. Its
+   * frames are dropped from then on; the client recovers them from history
+   * when it reconnects. A single larger frame still goes out when nothing
+   * else waits. Default 4194304 (4 MiB): room for a burst of 64
+   * maximum-size payloads, while a stalled socket cannot hold more.
+   */
+  maxBufferedBytes?: number;
   /** Register the default relay channel on `room:*` (see `relay.ts`). Default true. */
   relay?: boolean;
   /** Serve this folder's files over HTTP (for a built app). Default: none. */
   staticDir?: string;
   /** The PubSub to broadcast through. Default: a new in-memory one. */
   pubsub?: PubSub;
-  /** Assigns each broadcast its topic position. Default: a new `MemorySequencer`. */
-  sequencer?: Sequencer;
+  /** Assigns each broadcast its topic position and keeps history. Default: a new `MemoryHistory` with the limits below. */
+  history?: History;
+  /** Broadcasts kept per topic for recovery (memory history). Default 1000. */
+  historyLimit?: number;
+  /** Age after which a kept broadcast is dropped, in ms (memory history). Default 3600000 (one hour). */
+  historyMaxAgeMs?: number;
+  /** Most entries one `plume:history` answer carries. Default 500. */
+  historyPageSize?: number;
+  /** How long the server remembers a client message id to apply it at most once, in ms. Default 86400000 (24 h). */
+  dedupeWindowMs?: number;
+  /** Most message ids remembered at once. Default 100000. */
+  dedupeMaxEntries?: number;
+  /** How long the presences of a dropped socket stay, so a quick reconnect shows no leave (ms). Default 10000. */
+  presenceGraceMs?: number;
+  /** Presence changes within this interval go out as one `presence_diff` per topic (ms); 0 sends each at once. Default 50. */
+  presenceCoalesceMs?: number;
   /** Where the server logs; `false` for silence. Default: console. */
   logger?: Logger | false;
 }
@@ -50,8 +73,16 @@ export interface ResolvedOptions {
   maxPayloadBytes: number;
   maxFrameBytes: number;
   maxChannelsPerSocket: number;
+  maxBufferedBytes: number;
   relay: boolean;
   staticDir: string | undefined;
+  historyLimit: number;
+  historyMaxAgeMs: number;
+  historyPageSize: number;
+  dedupeWindowMs: number;
+  dedupeMaxEntries: number;
+  presenceGraceMs: number;
+  presenceCoalesceMs: number;
 }
 
 /** Applies defaults and rejects nonsense with a message that says the fix. */
@@ -64,15 +95,27 @@ export function resolveOptions(options: ServerOptions): ResolvedOptions {
     maxPayloadBytes: options.maxPayloadBytes ?? 64 * 1024,
     maxFrameBytes: options.maxFrameBytes ?? 1024 * 1024,
     maxChannelsPerSocket: options.maxChannelsPerSocket ?? 100,
+    maxBufferedBytes: options.maxBufferedBytes ?? 4 * 1024 * 1024,
     relay: options.relay ?? true,
     staticDir: options.staticDir,
+    historyLimit: options.historyLimit ?? 1000,
+    historyMaxAgeMs: options.historyMaxAgeMs ?? 3_600_000,
+    historyPageSize: options.historyPageSize ?? 500,
+    dedupeWindowMs: options.dedupeWindowMs ?? 86_400_000,
+    dedupeMaxEntries: options.dedupeMaxEntries ?? 100_000,
+    presenceGraceMs: options.presenceGraceMs ?? 10_000,
+    presenceCoalesceMs: options.presenceCoalesceMs ?? 50,
   };
   if (!resolved.path.startsWith('/')) throw new Error(`path must start with "/", got "${options.path}"`);
   if (resolved.maxPayloadBytes > resolved.maxFrameBytes) {
     throw new Error('maxPayloadBytes must not exceed maxFrameBytes');
   }
-  for (const key of ['heartbeatTimeoutMs', 'maxPayloadBytes', 'maxFrameBytes', 'maxChannelsPerSocket'] as const) {
+  for (const key of ['heartbeatTimeoutMs', 'maxPayloadBytes', 'maxFrameBytes', 'maxChannelsPerSocket', 'maxBufferedBytes', 'historyMaxAgeMs', 'historyPageSize', 'dedupeWindowMs', 'dedupeMaxEntries'] as const) {
     if (!(resolved[key] > 0)) throw new Error(`${key} must be a positive number, got ${String(options[key])}`);
+  }
+  if (!(resolved.historyLimit >= 0)) throw new Error(`historyLimit must be 0 or more, got ${String(options.historyLimit)}`);
+  for (const key of ['presenceGraceMs', 'presenceCoalesceMs'] as const) {
+    if (!(resolved[key] >= 0)) throw new Error(`${key} must be 0 or more, got ${String(options[key])}`);
   }
   return resolved;
 }

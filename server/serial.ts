@@ -5,20 +5,26 @@
  */
 export class Serial {
   private busy = false;
-  private readonly pending: Array<() => unknown> = [];
+  /** Created with the first task that has to wait: most channels never queue one, and a server holds one Serial per channel. */
+  private pending: Array<{ task: () => unknown; abort: (() => void) | undefined }> | null = null;
 
-  /** Runs `task` now if idle, else after the tasks queued before it. */
-  run(task: () => unknown): void {
+  /**
+   * Runs `task` now if idle, else after the tasks queued before it. If the
+   * queue is cleared before `task` runs, `abort` is called instead.
+   */
+  run(task: () => unknown, abort?: () => void): void {
     if (this.busy) {
-      this.pending.push(task);
+      (this.pending ??= []).push({ task, abort });
       return;
     }
     this.execute(task);
   }
 
-  /** Drops queued tasks (the running one finishes). */
+  /** Drops queued tasks, calling their `abort` (the running one finishes). */
   clear(): void {
-    this.pending.length = 0;
+    const pending = this.pending;
+    this.pending = null;
+    for (const { abort } of pending ?? []) abort?.();
   }
 
   private execute(task: () => unknown): void {
@@ -31,16 +37,17 @@ export class Serial {
     }
     if (result instanceof Promise) {
       this.busy = true;
-      result.then(this.drain, this.drain);
+      const drain = (): void => this.drain();
+      result.then(drain, drain);
     }
   }
 
-  private readonly drain = (): void => {
+  private drain(): void {
     this.busy = false;
     while (!this.busy) {
-      const task = this.pending.shift();
-      if (!task) return;
-      this.execute(task);
+      const next = this.pending?.shift();
+      if (!next) return;
+      this.execute(next.task);
     }
-  };
+  }
 }

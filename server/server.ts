@@ -1,6 +1,6 @@
 /**
  * The Plume server: accepts sockets, authenticates them, routes their
- * channels and broadcasts through the sequencer and PubSub.
+ * channels and broadcasts through the history (which orders them) and PubSub.
  *
  * Responsible for wiring the pieces and for the socket registry (liveness
  * sweep, token expiry, `disconnect`). HTTP and the upgrade live in
@@ -9,17 +9,21 @@
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, Server as HttpServer } from 'node:http';
 import type { WebSocket } from 'ws';
-import { CLOSE, VSN, isPayload, isReservedEvent, type Payload } from '../src/protocol';
+import { CLOSE, TAB_PARAM, VSN, isPayload, isReservedEvent, type Payload } from '../src/protocol';
 import { authenticate, Refusal, type ConnectHook } from './connect';
-import type { Assigns, ChannelHandler, ChannelInstance } from './channel';
+import type { Assigns, ChannelHandler } from './channel';
+import type { ChannelInstance } from './channel-instance';
+import { Dedupe } from './dedupe';
 import { Connection, type ConnectionHost } from './connection';
 import { Fanout, type BroadcastMessage } from './fanout';
 import { consoleLogger, silentLogger, type Logger } from './log';
 import { resolveOptions, type ResolvedOptions, type ServerOptions } from './options';
 import { PubSub } from './pubsub/pubsub';
+import { trackOnJoin } from './presence/track-on-join';
+import { PresenceTracker } from './presence/tracker';
 import { relayChannel, RELAY_PATTERN } from './relay';
 import { Router } from './router';
-import { MemorySequencer, type Position, type Sequencer } from './sequencer';
+import { MemoryHistory, type History, type Position, type StoredBroadcast } from './history';
 import { Transport, type Address } from './transport';
 
 /** What `disconnect` and `sockets()` describe of a socket. */
@@ -38,7 +42,10 @@ export interface SocketInfo {
 export class PlumeServer implements ConnectionHost {
   readonly options: ResolvedOptions;
   readonly pubsub: PubSub;
-  readonly sequencer: Sequencer;
+  readonly history: History;
+  readonly dedupe: Dedupe;
+  /** Who is in each topic (Phoenix.Presence); see `presence/tracker.ts`. */
+  readonly presence: PresenceTracker;
   readonly log: Logger;
   private readonly ownsPubSub: boolean;
   private readonly router = new Router<ChannelHandler>();
@@ -51,19 +58,26 @@ export class PlumeServer implements ConnectionHost {
   /** Set by `close()`: the WebSocket server is closed for good, so the instance cannot serve again. */
   private closed = false;
   private readonly bornAt = performance.now();
+  private lastHistorySweep = Date.now();
 
   constructor(options: ServerOptions = {}) {
     this.options = resolveOptions(options);
     this.log = options.logger === false ? silentLogger : options.logger ?? consoleLogger;
     this.ownsPubSub = !options.pubsub;
     this.pubsub = options.pubsub ?? new PubSub(undefined, (err, topic) => this.reportError(err, `pubsub ${topic}`));
-    this.sequencer = options.sequencer ?? new MemorySequencer();
+    this.history = options.history ?? new MemoryHistory({ limit: this.options.historyLimit, maxAgeMs: this.options.historyMaxAgeMs });
+    this.dedupe = new Dedupe({
+      windowMs: this.options.dedupeWindowMs,
+      maxEntries: this.options.dedupeMaxEntries,
+      onEarlyEviction: (ageMs) => this.warnEarlyEviction(ageMs),
+    });
     this.fanout = new Fanout(this.pubsub);
+    this.presence = new PresenceTracker(this.pubsub, { graceMs: this.options.presenceGraceMs, coalesceMs: this.options.presenceCoalesceMs });
     this.transport = new Transport(this.options, this.log, {
       accept: (ws, request, params) => this.accept(ws, request, params),
       health: () => ({ status: 'ok', node: this.pubsub.nodeName, uptimeMs: Math.round(performance.now() - this.bornAt), ...this.stats() }),
     });
-    if (this.options.relay) this.router.add(RELAY_PATTERN, relayChannel, true);
+    if (this.options.relay) this.router.add(RELAY_PATTERN, trackOnJoin(relayChannel, this.presence), true);
   }
 
   /**
@@ -84,9 +98,10 @@ export class PlumeServer implements ConnectionHost {
 
   /**
    * Broadcasts to every member of `topic` on every node, from anywhere in server code.
-   * Returns the position the sequencer gave it.
+   * Returns the position it got in the topic's order.
+   * @example server.broadcast('room:lobby', 'announcement', { body: 'Maintenance at 10:00' });
    */
-  broadcast(topic: string, event: string, payload: Payload, excludeSocketId?: string): Position {
+  broadcast(topic: string, event: string, payload: Payload, options: { exclude?: string; id?: string } = {}): Position {
     if (!isPayload(payload)) throw new TypeError(`broadcast payload must be a plain object, got ${JSON.stringify(payload)}`);
     if (isReservedEvent(event)) throw new Error(`"${event}" is a reserved event name (phx_*, presence_*, plume:*); pick another`);
     // Serialized before sequencing: a payload that cannot be (a BigInt, a cycle, nesting deeper than
@@ -97,8 +112,9 @@ export class PlumeServer implements ConnectionHost {
     } catch (err) {
       throw new TypeError(`broadcast payload on ${topic} cannot be serialized to JSON: ${(err as Error).message}`, { cause: err });
     }
-    const position = this.sequencer.next(topic);
-    const message: BroadcastMessage = { kind: 'plume:broadcast', topic, event, payload, ...position, exclude: excludeSocketId ?? null };
+    const position = this.history.append(topic, { event, payload, payloadJson, id: options.id });
+    const message: BroadcastMessage = { kind: 'plume:broadcast', topic, event, payload, ...position, exclude: options.exclude ?? null };
+    if (options.id !== undefined) message.id = options.id;
     this.fanout.prepare(message, payloadJson);
     this.pubsub.broadcast(topic, message);
     return position;
@@ -147,6 +163,7 @@ export class PlumeServer implements ConnectionHost {
   async close(): Promise<void> {
     clearInterval(this.sweepTimer);
     this.disconnect(() => true, CLOSE.goingAway, 'server shutting down');
+    this.presence.close();
     await this.transport.close();
     if (this.ownsPubSub) await this.pubsub.close();
     this.closed = true;
@@ -160,14 +177,21 @@ export class PlumeServer implements ConnectionHost {
 
   subscribe(instance: ChannelInstance): void {
     this.fanout.add(instance);
+    this.presence.joined(instance);
+  }
+
+  replay(instance: ChannelInstance, epoch: string, entries: readonly StoredBroadcast[]): void {
+    this.fanout.replay(instance, epoch, entries);
   }
 
   unsubscribe(instance: ChannelInstance): void {
     this.fanout.remove(instance);
+    this.presence.ended(instance, instance.endReason);
   }
 
   removed(connection: Connection): void {
     this.connections.delete(connection.socketId);
+    this.presence.socketClosed(connection.socketId);
   }
 
   reportError(error: unknown, context: string): void {
@@ -180,15 +204,29 @@ export class PlumeServer implements ConnectionHost {
     if (this.started) return;
     this.started = true;
     await this.pubsub.start();
+    this.presence.start();
     if (!this.options.secret) this.log.warn('DEV MODE: no secret configured, so there are no tokens and the "name" connect param is the identity. Set PLUME_SECRET before exposing this server.');
     const every = Math.max(50, Math.min(1000, this.options.heartbeatTimeoutMs / 4));
     this.sweepTimer = setInterval(() => this.sweep(), every);
     this.sweepTimer.unref();
   }
 
-  /** Closes sockets that went silent or whose token expired. */
+  private lastEarlyEvictionWarning = 0;
+
+  private warnEarlyEviction(ageMs: number): void {
+    const now = Date.now();
+    if (now - this.lastEarlyEvictionWarning < 60_000) return;
+    this.lastEarlyEvictionWarning = now;
+    this.log.warn(`dedupe: forgot a message id after ${Math.round(ageMs / 1000)} s, before dedupeWindowMs, because dedupeMaxEntries (${this.options.dedupeMaxEntries}) was reached; raise it to keep the window`);
+  }
+
+  /** Closes sockets that went silent or whose token expired; trims history now and then. */
   private sweep(): void {
     const now = Date.now();
+    if (now - this.lastHistorySweep > 60_000) {
+      this.lastHistorySweep = now;
+      this.history.sweep?.();
+    }
     for (const connection of [...this.connections.values()]) {
       if (now - connection.lastSeen > this.options.heartbeatTimeoutMs) connection.close(CLOSE.heartbeatTimeout, 'heartbeat timeout');
       else if (connection.expiresAt !== null && now >= connection.expiresAt) connection.close(CLOSE.unauthorized, 'token expired');
@@ -199,8 +237,9 @@ export class PlumeServer implements ConnectionHost {
     const vsn = params.vsn ?? VSN;
     if (!/^2\.\d+\.\d+$/.test(vsn)) return ws.close(CLOSE.badFrame, `unsupported vsn ${vsn.slice(0, 20)}: use 2.0.0`);
     const socketId = randomBytes(9).toString('base64url');
-    const connection = new Connection(ws, this, socketId, params.plume === '1', Date.now());
+    const connection = new Connection(ws, this, socketId, params.plume === '1', Date.now(), request.socket);
     this.connections.set(socketId, connection);
+    this.presence.socketOpened(socketId, params[TAB_PARAM]);
     authenticate({ secret: this.options.secret, hook: this.connectHook, request, params, socketId }).then(
       (result) => connection.start(result.assigns, result.expiresAt),
       (refusal: unknown) => {

@@ -7,11 +7,17 @@
  * belong to an outdated join. Not responsible for the connection
  * (`socket.ts`) or reply bookkeeping beyond routing by ref (`push.ts`).
  */
+import type { Recovery } from './delivery';
 import { Listeners, type Unsubscribe } from './listeners';
-import { EVENTS, isReplyPayload, type Message, type Meta, type Payload } from './protocol';
-import { Push } from './push';
+import type { OutboxEntry } from './outbox/outbox';
+import { EVENTS, isReplyPayload, isReservedEvent, type Message, type Meta, type Payload } from './protocol';
+import { Push, type PushResult } from './push';
 import type { Socket, SocketState, StateChange } from './socket';
+import { ChannelSync, type MeshStats, type SyncOptions } from './sync';
 import { RetryTimer, backoff } from './timer';
+
+/** Options for `socket.channel(topic, params, options)`. */
+export type ChannelOptions = SyncOptions;
 
 /** Where a channel is. */
 export type ChannelState = 'closed' | 'joining' | 'joined' | 'leaving' | 'errored';
@@ -54,8 +60,10 @@ export class Channel {
   private readonly listeners = new Map<string, Listeners<[Payload, MessageInfo]>>();
   private readonly stateListeners = new Listeners<[StateChange<ChannelState>]>();
   private readonly rejoinTimer: RetryTimer;
+  private readonly sync: ChannelSync | null;
+  private loaded: boolean;
 
-  constructor(socket: Socket, topic: string, params: Payload | (() => Payload)) {
+  constructor(socket: Socket, topic: string, params: Payload | (() => Payload), options: ChannelOptions = {}) {
     this.socket = socket;
     this.topic = topic;
     this.params = typeof params === 'function' ? params : () => params;
@@ -63,6 +71,12 @@ export class Channel {
     this.rejoinTimer = new RetryTimer(socket.options.clock, () => this.rejoin('retry'), (tries) =>
       backoff(tries, socket.options.rejoin, socket.options.random),
     );
+    this.sync = socket.options.plume ? new ChannelSync(this, socket, options) : null;
+    this.loaded = !this.sync?.ready;
+    void this.sync?.ready?.then(() => {
+      this.loaded = true;
+      if (this.current === 'joining') this.rejoin('position loaded');
+    });
   }
 
   /** The channel's state. */
@@ -83,8 +97,8 @@ export class Channel {
   join(timeoutMs: number = this.socket.options.timeoutMs): Push {
     if (this.joinPush) throw new Error(`channel ${this.topic}: join() can be called once per channel; create a new channel with socket.channel() to join again`);
     this.joinTimeoutMs = timeoutMs;
-    this.joinPush = new Push(this, EVENTS.join, this.params, timeoutMs);
-    this.joinPush.receive('ok', () => this.joined());
+    this.joinPush = new Push(this, EVENTS.join, this.params, timeoutMs, () => this.sync?.joinMeta());
+    this.joinPush.receive('ok', (_response, meta) => this.joined(meta));
     this.joinPush.receive('error', (response) => this.refused(String(response.reason ?? 'refused')));
     this.joinPush.receive('timeout', () => this.joinTimedOut());
     this.rejoin('join');
@@ -119,6 +133,47 @@ export class Channel {
       this.buffer.push(push);
     }
     return push;
+  }
+
+  /**
+   * Sends a message durably: it is stored in the outbox (IndexedDB) before
+   * anything else, then sent once joined and re-sent until the server
+   * acknowledges or rejects it, across reconnects and reloads, and applied
+   * once. Resolves with the stored entry (status `queued`); follow it with
+   * `socket.outbox.onChange` or `socket.outbox.settled(entry.id)`. Rejects
+   * with a `storage` PlumeError when the message cannot be stored.
+   *
+   * @example
+   * const entry = await room.send('new_msg', { body: 'sent from a tunnel' });
+   * const done = await socket.outbox!.settled(entry.id); // status 'acked' (with seq) or 'rejected' (with reason)
+   */
+  send(event: string, payload: Payload = {}, options: { id?: string } = {}): Promise<OutboxEntry> {
+    const outbox = this.socket.outbox;
+    if (!outbox) throw new Error('send() needs the durable outbox: create the socket with { durable: true } (the default where IndexedDB exists)');
+    if (!this.joinPush) throw new Error(`send "${event}" to ${this.topic} before join: call channel.join() first`);
+    if (isReservedEvent(event)) throw new Error(`"${event}" is a reserved event name (phx_*, presence_*, plume:*); pick another`);
+    return outbox.add(this.topic, event, payload, options.id);
+  }
+
+  /**
+   * Sends an unordered event that is not stored or sequenced (typing,
+   * cursors): peer to peer over the mesh where it works, through the server
+   * otherwise. Not durable: a member who is away misses it.
+   * @example room.ephemeral('typing', { name: 'Ada' });
+   */
+  ephemeral(event: string, payload: Payload = {}): void {
+    if (!this.sync) throw new Error('ephemeral() needs the Plume extensions: remove plume: false');
+    if (this.current === 'joined') this.sync.ephemeral(event, payload);
+  }
+
+  /** Counters: gaps repaired from history, and the mesh's (peers, relayed vs direct, forgeries) when it has one. */
+  stats(): { repairs: number; mesh: MeshStats | null } {
+    return this.sync?.stats() ?? { repairs: 0, mesh: null };
+  }
+
+  /** Observes recovery reports: after every rejoin that resumed, and when a gap cannot be filled (`recovered: false`). */
+  onRecover(callback: (report: Recovery) => void): Unsubscribe {
+    return this.sync ? this.sync.onRecover(callback) : () => {};
   }
 
   /**
@@ -166,7 +221,7 @@ export class Channel {
     switch (message.event) {
       case EVENTS.reply: {
         const push = message.ref === null ? undefined : this.pending.get(message.ref);
-        if (push && isReplyPayload(message.payload)) push.finish({ status: message.payload.status, response: message.payload.response });
+        if (push && isReplyPayload(message.payload)) push.finish({ status: message.payload.status, response: message.payload.response, meta: message.meta });
         return;
       }
       case EVENTS.close:
@@ -174,8 +229,22 @@ export class Channel {
       case EVENTS.error:
         return this.failed('channel crashed on the server');
       default:
-        this.listeners.get(message.event)?.emit(message.payload, { event: message.event, joinRef: message.joinRef, meta: message.meta });
+        if (this.sync) this.sync.receive(message);
+        else this.dispatch(message);
     }
+  }
+
+  /** @internal Hands a frame to the event's listeners. */
+  dispatch(message: Message): void {
+    this.listeners.get(message.event)?.emit(message.payload, { event: message.event, joinRef: message.joinRef, meta: message.meta });
+  }
+
+  /** @internal A push with Plume metadata (message ids, history requests), sent only while joined. */
+  request(event: string, payload: Payload, meta: Meta | undefined): PromiseLike<PushResult> {
+    const push = new Push(this, event, () => payload, this.socket.options.timeoutMs, () => meta);
+    if (this.current === 'joined' && this.socket.isConnected()) push.send(this.joinRef);
+    else push.finish({ status: 'error', response: { reason: 'unmatched topic' } });
+    return push;
   }
 
   private transition(to: ChannelState, reason: string): void {
@@ -183,6 +252,7 @@ export class Channel {
     if (from === to) return;
     if (!TRANSITIONS[from].includes(to)) throw new Error(`channel ${this.topic}: illegal transition ${from} -> ${to} (${reason})`);
     this.current = to;
+    if (from === 'joined') this.sync?.left();
     this.stateListeners.emit({ from, to, reason });
   }
 
@@ -190,15 +260,16 @@ export class Channel {
     if (this.current === 'leaving' || !this.joinPush) return;
     if (this.current === 'closed' && reason !== 'join') return;
     this.transition('joining', reason);
-    if (!this.socket.isConnected()) return;
+    if (!this.socket.isConnected() || !this.loaded) return;
     this.joinPush.resetTimeout(this.joinTimeoutMs);
     this.joinPush.send('self');
   }
 
-  private joined(): void {
+  private joined(meta: Meta | undefined): void {
     if (this.current !== 'joining') return;
     this.rejoinTimer.reset();
     this.transition('joined', 'joined');
+    this.sync?.joined(meta);
     const buffered = this.buffer;
     this.buffer = [];
     for (const push of buffered) if (push.result === null) push.send(this.joinRef);
@@ -227,6 +298,7 @@ export class Channel {
     this.rejoinTimer.reset();
     this.joinPush?.cancelTimeout();
     this.transition('closed', reason);
+    this.sync?.dispose();
     this.socket.remove(this);
   }
 }

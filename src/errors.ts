@@ -8,7 +8,8 @@ export type PlumeErrorCode =
   | 'unauthorized' // close 4401: token missing, invalid or expired
   | 'forbidden' // close 4403: the server's connect hook refused the socket
   | 'protocol' // close 4400/1003/1007/1009: the server says we broke the protocol
-  | 'transport'; // the connection failed or dropped
+  | 'transport' // the connection failed or dropped
+  | 'storage'; // IndexedDB is missing or refused a write (a full quota included)
 
 /** An error with a stable `code`, and the close code / reason when a close caused it. */
 export class PlumeError extends Error {

@@ -13,11 +13,15 @@
  * await room.push('new_msg', { body: 'hello' });
  */
 export { Socket, type SocketState, type StateChange } from './socket';
-export { Channel, type ChannelState, type MessageInfo } from './channel';
+export { Channel, type ChannelState, type MessageInfo, type ChannelOptions } from './channel';
+export type { Outbox, OutboxEntry, OutboxStatus } from './outbox/outbox';
+export type { Durable } from './durable';
+export type { Recovery, Position } from './delivery';
 export { Push, type PushResult, type PushStatus } from './push';
+export { Presence, syncDiff, syncState, type PresenceEntry, type Presences, type PresenceOptions, type JoinCallback, type LeaveCallback } from './presence';
 export { PlumeError, type PlumeErrorCode } from './errors';
 export type { SocketOptions, Params, TransportFactory, WebSocketLike } from './options';
 export type { Environment, EnvironmentEvent } from './environment';
 export type { Clock, BackoffOptions } from './timer';
 export type { Unsubscribe } from './listeners';
-export { CLOSE, EVENTS, REASONS, type Payload, type Meta } from './protocol';
+export { CLOSE, EVENTS, REASONS, type Payload, type Meta, type PresenceMeta, type PresenceState, type PresenceDiff } from './protocol';

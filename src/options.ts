@@ -1,6 +1,8 @@
 /**
  * Socket options, with every default in one place.
  */
+import type { Durable } from './durable';
+import type { MeshFactory } from './sync';
 import { browserEnvironment, type Environment } from './environment';
 import { systemClock, type BackoffOptions, type Clock } from './timer';
 
@@ -49,7 +51,22 @@ export interface SocketOptions {
   environment?: Environment;
   /** Random source for jitter. Default `Math.random`. */
   random?: () => number;
+  /**
+   * Durable storage from `plume/durable`: the IndexedDB outbox behind
+   * `channel.send()` and the last delivered position per topic (so a reload
+   * resumes without duplicates or gaps). Needs the Plume extensions
+   * (`plume: true`). Default: none (sends are `push`es, positions live in memory).
+   */
+  durable?: Durable;
+  /**
+   * Peer-assisted fan-out from `plume/mesh`: room members relay signed
+   * broadcasts to each other over WebRTC. Needs `plume: true`. Default: none.
+   */
+  mesh?: MeshFactory;
+  /** How long a gap in a topic's sequence may stay open before it is fetched from the server (ms). Default 200. */
+  gapWaitMs?: number;
 }
+
 
 export interface ResolvedSocketOptions {
   params: () => Params;
@@ -65,6 +82,9 @@ export interface ResolvedSocketOptions {
   clock: Clock;
   environment: Environment;
   random: () => number;
+  durable: Durable | null;
+  mesh: MeshFactory | null;
+  gapWaitMs: number;
 }
 
 function defaultTransport(url: string, protocols?: string[]): WebSocketLike {
@@ -76,6 +96,7 @@ function defaultTransport(url: string, protocols?: string[]): WebSocketLike {
 /** Applies defaults. */
 export function resolveSocketOptions(options: SocketOptions): ResolvedSocketOptions {
   const { params, token } = options;
+  if (options.durable && options.plume === false) throw new Error('durable storage needs the Plume extensions: remove plume: false');
   return {
     params: typeof params === 'function' ? params : () => params ?? {},
     paramsAreDynamic: typeof params === 'function',
@@ -90,5 +111,8 @@ export function resolveSocketOptions(options: SocketOptions): ResolvedSocketOpti
     clock: options.clock ?? systemClock,
     environment: options.environment ?? browserEnvironment(),
     random: options.random ?? Math.random,
+    durable: options.durable ?? null,
+    mesh: options.plume === false ? null : options.mesh ?? null,
+    gapWaitMs: options.gapWaitMs ?? 200,
   };
 }

@@ -23,6 +23,8 @@ export const EVENTS = {
   heartbeat: 'heartbeat',
   presenceState: 'presence_state',
   presenceDiff: 'presence_diff',
+  /** Client → server: a Plume client sets its own presence fields (PROTOCOL.md, Presence). */
+  presenceUpdate: 'plume:presence',
 } as const;
 
 /** Close codes the server uses; see `docs/PROTOCOL.md` §6. */
@@ -37,6 +39,8 @@ export const CLOSE = {
   unauthorized: 4401,
   forbidden: 4403,
   heartbeatTimeout: 4408,
+  /** The socket's unsent data passed the server's `maxBufferedBytes`: it was not reading fast enough. */
+  slowConsumer: 4429,
 } as const;
 
 /** Reasons carried in `{status: "error", response: {reason}}` replies. */
@@ -63,6 +67,29 @@ export interface Meta {
   seq?: number;
   [key: string]: unknown;
 }
+
+/**
+ * One tracked channel (a tab, a device) in a presence: Phoenix's meta, the
+ * server-assigned `phx_ref` plus the application's fields. `phx_ref_prev`
+ * names the meta this one replaced, when it is an update.
+ */
+export interface PresenceMeta {
+  phx_ref: string;
+  phx_ref_prev?: string;
+  [field: string]: unknown;
+}
+
+/** Presences by key: the payload of `presence_state`, exactly Phoenix's shape. */
+export type PresenceState = Record<string, { metas: PresenceMeta[] }>;
+
+/** The payload of `presence_diff`, exactly Phoenix's shape. */
+export interface PresenceDiff {
+  joins: PresenceState;
+  leaves: PresenceState;
+}
+
+/** Connect param carrying a Plume client's per-tab id, so a reconnect takes over its own presence. */
+export const TAB_PARAM = 'plume_tab';
 
 /** A decoded frame. */
 export interface Message {
@@ -191,3 +218,16 @@ export function isReservedEvent(event: string): boolean {
 
 /** The subprotocol prefix under which a token travels (Phoenix's `authToken`). */
 export const TOKEN_PROTOCOL_PREFIX = 'base64url.bearer.phx.';
+
+/**
+ * The exact text a relayed broadcast's signature covers (PROTOCOL.md, Mesh):
+ * topic, epoch, seq, event, message id, the payload's JSON text and the
+ * excluded member, so a message cannot be moved to another room, position,
+ * payload or audience.
+ */
+export function signedContent(topic: string, epoch: string, seq: number, event: string, id: string | null, payloadJson: string, exclude: string | null): string {
+  return JSON.stringify(['plume/1', topic, epoch, seq, event, id, payloadJson, exclude]);
+}
+
+/** Bytes prefixed to a batch's Merkle root before it is signed (domain separation). */
+export const SIGNATURE_DOMAIN = 'plume-mesh-root/1:';

@@ -6,17 +6,20 @@
  * responsible for when it is sent (the channel decides).
  */
 import { reportCallbackError } from './listeners';
-import type { Payload } from './protocol';
+import type { Meta, Payload } from './protocol';
 import type { TimerHandle } from './timer';
 import type { Channel } from './channel';
 
 /** How a push ended. */
 export type PushStatus = 'ok' | 'error' | 'timeout';
 
-/** The outcome of a push. A network outcome is a result, never a thrown error. */
+/**
+ * The outcome of a push. A network outcome is a result, never a thrown error.
+ * `meta` is the reply's Plume metadata (such as the `seq` its broadcast got).
+ */
 export type PushResult =
-  | { status: 'ok' | 'error'; response: Payload }
-  | { status: 'timeout'; response: undefined };
+  | { status: 'ok' | 'error'; response: Payload; meta?: Meta }
+  | { status: 'timeout'; response: undefined; meta?: undefined };
 
 /**
  * @example
@@ -33,14 +36,16 @@ export class Push implements PromiseLike<PushResult> {
   private readonly channel: Channel;
   private readonly payload: () => Payload;
   private timeoutMs: number;
-  private hooks: Array<{ status: PushStatus; callback: (response: Payload | undefined) => void }> = [];
+  private readonly meta: (() => Meta | undefined) | undefined;
+  private hooks: Array<{ status: PushStatus; callback: (response: Payload | undefined, meta?: Meta) => void }> = [];
   private outcome: PushResult | null = null;
   private timer: TimerHandle | null = null;
   private settle: ((result: PushResult) => void) | null = null;
   private promise: Promise<PushResult> | null = null;
 
-  constructor(channel: Channel, event: string, payload: () => Payload, timeoutMs: number) {
+  constructor(channel: Channel, event: string, payload: () => Payload, timeoutMs: number, meta?: () => Meta | undefined) {
     this.channel = channel;
+    this.meta = meta;
     this.event = event;
     this.payload = payload;
     this.timeoutMs = timeoutMs;
@@ -52,11 +57,11 @@ export class Push implements PromiseLike<PushResult> {
   }
 
   /** Calls `callback` when the push ends with `status` (at once if it already has). */
-  receive(status: 'ok' | 'error', callback: (response: Payload) => void): this;
+  receive(status: 'ok' | 'error', callback: (response: Payload, meta?: Meta) => void): this;
   receive(status: 'timeout', callback: () => void): this;
-  receive(status: PushStatus, callback: (response: Payload) => void): this {
-    const hook = callback as (response: Payload | undefined) => void;
-    if (this.outcome?.status === status) call(hook, this.outcome.response);
+  receive(status: PushStatus, callback: (response: Payload, meta?: Meta) => void): this {
+    const hook = callback as (response: Payload | undefined, meta?: Meta) => void;
+    if (this.outcome?.status === status) call(hook, this.outcome.response, this.outcome.meta);
     this.hooks.push({ status, callback: hook });
     return this;
   }
@@ -81,7 +86,8 @@ export class Push implements PromiseLike<PushResult> {
     if (joinRef === 'self') joinRef = this.ref;
     this.channel.track(this);
     this.startTimeout();
-    this.channel.socket.send({ joinRef, ref: this.ref, topic: this.channel.topic, event: this.event, payload: this.payload() });
+    const meta = this.meta?.();
+    this.channel.socket.send({ joinRef, ref: this.ref, topic: this.channel.topic, event: this.event, payload: this.payload(), ...(meta ? { meta } : {}) });
   }
 
   /** @internal Restarts the timeout with a new duration (for rejoins). */
@@ -110,7 +116,7 @@ export class Push implements PromiseLike<PushResult> {
     this.cancelTimeout();
     if (this.ref !== null) this.channel.untrack(this.ref);
     this.outcome = result;
-    for (const hook of this.hooks) if (hook.status === result.status) call(hook.callback, result.response);
+    for (const hook of this.hooks) if (hook.status === result.status) call(hook.callback, result.response, result.meta);
     if (this.settle) {
       this.settle(result);
       this.settle = null;
@@ -120,9 +126,9 @@ export class Push implements PromiseLike<PushResult> {
   }
 }
 
-function call(callback: (response: Payload | undefined) => void, response: Payload | undefined): void {
+function call(callback: (response: Payload | undefined, meta?: Meta) => void, response: Payload | undefined, meta?: Meta): void {
   try {
-    callback(response);
+    callback(response, meta);
   } catch (error) {
     reportCallbackError(error);
   }

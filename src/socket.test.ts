@@ -131,6 +131,20 @@ describe('Socket', () => {
     expect(transport.sockets).toHaveLength(2);
   });
 
+  it('while offline, waits for the online event and only probes every 30 s', async () => {
+    const socket = await connected({ reconnect: { baseMs: 100, maxMs: 100 } });
+    env.emit('offline');
+    expect(clock.nextDelay()).toBe(30_000);
+    clock.advance(29_999);
+    expect(transport.sockets).toHaveLength(1);
+    clock.advance(1);
+    await flushMicrotasks();
+    expect(transport.sockets).toHaveLength(2); // the probe
+    transport.last.drop(1006);
+    expect(socket.state).toBe('offline');
+    expect(clock.nextDelay()).toBe(30_000);
+  });
+
   it('waits in offline when connect() is called without a network', async () => {
     env.isOnline = false;
     const socket = makeSocket();

@@ -6,11 +6,13 @@
  * Responsible for the connection's state machine. Not responsible for
  * channel semantics (`channel.ts`) or for replies to pushes (`push.ts`).
  */
-import { Channel } from './channel';
+import { Channel, type ChannelOptions } from './channel';
+import type { Outbox } from './outbox/outbox';
 import { PlumeError, type PlumeErrorCode } from './errors';
 import { Listeners, type Unsubscribe } from './listeners';
 import { resolveSocketOptions, type ResolvedSocketOptions, type SocketOptions, type WebSocketLike } from './options';
-import { CLOSE, EVENTS, PHOENIX_TOPIC, TOKEN_PROTOCOL_PREFIX, VSN, decode, encode, type Message, type Payload } from './protocol';
+import { CLOSE, EVENTS, PHOENIX_TOPIC, TAB_PARAM, TOKEN_PROTOCOL_PREFIX, VSN, decode, encode, type Message, type Payload } from './protocol';
+import { tabId } from './tab';
 import { RetryTimer, backoff, type TimerHandle } from './timer';
 
 /** Where the connection is. */
@@ -33,6 +35,9 @@ const TRANSITIONS: Record<SocketState, readonly SocketState[]> = {
 
 const FATAL: Record<number, PlumeErrorCode> = { [CLOSE.unauthorized]: 'unauthorized', [CLOSE.forbidden]: 'forbidden' };
 const PROTOCOL = new Set<number>([CLOSE.badFrame, CLOSE.unsupportedData, CLOSE.invalidData, CLOSE.tooBig]);
+
+/** While the browser says it is offline, how often to try anyway (ms). */
+const OFFLINE_PROBE_MS = 30_000;
 
 /** How long a heartbeat sent because the page became visible may take (ms). */
 const VISIBLE_PROBE_MS = 5_000;
@@ -60,6 +65,8 @@ function base64url(text: string): string {
 export class Socket {
   /** @internal */
   readonly options: ResolvedSocketOptions;
+  /** The durable outbox behind `channel.send()`, or null without `durable` storage. */
+  readonly outbox: Outbox | null;
   private readonly endpoint: string;
   private current: SocketState = 'closed';
   private generation = 0;
@@ -79,6 +86,8 @@ export class Socket {
   constructor(endpoint: string, options: SocketOptions = {}) {
     this.endpoint = endpoint;
     this.options = resolveSocketOptions(options);
+    this.outbox = this.options.durable?.outbox ?? null;
+    this.options.durable?.onError((error) => this.errorListeners.emit(error));
     this.reconnectTimer = new RetryTimer(this.options.clock, () => this.openTransport('retry'), (tries) =>
       backoff(tries, this.options.reconnect, this.options.random),
     );
@@ -114,11 +123,13 @@ export class Socket {
   }
 
   /**
-   * Creates a channel for `topic`. Call `join()` on it.
-   * @example const room = socket.channel('room:lobby', { since: 0 });
+   * Creates a channel for `topic`. Call `join()` on it. `params` go to the
+   * server's join handler; `options.history` asks for the latest broadcasts
+   * on a first join.
+   * @example const room = socket.channel('room:lobby', { invite: 'x' }, { history: 50 });
    */
-  channel(topic: string, params: Payload | (() => Payload) = {}): Channel {
-    const channel = new Channel(this, topic, params);
+  channel(topic: string, params: Payload | (() => Payload) = {}, options: ChannelOptions = {}): Channel {
+    const channel = new Channel(this, topic, params, options);
     let set = this.channelsByTopic.get(topic);
     if (!set) this.channelsByTopic.set(topic, (set = new Set()));
     set.add(channel);
@@ -165,7 +176,10 @@ export class Socket {
     }
     const url = new URL(`${base.replace(/^http/, 'ws')}/websocket`);
     url.searchParams.set('vsn', VSN);
-    if (this.options.plume) url.searchParams.set('plume', '1');
+    if (this.options.plume) {
+      url.searchParams.set('plume', '1');
+      url.searchParams.set(TAB_PARAM, tabId(this)); // lets a reconnect take over its own presence
+    }
     for (const [key, value] of Object.entries(this.options.params())) url.searchParams.set(key, String(value));
     return url.toString();
   }
@@ -264,7 +278,8 @@ export class Socket {
 
   private waitFor(state: 'reconnecting' | 'offline', reason: string): void {
     this.transition(state, reason);
-    this.reconnectTimer.schedule();
+    // Offline, the 'online' event brings us back at once; a rare probe covers a browser whose onLine is wrong.
+    this.reconnectTimer.schedule(state === 'offline' ? OFFLINE_PROBE_MS : undefined);
   }
 
   /** Detaches and closes the current transport; its late events are ignored by generation. */

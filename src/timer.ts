@@ -72,10 +72,11 @@ export class RetryTimer {
     return this.handle !== null;
   }
 
-  /** Schedules the next try (replacing a scheduled one); returns its delay. */
-  schedule(): number {
+  /** Schedules the next try (replacing a scheduled one), after `delayMs` or the backoff; returns the delay. */
+  schedule(delayMs?: number): number {
     this.cancel();
-    const ms = this.delay(++this.count);
+    const backoffMs = this.delay(++this.count);
+    const ms = delayMs ?? backoffMs;
     this.handle = this.clock.setTimeout(() => {
       this.handle = null;
       this.callback();

@@ -1,8 +1,10 @@
 /**
- * The conversation: one item per message (`data-id` is the message id), the
+ * The conversation: one item per message (`data-id` is the message id,
+ * `data-status` where it is: `queued`, `sending`, `sent`, `failed`), the
  * empty state, and auto-scrolling. New messages scroll into view when the
  * reader is at the bottom (or sent them); otherwise a "new messages" button
  * appears instead of yanking the view away from what they are reading.
+ * A message the server refused shows why, with Retry and Discard.
  */
 import type { ChatMessage } from '../messages';
 import { byTestId, h } from './dom';
@@ -10,6 +12,12 @@ import { formatFull, formatTime, hueFor, initialOf } from './format';
 
 /** How close to the bottom (px) still counts as "at the bottom". */
 const STICKY_PX = 80;
+
+/** What the buttons on a refused message do. */
+export interface MessageActions {
+  retry(id: string): void;
+  discard(id: string): void;
+}
 
 export class MessageList {
   private readonly scroller: HTMLElement;
@@ -21,7 +29,7 @@ export class MessageList {
   /** Whether the reader was at the newest message at the last scroll, kept there when the layout changes. */
   private stuck = true;
 
-  constructor(root: ParentNode, onRetry: (id: string) => void) {
+  constructor(root: ParentNode, actions: MessageActions) {
     this.scroller = byTestId(root, 'message-scroller', HTMLElement);
     this.list = byTestId(root, 'message-list', HTMLOListElement);
     this.empty = byTestId(root, 'empty-state', HTMLElement);
@@ -37,9 +45,11 @@ export class MessageList {
       if (this.stuck) this.scrollToEnd('instant');
     }).observe(this.scroller);
     this.list.addEventListener('click', (event) => {
-      const button = event.target instanceof Element ? event.target.closest('[data-testid="retry"]') : null;
+      const button = event.target instanceof Element ? event.target.closest<HTMLElement>('[data-action]') : null;
       const id = button?.closest<HTMLElement>('[data-testid="message"]')?.dataset.id;
-      if (id) onRetry(id);
+      if (!id) return;
+      if (button?.dataset.action === 'retry') actions.retry(id);
+      else if (button?.dataset.action === 'discard') actions.discard(id);
     });
   }
 
@@ -59,22 +69,38 @@ export class MessageList {
     this.empty.dataset.joined = String(joined);
   }
 
-  /** Appends a message of the room on screen. */
-  add(message: ChatMessage): void {
+  /** Adds a message of the room on screen, before the message `beforeId` (null: at the end). */
+  add(message: ChatMessage, beforeId: string | null = null): void {
     const stick = message.mine || this.atBottom();
-    this.list.append(this.render(message));
+    this.place(this.render(message), beforeId);
     this.refreshEmpty();
     if (stick) this.scrollToEnd('instant');
     else this.jump.hidden = false;
   }
 
-  /** Redraws a message whose delivery status changed. */
-  update(message: ChatMessage): void {
+  /** Redraws a message whose status changed, and moves it before `beforeId` (null: to the end) when given. */
+  update(message: ChatMessage, beforeId?: string | null): void {
     const old = this.items.get(message.id);
     if (!old) return;
+    const stick = this.atBottom();
     const fresh = this.render(message);
     fresh.classList.add('msg--updated'); // already on screen: no entrance animation again
     old.replaceWith(fresh);
+    if (beforeId !== undefined) this.place(fresh, beforeId);
+    if (stick) this.scrollToEnd('instant');
+  }
+
+  /** Takes a message off the screen (a refused message the user discarded). */
+  remove(id: string): void {
+    this.items.get(id)?.remove();
+    this.items.delete(id);
+    this.refreshEmpty();
+  }
+
+  private place(item: HTMLLIElement, beforeId: string | null): void {
+    const before = beforeId === null ? null : (this.items.get(beforeId) ?? null);
+    if (item.parentNode === this.list && item.nextElementSibling === before) return;
+    this.list.insertBefore(item, before);
   }
 
   private render(message: ChatMessage): HTMLLIElement {
@@ -85,6 +111,7 @@ export class MessageList {
     if (status) meta.append(status);
     const body = h('p', { class: 'msg__body', text: message.body, attrs: { 'data-testid': 'message-body' } });
     const bubble = h('div', { class: 'msg__bubble' }, [meta, body]);
+    if (message.mine && message.status === 'failed') bubble.append(failureLine(message));
     const avatar = h('div', { class: 'avatar msg__avatar', text: initialOf(message.name), attrs: { 'aria-hidden': 'true' } });
     avatar.style.setProperty('--hue', String(hueFor(message.name)));
     const item = h(
@@ -113,11 +140,30 @@ export class MessageList {
 }
 
 function statusLine(message: ChatMessage): HTMLElement | null {
-  if (!message.mine || message.status === 'sent') return null;
-  if (message.status === 'sending') return h('span', { class: 'msg__status', text: 'Sending…', attrs: { 'data-testid': 'message-status' } });
-  if (message.status === 'queued') return h('span', { class: 'msg__status', text: 'Waiting for connection…', attrs: { 'data-testid': 'message-status' } });
-  return h('span', { class: 'msg__status msg__status--failed', attrs: { 'data-testid': 'message-status' } }, [
-    document.createTextNode('Not sent · '),
-    h('button', { class: 'link-button', text: 'Retry', attrs: { type: 'button', 'data-testid': 'retry' } }),
+  if (!message.mine) return null;
+  const attrs = { 'data-testid': 'message-status' };
+  switch (message.status) {
+    case 'sent':
+      return h('span', { class: 'msg__status msg__status--sent', text: '✓', attrs: { ...attrs, title: 'Sent', 'aria-label': 'Sent' } });
+    case 'sending':
+      return h('span', { class: 'msg__status', text: 'Sending…', attrs });
+    case 'queued':
+      return h('span', { class: 'msg__status msg__status--queued', text: 'Queued', attrs: { ...attrs, title: 'Saved on this device; it goes out when the connection is back' } });
+    case 'failed':
+      return h('span', { class: 'msg__status msg__status--failed', text: 'Not sent', attrs });
+  }
+}
+
+/** Under a refused message: the server's reason, and what the person can do about it. */
+function failureLine(message: ChatMessage): HTMLElement {
+  return h('div', { class: 'msg__failure' }, [
+    h('span', { class: 'msg__reason' }, [
+      document.createTextNode('Refused: '),
+      h('span', { text: message.reason ?? 'no reason given', attrs: { 'data-testid': 'failure-reason' } }),
+    ]),
+    h('span', { class: 'msg__actions' }, [
+      h('button', { class: 'msg__action', text: 'Retry', attrs: { type: 'button', 'data-action': 'retry', 'data-testid': 'retry' } }),
+      h('button', { class: 'msg__action', text: 'Discard', attrs: { type: 'button', 'data-action': 'discard', 'data-testid': 'discard' } }),
+    ]),
   ]);
 }

@@ -1,0 +1,163 @@
+/**
+ * A minimal WebSocket client for the load generator: the HTTP upgrade, a
+ * frame parser that hands out views of complete text frames without
+ * copying, and masked sends.
+ *
+ * Why not the `ws` package: one core has to receive millions of frames a
+ * second from the fastest contender, and `ws` spends most of that core on
+ * per-frame bookkeeping (events, buffer copies, UTF-8 validation). The same
+ * client is used against every contender, so whatever it costs is the same
+ * for all. Not a general client: no fragmentation, no extensions, no
+ * validation beyond what the benchmark needs; the mask key is all zeroes
+ * (legal on the wire, and it makes masking free).
+ */
+import { randomBytes } from 'node:crypto';
+import { connect as tcpConnect } from 'node:net';
+
+const OP_TEXT = 0x1;
+const OP_CLOSE = 0x8;
+const OP_PING = 0x9;
+const ZERO_MASK = Buffer.alloc(4);
+
+/** Builds one masked client text frame (mask key 0000, so the payload is sent as is). */
+export function clientFrame(text) {
+  const payload = Buffer.from(text);
+  const length = payload.length;
+  const headerLength = length < 126 ? 6 : length < 65536 ? 8 : 14;
+  const frame = Buffer.allocUnsafe(headerLength + length);
+  frame[0] = 0x80 | OP_TEXT;
+  if (length < 126) {
+    frame[1] = 0x80 | length;
+  } else if (length < 65536) {
+    frame[1] = 0x80 | 126;
+    frame.writeUInt16BE(length, 2);
+  } else {
+    frame[1] = 0x80 | 127;
+    frame.writeBigUInt64BE(BigInt(length), 2);
+  }
+  ZERO_MASK.copy(frame, headerLength - 4);
+  payload.copy(frame, headerLength);
+  return frame;
+}
+
+/**
+ * One client socket.
+ *
+ * `onText(buffer, start, end)` gets each text frame's payload as a range of a
+ * buffer that is only valid during the call. `onClose(code)` gets the close
+ * code (1006 when the TCP connection ended without a close frame).
+ */
+export class RawSocket {
+  constructor(socket, { onText, onClose }) {
+    this.socket = socket;
+    this.onText = onText;
+    this.onClose = onClose;
+    this.rest = null; // unparsed bytes carried over from the previous chunk
+    this.closed = false;
+    this.closeCode = 1006;
+    socket.on('data', (chunk) => this.receive(chunk));
+    socket.on('close', () => this.finish());
+    socket.on('error', () => this.finish());
+  }
+
+  /**
+   * Opens `ws://host:port${path}` and resolves once the upgrade is answered 101.
+   * @example const s = await RawSocket.connect({ port, path: '/', onText: (b, s, e) => {} });
+   */
+  static connect({ host = '127.0.0.1', port, path, onText, onClose = () => {}, timeoutMs = 10_000 }) {
+    return new Promise((resolve, reject) => {
+      const socket = tcpConnect({ host, port, noDelay: true });
+      let head = Buffer.alloc(0);
+      const timer = setTimeout(() => fail(new Error(`upgrade to ${path} timed out after ${timeoutMs} ms`)), timeoutMs);
+      const fail = (error) => {
+        clearTimeout(timer);
+        socket.destroy();
+        reject(error);
+      };
+      const onData = (chunk) => {
+        head = Buffer.concat([head, chunk]);
+        const end = head.indexOf('\r\n\r\n');
+        if (end === -1) return;
+        clearTimeout(timer);
+        socket.off('data', onData);
+        socket.off('error', fail);
+        const status = head.subarray(0, head.indexOf('\r\n')).toString();
+        if (!/^HTTP\/1\.1 101/.test(status)) return fail(new Error(`upgrade refused: ${status}`));
+        const client = new RawSocket(socket, { onText, onClose });
+        resolve(client);
+        if (end + 4 < head.length) client.receive(head.subarray(end + 4));
+      };
+      socket.on('data', onData);
+      socket.on('error', fail);
+      socket.write(
+        `GET ${path} HTTP/1.1\r\nHost: ${host}:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+          `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
+      );
+    });
+  }
+
+  /** Sends one text frame. */
+  send(text) {
+    this.socket.write(clientFrame(text));
+  }
+
+  /** Sends prebuilt frames (from {@link clientFrame}) in one write. */
+  sendFrames(frames) {
+    this.socket.write(frames.length === 1 ? frames[0] : Buffer.concat(frames));
+  }
+
+  /** Stops reading (the kernel buffers fill, then the server's). */
+  pause() {
+    this.socket.pause();
+  }
+
+  /** Drops the connection without a close handshake. */
+  destroy() {
+    this.socket.destroy();
+  }
+
+  receive(chunk) {
+    let buf = chunk;
+    if (this.rest !== null) {
+      buf = Buffer.concat([this.rest, chunk]);
+      this.rest = null;
+    }
+    let offset = 0;
+    const length = buf.length;
+    while (offset + 2 <= length) {
+      const opcode = buf[offset] & 0x0f;
+      let size = buf[offset + 1] & 0x7f;
+      let start = offset + 2;
+      if (size === 126) {
+        if (start + 2 > length) break;
+        size = buf.readUInt16BE(offset + 2);
+        start += 2;
+      } else if (size === 127) {
+        if (start + 8 > length) break;
+        size = Number(buf.readBigUInt64BE(offset + 2));
+        start += 8;
+      }
+      const end = start + size;
+      if (end > length) break;
+      if (opcode === OP_TEXT) this.onText(buf, start, end);
+      else if (opcode === OP_CLOSE) this.closeCode = size >= 2 ? buf.readUInt16BE(start) : 1005;
+      else if (opcode === OP_PING) this.pong(buf.subarray(start, end));
+      offset = end;
+    }
+    if (offset < length) this.rest = buf.subarray(offset);
+  }
+
+  pong(data) {
+    const frame = Buffer.alloc(6 + data.length);
+    frame[0] = 0x8a;
+    frame[1] = 0x80 | data.length;
+    data.copy(frame, 6);
+    this.socket.write(frame);
+  }
+
+  finish() {
+    if (this.closed) return;
+    this.closed = true;
+    this.onClose(this.closeCode);
+  }
+}

@@ -1,0 +1,242 @@
+#!/usr/bin/env node
+/**
+ * `npm run bench`: Plume against Socket.IO 4.8 (rooms) and a bare `ws`
+ * server that encodes once, on this machine, in one run:
+ *
+ *   1. fan-out throughput (1 room × 1000 and 100 rooms × 10; 200 B and 2 KB)
+ *   2. broadcast latency at a fixed offered rate (a fraction of Socket.IO's maximum)
+ *   3. idle memory per connection at 10,000 connections
+ *   4. cold start: spawn to first accepted join
+ *
+ * Servers run pinned to core 0 and this process (the load generator) to
+ * core 1 when `taskset` and two cores exist. Prints a table with ratios and
+ * writes `bench/results/<time>.json`, `latest.json`, `latest.svg` and
+ * `latest.md`. See bench/README.md for the method.
+ */
+import { spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { cpus, loadavg, release, totalmem, type } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { ROOT, installCleanup } from '../scripts/lib/proc.mjs';
+import { CONTENDERS, ORDER } from './lib/contenders.mjs';
+import { coldStart, fanout, latency, memory } from './lib/load.mjs';
+import { chart, render } from './lib/report.mjs';
+import { bundleServers, pinning, startServer } from './lib/servers.mjs';
+
+const HELP = `Usage: npm run bench -- [options]
+
+  --only <list>          comma-separated subset of: fanout,latency,memory,cold (default: all)
+  --quick                shorter windows and 2,000 idle connections: a smoke run, not for the README
+  --connections <n>      idle connections for the memory test (default 10000)
+  --window <n>           deliveries in flight in the fan-out test (default 20000)
+  --readme               also replace the results block in README.md (between the bench markers)
+  --render               measure nothing: rewrite latest.md, latest.svg (and README.md with --readme) from latest.json
+  -h, --help             show this help`;
+
+const SCENARIOS = [
+  { label: '1 room × 1000, 200 B', rooms: 1, perRoom: 1000, payloadBytes: 200 },
+  { label: '1 room × 1000, 2 KB', rooms: 1, perRoom: 1000, payloadBytes: 2048 },
+  { label: '100 rooms × 10, 200 B', rooms: 100, perRoom: 10, payloadBytes: 200 },
+  { label: '100 rooms × 10, 2 KB', rooms: 100, perRoom: 10, payloadBytes: 2048 },
+];
+
+function options() {
+  const { values } = parseArgs({
+    options: {
+      only: { type: 'string' },
+      quick: { type: 'boolean' },
+      connections: { type: 'string' },
+      window: { type: 'string' },
+      readme: { type: 'boolean' },
+      render: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) {
+    console.log(HELP);
+    process.exit(0);
+  }
+  const only = new Set((values.only ?? 'fanout,latency,memory,cold').split(',').map((s) => s.trim()));
+  for (const name of only) if (!['fanout', 'latency', 'memory', 'cold'].includes(name)) throw new Error(`--only: unknown part "${name}"`);
+  const quick = Boolean(values.quick);
+  return {
+    only,
+    readme: Boolean(values.readme),
+    render: Boolean(values.render),
+    quick,
+    fanout: { warmupMs: quick ? 500 : 1000, measureMs: quick ? 1000 : 3000, window: Number(values.window ?? 20_000) },
+    latency: { fraction: 0.5, warmupMs: quick ? 500 : 1000, measureMs: quick ? 2000 : 5000, fallbackPerSec: 90_000 },
+    memory: { connections: Number(values.connections ?? (quick ? 2000 : 10_000)), rooms: 100, settleMs: 1000 },
+    coldStart: { runs: quick ? 3 : 5 },
+  };
+}
+
+/** The soft limit on open files, as a shell started by this process sees it. */
+function fileLimit() {
+  return Number(spawnSync('sh', ['-c', 'ulimit -n'], { encoding: 'utf8' }).stdout.trim()) || 1024;
+}
+
+/**
+ * Makes room for the memory test's sockets (each side holds one per
+ * connection): re-runs this script under a raised `ulimit -n` once, and if
+ * that is not allowed, lowers the connection count and says so.
+ */
+function ensureFiles(config) {
+  const needed = config.memory.connections + 1000;
+  if (!config.only.has('memory') || fileLimit() >= needed) return null;
+  const canRaise = spawnSync('sh', ['-c', `ulimit -n ${needed}`]).status === 0;
+  if (canRaise && !process.env.PLUME_BENCH_RAISED) {
+    const args = process.argv.slice(1).map((a) => `'${a.replace(/'/g, "'\\''")}'`).join(' ');
+    const again = spawnSync('sh', ['-c', `ulimit -n ${needed} && exec '${process.execPath}' ${args}`], {
+      stdio: 'inherit',
+      env: { ...process.env, PLUME_BENCH_RAISED: '1' },
+    });
+    process.exit(again.status ?? 1);
+  }
+  const connections = Math.max(100, fileLimit() - 1000);
+  const note = `open-file limit ${fileLimit()} is too low for ${config.memory.connections} connections and could not be raised (run \`ulimit -n ${needed}\` first); measuring ${connections}`;
+  config.memory.connections = connections;
+  return note;
+}
+
+function version(pkg) {
+  return JSON.parse(readFileSync(join(ROOT, 'node_modules', pkg, 'package.json'), 'utf8')).version;
+}
+
+function machine(pin) {
+  return {
+    cpu: cpus()[0]?.model.trim() ?? 'unknown CPU',
+    cores: pin.cores,
+    memoryGiB: Math.round(totalmem() / 2 ** 30),
+    os: `${type()} ${release()}`,
+    node: process.version,
+    // Other work on the machine skews every figure: the report shows this next to the results.
+    loadAverage: loadavg().map((x) => Math.round(x * 100) / 100),
+    pinning: pin.pinned ? `Pinned with taskset: ${pin.note}` : `Not pinned: ${pin.note}`,
+    pinned: pin.pinned,
+    versions: { socketio: version('socket.io'), ws: version('ws') },
+  };
+}
+
+const pct = (share) => `${Math.round(share * 100)}%`;
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+/** Writes the table, chart and (with --readme) the README block of a run. */
+function publish(results, readme) {
+  const text = render(results);
+  const dir = join(ROOT, 'bench', 'results');
+  writeFileSync(join(dir, 'latest.svg'), chart(results));
+  writeFileSync(join(dir, 'latest.md'), `${text}\n`);
+  if (readme) updateReadme(text);
+  return text;
+}
+
+async function main() {
+  const config = options();
+  if (config.render) {
+    const results = JSON.parse(readFileSync(join(ROOT, 'bench', 'results', 'latest.json'), 'utf8'));
+    console.log(`${publish(results, config.readme)}\n\n[bench] rewrote bench/results/latest.{md,svg}${config.readme ? ' and README.md' : ''} from latest.json`);
+    return;
+  }
+  const limitNote = ensureFiles(config);
+  installCleanup();
+  const pin = pinning();
+  const startedAt = new Date().toISOString();
+  const t0 = performance.now();
+  console.log(`[bench] ${pin.pinned ? 'pinned' : 'NOT pinned'}: ${pin.note}`);
+  if (limitNote) console.log(`[bench] ${limitNote}`);
+  const files = await bundleServers(ORDER.map((k) => CONTENDERS[k].entry));
+  const launch = (key, extra = []) => startServer(process.execPath, ['--expose-gc', files[CONTENDERS[key].entry], '--port', '0', ...extra], { pinned: pin.pinned });
+  const withServer = async (key, body, extra = []) => {
+    const server = await launch(key, extra);
+    try {
+      return await body(server);
+    } finally {
+      await server.stop();
+    }
+  };
+  const results = { startedAt, machine: machine(pin), config, notes: limitNote ? [limitNote] : [] };
+
+  if (config.only.has('fanout')) {
+    results.fanout = [];
+    for (const scenario of SCENARIOS) {
+      const row = { ...scenario };
+      for (const key of ORDER) {
+        row[key] = await withServer(key, (server) => fanout(CONTENDERS[key], server, { ...scenario, ...config.fanout }));
+        console.log(`[bench] fan-out ${scenario.label}: ${CONTENDERS[key].name} ${Math.round(row[key].deliveriesPerSec)} deliveries/s (server CPU ${pct(row[key].serverCpuShare)}, ${pct(row[key].serverSystemShare)} of it in the kernel; load CPU ${pct(row[key].loadCpuShare)})${row[key].complete ? '' : ' (INCOMPLETE)'}`);
+      }
+      results.fanout.push(row);
+    }
+  }
+
+  if (config.only.has('latency')) {
+    const [base] = SCENARIOS;
+    const ioMax = results.fanout?.[0]?.socketio.deliveriesPerSec;
+    const offered = ioMax ? ioMax * config.latency.fraction : config.latency.fallbackPerSec;
+    const ratePerSec = Math.max(1, Math.round(offered / base.perRoom));
+    results.latency = { label: base.label };
+    for (const key of ORDER) {
+      results.latency[key] = await withServer(key, (server) => latency(CONTENDERS[key], server, { ...base, ...config.latency, ratePerSec }));
+      console.log(`[bench] latency: ${CONTENDERS[key].name} p99 ${results.latency[key].p99.toFixed(2)} ms`);
+    }
+  }
+
+  if (config.only.has('memory')) {
+    const { connections, rooms } = config.memory;
+    results.memory = {};
+    for (const key of ORDER) {
+      results.memory[key] = await withServer(key, (server) => memory(CONTENDERS[key], server, { rooms, perRoom: Math.ceil(connections / rooms), settleMs: config.memory.settleMs }));
+      console.log(`[bench] memory: ${CONTENDERS[key].name} ${results.memory[key].rssPerConnKB.toFixed(2)} KB RSS per connection`);
+    }
+    // Plume's default relay channel also tracks every member in presence, which the others do not offer.
+    results.memory.plumeRelay = await withServer('plume', (server) => memory(CONTENDERS.plume, server, { rooms, perRoom: Math.ceil(connections / rooms), settleMs: config.memory.settleMs }), ['--relay']);
+    console.log(`[bench] memory: plume (relay channel, presence) ${results.memory.plumeRelay.rssPerConnKB.toFixed(2)} KB RSS per connection`);
+  }
+
+  if (config.only.has('cold')) {
+    results.coldStart = {};
+    const runs = async (label, contender, start) => {
+      const times = [];
+      for (let i = 0; i < config.coldStart.runs; i++) times.push(await coldStart(contender, start));
+      return { label, median: median(times), min: Math.min(...times), runs: times };
+    };
+    for (const key of ORDER) {
+      results.coldStart[key] = await runs(`${CONTENDERS[key].name} (bundled entry)`, CONTENDERS[key], () => launch(key));
+    }
+    // What `npm run server` does minus npm itself: bundles server/cli.ts with esbuild on every start.
+    results.coldStart.plumeCli = await runs('plume CLI (node scripts/server.mjs, bundles on start)', CONTENDERS.plume, () =>
+      startServer(process.execPath, [join(ROOT, 'scripts', 'server.mjs'), '--port', '0'], { pinned: pin.pinned, ready: /listening on http:\/\/[^:]+:(\d+)/ }),
+    );
+    console.log(`[bench] cold start: plume ${results.coldStart.plume.median.toFixed(0)} ms (median)`);
+  }
+
+  results.durationSec = (performance.now() - t0) / 1000;
+  const dir = join(ROOT, 'bench', 'results');
+  mkdirSync(dir, { recursive: true });
+  const json = `${JSON.stringify(results, null, 2)}\n`;
+  writeFileSync(join(dir, `${startedAt.replace(/[:.]/g, '-')}.json`), json);
+  writeFileSync(join(dir, 'latest.json'), json);
+  const text = publish(results, config.readme);
+  console.log(`\n${text}\n\n[bench] wrote bench/results/latest.{json,svg,md}${config.readme ? ' and README.md' : ''}`);
+}
+
+/** Replaces the block between the bench markers in README.md. */
+function updateReadme(text) {
+  const file = join(ROOT, 'README.md');
+  const readme = readFileSync(file, 'utf8');
+  const begin = '<!-- bench:begin -->';
+  const end = '<!-- bench:end -->';
+  const from = readme.indexOf(begin);
+  const to = readme.indexOf(end);
+  if (from === -1 || to < from) throw new Error(`README.md has no ${begin} … ${end} block to replace`);
+  writeFileSync(file, `${readme.slice(0, from + begin.length)}\n${text}\n${readme.slice(to)}`);
+}
+
+main().then(
+  () => process.exit(0),
+  (err) => {
+    console.error(`[bench] ${err.stack ?? err}`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,24 @@
+/**
+ * Plume under test, through its public API, configured like the other
+ * contenders: members join `room:*` through a channel that accepts any join
+ * (the same job as Socket.IO's `socket.join` and the baseline's sets), and
+ * a `pub` channel broadcasts each push `{room, data}` to its room with
+ * `server.broadcast` (no reply), as an app's server code would.
+ *
+ * `--relay` keeps the default relay channel on `room:*` instead, which also
+ * tracks every member in presence: the bench reports its memory separately.
+ */
+import { PlumeServer, ok, type ChannelHandler } from '../../server/index';
+import { portArgument, serveControl } from './control';
+
+const relay = process.argv.includes('--relay');
+const server = new PlumeServer({ logger: false, relay });
+if (!relay) server.channel('room:*', { join: () => ok() });
+const publish: ChannelHandler = {
+  handleIn(_event, payload) {
+    server.broadcast(String(payload.room), 'msg', payload.data as Record<string, unknown>);
+  },
+};
+server.channel('pub', publish);
+const { port } = await server.listen(portArgument(), '127.0.0.1');
+serveControl(port);

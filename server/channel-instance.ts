@@ -1,0 +1,272 @@
+/**
+ * One joined (or joining) topic on one socket: runs the application's
+ * handler for it, one frame at a time.
+ *
+ * Responsible for the channel's lifecycle (join, handle, intercept,
+ * terminate), for serializing its frames, and for tagging the broadcasts a
+ * message causes with that message's id. Not responsible for decoding
+ * frames or deduplication (`connection.ts`, `dedupe.ts`), routing
+ * (`router.ts`) or fan-out (`fanout.ts`).
+ */
+import { EVENTS, REASONS, encode, isPayload, type Payload } from '../src/protocol';
+import { ok, type Assigns, type ChannelHandler, type ChannelSocket, type Maybe, type Reply, type TerminateReason } from './channel';
+import type { Outcome } from './dedupe';
+import type { Position } from './history';
+import { Serial } from './serial';
+
+/** What a channel instance needs from its connection and server. */
+export interface ChannelHost {
+  readonly socketId: string;
+  readonly plume: boolean;
+  send(text: string): void;
+  broadcast(topic: string, event: string, payload: Payload, options: { exclude?: string; id?: string }): Position;
+  subscribe(instance: ChannelInstance): void;
+  unsubscribe(instance: ChannelInstance): void;
+  /** Called when the instance ended on its own (crash or server-side close). */
+  release(instance: ChannelInstance): void;
+  reportError(error: unknown, context: string): void;
+}
+
+/** The message being handled: its id, and what its broadcasts got. */
+interface Handling {
+  id: string | undefined;
+  count: number;
+  first: Position | null;
+}
+
+const NO_INTERCEPTS: ReadonlySet<string> = new Set();
+
+export class ChannelInstance implements ChannelSocket {
+  readonly topic: string;
+  readonly joinRef: string;
+  readonly assigns: Assigns;
+  readonly handler: ChannelHandler;
+  private readonly host: ChannelHost;
+  private readonly serial = new Serial();
+  private state: 'joining' | 'joined' | 'ended' = 'joining';
+  /** Why the instance ended, once it has: presence tells a deliberate leave from a dropped socket by it. */
+  endReason: TerminateReason | null = null;
+  private readonly intercepts: ReadonlySet<string>;
+  private handling: Handling | null = null;
+
+  constructor(host: ChannelHost, handler: ChannelHandler, topic: string, joinRef: string, assigns: Assigns) {
+    this.host = host;
+    this.handler = handler;
+    this.topic = topic;
+    this.joinRef = joinRef;
+    this.assigns = { ...assigns };
+    // Most handlers intercept nothing; they share one empty set instead of a set per socket.
+    this.intercepts = handler.intercept?.length ? new Set(handler.intercept) : NO_INTERCEPTS;
+  }
+
+  get socketId(): string {
+    return this.host.socketId;
+  }
+
+  get plume(): boolean {
+    return this.host.plume;
+  }
+
+  get joined(): boolean {
+    return this.state === 'joined';
+  }
+
+  /** Runs the handler's join; `done` gets the reply to send, or null if the instance ended meanwhile. */
+  join(params: Payload, done: (reply: Reply | null) => void): void {
+    this.serial.run(() => this.guard('join', () => this.handler.join?.(this.topic, params, this), (result, crashed) => {
+      if (this.state === 'ended') return done(null);
+      if (crashed) {
+        this.state = 'ended';
+        return done({ status: 'error', response: { reason: REASONS.joinCrashed } });
+      }
+      const reply = result ?? ok();
+      if (reply.status === 'ok') {
+        this.state = 'joined';
+        this.host.subscribe(this);
+      } else {
+        this.state = 'ended';
+      }
+      try {
+        done(reply);
+      } catch (err) {
+        // A response that cannot be encoded (a BigInt, a cycle) is a join bug: reported and answered like a throw.
+        this.host.reportError(err, `join reply on ${this.topic}`);
+        this.end('crashed');
+        done({ status: 'error', response: { reason: REASONS.joinCrashed } });
+      }
+    }), () => done(null));
+  }
+
+  /**
+   * Handles a client push. `done` is called exactly once: with the reply
+   * (null for none) and the position of the first broadcast it caused, with
+   * `crashed`, or with `aborted` when the channel ended before it ran.
+   */
+  handleIn(event: string, payload: Payload, id: string | undefined, done: (outcome: Outcome) => void): void {
+    const aborted = () => done({ kind: 'aborted' });
+    this.serial.run(() => (this.state === 'joined' ? this.handleNow(event, payload, id, done) : aborted()), aborted);
+  }
+
+  /**
+   * Runs `task` in this channel's frame order: the frames behind it wait
+   * until it calls `release` (a push with a message id waits so for its
+   * answer, which may come from an attempt still running on an older
+   * socket). `aborted` runs instead when the channel ends first.
+   */
+  inOrder(task: (release: () => void) => void, aborted: () => void): void {
+    this.serial.run(() => {
+      if (this.state !== 'joined') return aborted();
+      let released = false;
+      let resolve: (() => void) | undefined;
+      task(() => {
+        released = true;
+        resolve?.();
+      });
+      // Released at once (the usual case): no promise, so the next frame is handled without a tick.
+      return released ? undefined : new Promise<void>((r) => (resolve = r));
+    }, aborted);
+  }
+
+  /** Handles a push now; the caller has checked that the channel is joined and is running in its order. */
+  handleNow(event: string, payload: Payload, id: string | undefined, done: (outcome: Outcome) => void): unknown {
+    const handle = this.handler.handleIn ?? (() => ({ status: 'error', response: { reason: REASONS.unknownEvent } }) as Reply);
+    const handling: Handling = { id, count: 0, first: null };
+    this.handling = handling;
+    return this.guard(`handleIn ${event}`, () => handle.call(this.handler, event, payload, this), (result, crashed) => {
+      this.handling = null;
+      if (crashed) {
+        this.crash();
+        return done({ kind: 'crashed' });
+      }
+      if (result && !encodable(result)) {
+        // A reply that cannot be encoded (a BigInt, a cycle) is a handler bug: reported and handled like a throw.
+        this.fail(new TypeError('the reply cannot be serialized to JSON'), `reply to ${event}`);
+        return done({ kind: 'crashed' });
+      }
+      done({ kind: 'reply', reply: result ?? null, position: handling.first });
+    });
+  }
+
+  /** True when broadcasts of `event` must pass through `handleOut`. */
+  isIntercepted(event: string): boolean {
+    return this.intercepts.has(event);
+  }
+
+  /** Applies `handleOut` for an intercepted event; returns the payload JSON to send, or null to drop it. */
+  handleOut(event: string, payload: Payload): string | null {
+    try {
+      const out = this.handler.handleOut?.(event, payload, this);
+      if (out === null || out === undefined) return null;
+      if (!isPayload(out)) throw new TypeError(`handleOut must return an object, null or nothing; got ${JSON.stringify(out)}`);
+      // Serialized inside the guard: a payload that cannot be (a BigInt, a cycle) drops this member's copy only.
+      return JSON.stringify(out);
+    } catch (err) {
+      this.host.reportError(err, `handleOut ${event} on ${this.topic}`);
+      return null;
+    }
+  }
+
+  /** Passes a non-broadcast PubSub message to `handleInfo`. */
+  info(message: unknown): void {
+    this.serial.run(() => this.guard('handleInfo', () => this.handler.handleInfo?.(message, this), (_r, crashed) => crashed && this.crash()));
+  }
+
+  broadcast(event: string, payload: Payload): void {
+    this.tagged(event, payload, undefined);
+  }
+
+  broadcastFrom(event: string, payload: Payload): void {
+    this.tagged(event, payload, this.host.socketId);
+  }
+
+  /** Sends an already-encoded frame to this socket (used by fan-out). */
+  sendRaw(frame: string): void {
+    if (this.state === 'joined') this.host.send(frame);
+  }
+
+  push(event: string, payload: Payload): void {
+    if (this.state === 'ended') return;
+    this.host.send(encode({ joinRef: this.joinRef, ref: null, topic: this.topic, event, payload }));
+  }
+
+  close(): void {
+    if (this.state === 'ended') return;
+    this.sendControl(EVENTS.close);
+    this.end('stopped');
+    this.host.release(this);
+  }
+
+  /** Ends the instance; idempotent. A joined channel's `terminate` runs exactly once. */
+  end(reason: TerminateReason): void {
+    if (this.state === 'ended') return;
+    const wasJoined = this.state === 'joined';
+    this.state = 'ended';
+    this.endReason = reason;
+    this.serial.clear();
+    if (!wasJoined) return;
+    this.host.unsubscribe(this);
+    try {
+      this.handler.terminate?.(reason, this);
+    } catch (err) {
+      this.host.reportError(err, `terminate on ${this.topic}`);
+    }
+  }
+
+  /** Sends `phx_close` or `phx_error` for this join. */
+  sendControl(event: typeof EVENTS.close | typeof EVENTS.error): void {
+    this.host.send(encode({ joinRef: this.joinRef, ref: this.joinRef, topic: this.topic, event, payload: {} }));
+  }
+
+  /** Broadcasts, tagging it with the id of the message being handled (`id`, then `id#2`, ...). */
+  private tagged(event: string, payload: Payload, exclude: string | undefined): void {
+    const handling = this.handling;
+    let id: string | undefined;
+    if (handling?.id !== undefined) id = ++handling.count === 1 ? handling.id : `${handling.id}#${handling.count}`;
+    const position = this.host.broadcast(this.topic, event, payload, { exclude, id });
+    if (handling && !handling.first) handling.first = position;
+  }
+
+  /** Reports a failure caused by this channel's handler (such as an unencodable reply) and crashes the channel. */
+  fail(error: unknown, context: string): void {
+    this.host.reportError(error, `${context} on ${this.topic}`);
+    this.crash();
+  }
+
+  private crash(): void {
+    if (this.state === 'ended') return;
+    this.sendControl(EVENTS.error);
+    this.end('crashed');
+    this.host.release(this);
+  }
+
+  /** Calls `fn`, awaiting it if it returns a promise; reports a throw or rejection as a crash. */
+  private guard<T>(what: string, fn: () => Maybe<T>, then: (result: T | undefined, crashed: boolean) => void): unknown {
+    let value: Maybe<T>;
+    try {
+      value = fn();
+    } catch (err) {
+      this.host.reportError(err, `${what} on ${this.topic}`);
+      return then(undefined, true);
+    }
+    if (value instanceof Promise) {
+      return value.then(
+        (result) => then(result, false),
+        (err: unknown) => {
+          this.host.reportError(err, `${what} on ${this.topic}`);
+          then(undefined, true);
+        },
+      );
+    }
+    return then(value, false);
+  }
+}
+
+function encodable(reply: Reply): boolean {
+  try {
+    JSON.stringify(reply.response);
+    return true;
+  } catch {
+    // The caller reports it as the handler's failure.
+    return false;
+  }
+}

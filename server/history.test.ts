@@ -1,0 +1,200 @@
+/**
+ * MemoryHistory (PROTOCOL.md §7, "Order metadata" and "History bounds"):
+ * seq assignment, epochs, retention by count and age, range reads.
+ */
+import { describe, expect, it } from 'vitest';
+import { MemoryHistory, type StoredBroadcast } from './history';
+
+const msg = (n: number, id?: string): Omit<StoredBroadcast, 'seq' | 'at'> => ({
+  event: 'm', payload: { n }, payloadJson: JSON.stringify({ n }), ...(id === undefined ? {} : { id }),
+});
+
+/** A clock the test moves by hand. */
+function clock(start = 1_000_000): { now: () => number; advance: (ms: number) => void } {
+  let time = start;
+  return { now: () => time, advance: (ms) => void (time += ms) };
+}
+
+const seqs = (entries: readonly StoredBroadcast[]) => entries.map((e) => e.seq);
+
+describe('MemoryHistory', () => {
+  describe('positions', () => {
+    it('gives each append the topic\'s next seq, starting at 1, per topic', () => {
+      const history = new MemoryHistory();
+      expect(history.head('room:a')).toEqual({ epoch: history.epoch, seq: 0 });
+      expect(history.append('room:a', msg(1))).toEqual({ epoch: history.epoch, seq: 1 });
+      expect(history.append('room:a', msg(2))).toEqual({ epoch: history.epoch, seq: 2 });
+      expect(history.append('room:b', msg(1))).toEqual({ epoch: history.epoch, seq: 1 });
+      expect(history.append('room:a', msg(3)).seq).toBe(3);
+      expect(history.head('room:a').seq).toBe(3);
+      expect(history.head('room:b').seq).toBe(1);
+    });
+
+    it('keeps one epoch for the instance\'s lifetime and starts a fresh one per new instance', () => {
+      const first = new MemoryHistory();
+      const epochs = new Set<string>();
+      for (let i = 0; i < 10; i++) epochs.add(first.append(`room:${i % 3}`, msg(i)).epoch);
+      expect([...epochs]).toEqual([first.epoch]);
+      const others = Array.from({ length: 20 }, () => new MemoryHistory().epoch);
+      expect(new Set([first.epoch, ...others]).size).toBe(21);
+    });
+
+    it('keeps assigning seqs with a limit of 0, holding nothing', () => {
+      const history = new MemoryHistory({ limit: 0 });
+      history.append('t', msg(1));
+      expect(history.append('t', msg(2)).seq).toBe(2);
+      expect(history.oldest('t')).toBe(3);
+      expect(history.read('t', history.epoch, 1, 2, 10)).toEqual({ entries: [], complete: false });
+    });
+
+    it('stores the broadcast with its id and the time it was appended', () => {
+      const time = clock();
+      const history = new MemoryHistory({ now: time.now });
+      history.append('t', msg(1, 'abc'));
+      const [entry] = history.read('t', history.epoch, 1, 1, 10).entries;
+      expect(entry).toEqual({ event: 'm', payload: { n: 1 }, payloadJson: '{"n":1}', id: 'abc', seq: 1, at: 1_000_000 });
+    });
+
+    it('refuses nonsense limits', () => {
+      expect(() => new MemoryHistory({ limit: -1 })).toThrow(/limit/);
+      expect(() => new MemoryHistory({ maxAgeMs: 0 })).toThrow(/maxAgeMs/);
+    });
+  });
+
+  describe('retention', () => {
+    it('keeps only the latest `limit` entries of a topic', () => {
+      const history = new MemoryHistory({ limit: 3 });
+      for (let i = 1; i <= 7; i++) history.append('t', msg(i));
+      expect(history.oldest('t')).toBe(5);
+      expect(seqs(history.read('t', history.epoch, 5, 7, 10).entries)).toEqual([5, 6, 7]);
+      expect(history.head('t').seq).toBe(7);
+    });
+
+    it('drops entries older than maxAgeMs, keeping one exactly maxAgeMs old', () => {
+      const time = clock();
+      const history = new MemoryHistory({ maxAgeMs: 1000, now: time.now });
+      history.append('t', msg(1));
+      time.advance(500);
+      history.append('t', msg(2));
+      time.advance(500);
+      expect(history.oldest('t')).toBe(1); // seq 1 is exactly 1000 ms old: still held
+      time.advance(1);
+      expect(history.oldest('t')).toBe(2);
+      time.advance(500);
+      expect(history.oldest('t')).toBe(3); // everything expired: oldest is head + 1
+      expect(history.read('t', history.epoch, 1, 2, 10)).toEqual({ entries: [], complete: false });
+      expect(history.append('t', msg(3)).seq).toBe(3);
+      expect(history.oldest('t')).toBe(3);
+    });
+
+    it('applies whichever of the count and age limits is smaller', () => {
+      const time = clock();
+      const history = new MemoryHistory({ limit: 5, maxAgeMs: 100, now: time.now });
+      for (let i = 1; i <= 4; i++) {
+        history.append('t', msg(i));
+        time.advance(40);
+      }
+      // ages now 160, 120, 80, 40: the age limit keeps 3 and 4 (count would keep all four)
+      expect(history.oldest('t')).toBe(3);
+      for (let i = 5; i <= 10; i++) history.append('t', msg(i));
+      // ages 0 for 5..10: the count limit keeps 6..10
+      expect(history.oldest('t')).toBe(6);
+    });
+
+    it('sweep() drops expired entries of every topic', () => {
+      const time = clock();
+      const history = new MemoryHistory({ maxAgeMs: 100, now: time.now });
+      history.append('a', msg(1));
+      history.append('b', msg(1));
+      time.advance(101);
+      history.append('b', msg(2));
+      history.sweep();
+      expect(history.oldest('a')).toBe(2);
+      expect(history.oldest('b')).toBe(2);
+    });
+
+    it('says the oldest of an unknown topic is 1', () => {
+      expect(new MemoryHistory().oldest('nothing')).toBe(1);
+    });
+  });
+
+  describe('read', () => {
+    const filled = (count: number, limit = 1000) => {
+      const history = new MemoryHistory({ limit });
+      for (let i = 1; i <= count; i++) history.append('t', msg(i));
+      return history;
+    };
+
+    it('returns a held range in order, complete', () => {
+      const history = filled(10);
+      const read = history.read('t', history.epoch, 3, 6, 100);
+      expect(seqs(read.entries)).toEqual([3, 4, 5, 6]);
+      expect(read.entries.map((e) => e.payload)).toEqual([{ n: 3 }, { n: 4 }, { n: 5 }, { n: 6 }]);
+      expect(read.complete).toBe(true);
+    });
+
+    it('clips a range that runs past the head, still complete', () => {
+      const history = filled(5);
+      expect(history.read('t', history.epoch, 4, 99, 100)).toMatchObject({ complete: true });
+      expect(seqs(history.read('t', history.epoch, 4, 99, 100).entries)).toEqual([4, 5]);
+      expect(history.read('t', history.epoch, 6, 9, 100)).toEqual({ entries: [], complete: true });
+    });
+
+    it('cuts a page at `limit` and still calls it complete, so the client asks for the rest', () => {
+      const history = filled(10);
+      const page = history.read('t', history.epoch, 2, 9, 3);
+      expect(seqs(page.entries)).toEqual([2, 3, 4]);
+      expect(page.complete).toBe(true);
+      const rest = history.read('t', history.epoch, 5, 9, 3);
+      expect(seqs(rest.entries)).toEqual([5, 6, 7]);
+    });
+
+    it('says complete: false for a range that history trimmed, returning what is left of it', () => {
+      const history = filled(10, 4); // holds 7..10
+      const partly = history.read('t', history.epoch, 5, 8, 100);
+      expect(seqs(partly.entries)).toEqual([7, 8]);
+      expect(partly.complete).toBe(false);
+      expect(history.read('t', history.epoch, 1, 3, 100)).toEqual({ entries: [], complete: false });
+      expect(history.read('t', history.epoch, 7, 8, 100).complete).toBe(true);
+    });
+
+    it('answers a read of another epoch with nothing, incomplete', () => {
+      const history = filled(3);
+      expect(history.read('t', 'other-epoch', 1, 3, 100)).toEqual({ entries: [], complete: false });
+      expect(history.read('unknown', 'other-epoch', 1, 3, 100)).toEqual({ entries: [], complete: false });
+    });
+
+    it('answers a read of a topic with no broadcasts yet as complete and empty', () => {
+      const history = new MemoryHistory();
+      expect(history.read('t', history.epoch, 1, 5, 100)).toEqual({ entries: [], complete: true });
+    });
+  });
+
+  it('reads exactly what a simple model holds across thousands of appends (compaction)', () => {
+    // A seeded walk: appends with the clock moving, reads of random ranges, all checked against a plain array.
+    let state = 42;
+    const random = () => ((state = (state * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31);
+    const time = clock();
+    const limit = 1500;
+    const maxAgeMs = 5000;
+    const history = new MemoryHistory({ limit, maxAgeMs, now: time.now });
+    const model: Array<{ seq: number; at: number }> = [];
+    for (let seq = 1; seq <= 12_000; seq++) {
+      time.advance(Math.floor(random() * 3));
+      expect(history.append('t', msg(seq)).seq).toBe(seq);
+      model.push({ seq, at: time.now() });
+      if (seq % 97 !== 0) continue;
+      const held = model.filter((e, i) => i >= model.length - limit && e.at >= time.now() - maxAgeMs);
+      const oldest = held[0]?.seq ?? seq + 1;
+      expect(history.oldest('t')).toBe(oldest);
+      const from = 1 + Math.floor(random() * seq);
+      const to = from + Math.floor(random() * 800);
+      const pageSize = 1 + Math.floor(random() * 600);
+      const read = history.read('t', history.epoch, from, to, pageSize);
+      const expected = held.filter((e) => e.seq >= from && e.seq <= to).slice(0, pageSize).map((e) => e.seq);
+      expect(seqs(read.entries)).toEqual(expected);
+      expect(read.entries.map((e) => e.payload.n)).toEqual(expected);
+      expect(read.complete).toBe(from >= oldest);
+    }
+  });
+});

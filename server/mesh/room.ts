@@ -1,0 +1,154 @@
+/**
+ * One topic's mesh on this node: who can relay, which links each member
+ * should hold, which links work, and the delivery plan over them.
+ *
+ * Responsible for keeping members told (`plume:mesh`) when their links or
+ * role change, for vouching for signalling (only between members that
+ * should link), and for cutting a peer reported as lying. Not responsible
+ * for sending broadcasts (`fanout.ts` asks it who gets them directly).
+ */
+import type { Payload } from '../../src/protocol';
+import { chooseLinks, planDelivery, type Assignment } from './plan';
+
+/** What the room needs of a member's channel. */
+export interface MeshMember {
+  readonly socketId: string;
+  push(event: string, payload: Payload): void;
+}
+
+/** Mesh limits, with defaults in `options.ts`. */
+export interface MeshLimits {
+  /** Links each member should hold. */
+  degree: number;
+  /** Most members one member forwards to. */
+  maxChildren: number;
+  /** Most relay hops. */
+  maxDepth: number;
+  /** Coalesces plan updates (ms). */
+  debounceMs: number;
+}
+
+interface Entry {
+  member: MeshMember;
+  capable: boolean;
+  banned: boolean;
+}
+
+const undirected = (graph: Map<string, Set<string>>, a: string, b: string, on: boolean) => {
+  for (const [x, y] of [[a, b], [b, a]] as const) {
+    let set = graph.get(x);
+    if (!set) graph.set(x, (set = new Set()));
+    if (on) set.add(y);
+    else set.delete(y);
+  }
+};
+
+export class MeshRoom {
+  private readonly entries = new Map<string, Entry>();
+  private readonly wanted = new Map<string, Set<string>>();
+  private readonly working = new Map<string, Set<string>>();
+  private plan = new Map<string, Assignment>();
+  private readonly told = new Map<string, string>();
+  private timer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(private readonly limits: MeshLimits, private readonly onReport: (peer: string, by: string, reason: string) => void) {}
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  /** Adds a member; a capable one gets links to the least-linked capable members. */
+  join(member: MeshMember, capable: boolean): void {
+    this.entries.set(member.socketId, { member, capable, banned: false });
+    this.plan.set(member.socketId, { direct: true, forward: [], depth: 0 });
+    if (capable) this.link(member.socketId);
+    this.schedule();
+  }
+
+  /** Removes a member; its neighbours get new links to keep their degree. */
+  leave(id: string): void {
+    if (!this.entries.delete(id)) return;
+    const neighbours = [...(this.wanted.get(id) ?? [])];
+    this.drop(id);
+    for (const n of neighbours) this.link(n);
+    this.schedule();
+  }
+
+  /** How `id` receives broadcasts (direct when unknown). */
+  assignment(id: string): Assignment | undefined {
+    return this.plan.get(id);
+  }
+
+  /** True when `id` has at least one working link. */
+  linked(id: string): boolean {
+    return (this.working.get(id)?.size ?? 0) > 0;
+  }
+
+  /** True when `from` may send signalling to `to`: both here, and meant to link. */
+  canSignal(from: string, to: string): boolean {
+    return this.entries.has(to) && (this.wanted.get(from)?.has(to) ?? false);
+  }
+
+  /** A member reports a link up or down. */
+  reportLink(from: string, peer: string, up: boolean): void {
+    if (!this.canSignal(from, peer)) return;
+    undirected(this.working, from, peer, up);
+    this.schedule();
+  }
+
+  /** A member reports a peer that sent forged or altered messages: the peer relays no more. */
+  reportPeer(from: string, peer: string, reason: string): void {
+    const entry = this.entries.get(peer);
+    if (!entry || !this.canSignal(from, peer) || entry.banned) return;
+    entry.banned = true;
+    this.onReport(peer, from, reason);
+    const neighbours = [...(this.wanted.get(peer) ?? [])];
+    this.drop(peer);
+    for (const n of neighbours) this.link(n);
+    this.schedule();
+  }
+
+  /** Stops timers. */
+  close(): void {
+    clearTimeout(this.timer);
+  }
+
+  private link(id: string): void {
+    const entry = this.entries.get(id);
+    if (!entry?.capable || entry.banned) return;
+    const candidates = [...this.entries].filter(([, e]) => e.capable && !e.banned).map(([peer]) => peer);
+    for (const peer of chooseLinks(id, candidates, this.wanted, this.limits.degree)) undirected(this.wanted, id, peer, true);
+  }
+
+  private drop(id: string): void {
+    for (const graph of [this.wanted, this.working]) {
+      for (const peer of graph.get(id) ?? []) graph.get(peer)?.delete(id);
+      graph.delete(id);
+    }
+    this.told.delete(id);
+  }
+
+  private schedule(): void {
+    if (this.timer !== undefined) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.update();
+    }, this.limits.debounceMs);
+    this.timer.unref?.();
+  }
+
+  private update(): void {
+    const ids = [...this.entries.keys()];
+    const mesh = new Set(ids.filter((id) => this.entries.get(id)!.capable && !this.entries.get(id)!.banned));
+    this.plan = planDelivery(ids, mesh, this.working, this.limits);
+    for (const [id, entry] of this.entries) {
+      if (!entry.capable) continue;
+      const assignment = this.plan.get(id)!;
+      const payload = { links: [...(this.wanted.get(id) ?? [])].sort(), forward: assignment.forward, direct: assignment.direct };
+      const text = JSON.stringify(payload);
+      if (this.told.get(id) === text) continue;
+      this.told.set(id, text);
+      entry.member.push('plume:mesh', payload);
+    }
+  }
+}

@@ -1,0 +1,122 @@
+/**
+ * Signs relayed broadcasts with the server's Ed25519 key, in batches: the
+ * broadcasts of one event-loop tick become the leaves of a Merkle tree and
+ * only its root is signed, so signing costs one signature per tick rather
+ * than one per message. Each broadcast gets the batch signature and the
+ * proof that links it to the root.
+ *
+ * Responsible for keys (current and previous, for rotation) and signatures.
+ * Not responsible for which broadcasts need signing (`fanout.ts` decides).
+ */
+import { createHash, generateKeyPairSync, randomBytes, sign, type KeyObject } from 'node:crypto';
+import { SIGNATURE_DOMAIN } from '../../src/protocol';
+
+/** A public key as clients receive it. */
+export interface PublicKeyInfo {
+  /** Key id, named by every signature made with it. */
+  kid: string;
+  alg: 'Ed25519';
+  /** The raw 32-byte public key, base64url. */
+  x: string;
+}
+
+/** A broadcast's signature: key id, the batch signature, and the Merkle proof (`L`/`R` + sibling hash). */
+export interface Signature {
+  k: string;
+  s: string;
+  p?: string[];
+}
+
+interface Key {
+  info: PublicKeyInfo;
+  privateKey: KeyObject;
+}
+
+function newKey(): Key {
+  const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+  const x = publicKey.export({ format: 'jwk' }).x as string;
+  return { info: { kid: randomBytes(4).toString('base64url'), alg: 'Ed25519', x }, privateKey };
+}
+
+const sha256 = (...parts: Buffer[]) => createHash('sha256').update(Buffer.concat(parts)).digest();
+const LEAF = Buffer.from([0]);
+const NODE = Buffer.from([1]);
+
+/** The leaf hash of a signed content string. */
+export function leafHash(content: string): Buffer {
+  return sha256(LEAF, Buffer.from(content, 'utf8'));
+}
+
+/** Builds a Merkle tree over `leaves`: its root and each leaf's proof. */
+export function merkle(leaves: Buffer[]): { root: Buffer; proofs: string[][] } {
+  const proofs: string[][] = leaves.map(() => []);
+  let level = leaves.map((hash, i) => ({ hash, members: [i] }));
+  while (level.length > 1) {
+    const next: typeof level = [];
+    for (let i = 0; i < level.length; i += 2) {
+      const left = level[i]!;
+      const right = level[i + 1];
+      if (!right) {
+        next.push(left); // an odd node is promoted unchanged
+        continue;
+      }
+      for (const m of left.members) proofs[m]!.push(`R${right.hash.toString('base64url')}`);
+      for (const m of right.members) proofs[m]!.push(`L${left.hash.toString('base64url')}`);
+      next.push({ hash: sha256(NODE, left.hash, right.hash), members: [...left.members, ...right.members] });
+    }
+    level = next;
+  }
+  return { root: level[0]?.hash ?? Buffer.alloc(32), proofs };
+}
+
+/**
+ * @example
+ * const signer = new Signer();
+ * signer.sign(signedContent(topic, epoch, seq, event, id, json), (signature) => send(signature));
+ */
+export class Signer {
+  private current: Key = newKey();
+  private previous: Key | null = null;
+  private batch: Array<{ leaf: Buffer; done: (signature: Signature) => void }> = [];
+  private scheduled = false;
+  /** Signatures made (one per batch), for the counters. */
+  signatures = 0;
+
+  constructor(private readonly maxBatch = 64) {}
+
+  /** The keys clients may see signatures from: current first, then the previous one during a rotation. */
+  keys(): PublicKeyInfo[] {
+    return this.previous ? [this.current.info, this.previous.info] : [this.current.info];
+  }
+
+  /** Starts signing with a new key; the old one stays listed until the next rotation. */
+  rotate(): PublicKeyInfo[] {
+    this.flush();
+    this.previous = this.current;
+    this.current = newKey();
+    return this.keys();
+  }
+
+  /** Queues `content` for this tick's batch; `done` receives its signature when the batch is signed. */
+  sign(content: string, done: (signature: Signature) => void): void {
+    this.batch.push({ leaf: leafHash(content), done });
+    if (this.batch.length >= this.maxBatch) return this.flush();
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(() => this.flush());
+    }
+  }
+
+  /** Signs the pending batch now. */
+  flush(): void {
+    this.scheduled = false;
+    const batch = this.batch;
+    if (batch.length === 0) return;
+    this.batch = [];
+    const { root, proofs } = merkle(batch.map((b) => b.leaf));
+    const s = sign(null, Buffer.concat([Buffer.from(SIGNATURE_DOMAIN), root]), this.current.privateKey).toString('base64url');
+    this.signatures++;
+    const k = this.current.info.kid;
+    batch.forEach((entry, i) => entry.done(proofs[i]!.length ? { k, s, p: proofs[i] } : { k, s }));
+  }
+}

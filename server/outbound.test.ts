@@ -1,0 +1,171 @@
+import { describe, expect, it } from 'vitest';
+import type { Duplex } from 'node:stream';
+import type { WebSocket } from 'ws';
+import { CLOSE } from '../src/protocol';
+import { Outbound, frameOf } from './outbound';
+
+/** Lets the end-of-turn flush run. */
+const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+/**
+ * A socket that records what reaches the OS, one entry per system call (the
+ * writes between cork and uncork are one vectored write); `writableLength`
+ * plays what the OS has not taken yet.
+ */
+class FakeSocket {
+  readonly writes: Buffer[] = [];
+  writableLength = 0;
+  destroyed = false;
+  private corked = 0;
+  private held: Buffer[] = [];
+  write(chunk: Buffer): boolean {
+    if (this.corked > 0) this.held.push(chunk);
+    else this.writes.push(chunk);
+    return true;
+  }
+  cork(): void {
+    this.corked++;
+  }
+  uncork(): void {
+    if (--this.corked > 0 || this.held.length === 0) return;
+    this.writes.push(Buffer.concat(this.held));
+    this.held = [];
+  }
+}
+
+function fakeSocket(): FakeSocket & Duplex {
+  return new FakeSocket() as FakeSocket & Duplex;
+}
+
+function fakeWs(): WebSocket & { readyState: number } {
+  return { readyState: 1, OPEN: 1 } as unknown as WebSocket & { readyState: number };
+}
+
+function owner(): { closes: Array<[number, string]>; close(code: number, reason: string): void } {
+  return { closes: [], close(code, reason) { this.closes.push([code, reason]); } };
+}
+
+/** Splits a buffer of unmasked server frames into their texts. */
+function texts(buffer: Buffer): string[] {
+  const out: string[] = [];
+  let at = 0;
+  while (at < buffer.length) {
+    expect(buffer[at]).toBe(0x81);
+    let length = (buffer[at + 1] as number) & 0x7f;
+    let start = at + 2;
+    if (length === 126) [length, start] = [buffer.readUInt16BE(at + 2), at + 4];
+    else if (length === 127) [length, start] = [Number(buffer.readBigUInt64BE(at + 2)), at + 10];
+    out.push(buffer.toString('utf8', start, start + length));
+    at = start + length;
+  }
+  return out;
+}
+
+describe('frameOf', () => {
+  it('frames short, 16-bit and 64-bit lengths as final unmasked text frames', () => {
+    for (const size of [0, 1, 125, 126, 65535, 65536, 70000]) {
+      const text = 'é'.repeat(Math.floor(size / 2)) + 'x'.repeat(size % 2);
+      expect(texts(frameOf(text))).toEqual([text]);
+    }
+  });
+
+  it('returns the same frame for the same text asked in a row, and the right frame for any other', () => {
+    const a = JSON.stringify(['x', 1]);
+    const b = JSON.stringify(['y', 2]);
+    expect(frameOf(a)).toBe(frameOf(a));
+    expect(texts(frameOf(b))).toEqual([b]);
+    expect(texts(frameOf(a))).toEqual([a]);
+    // Equal text built separately (another string object) still maps to equal bytes.
+    expect(texts(frameOf(['["y"', '2]'].join(',')))).toEqual([b]);
+  });
+});
+
+describe('Outbound', () => {
+  it('writes a turn\'s frames once, in order, at the end of the turn', async () => {
+    const socket = fakeSocket();
+    const out = new Outbound(fakeWs(), socket, 1 << 20, owner());
+    out.send('one');
+    out.send('two');
+    out.send('three');
+    expect(socket.writes).toEqual([]);
+    await turn();
+    expect(socket.writes).toHaveLength(1);
+    expect(texts(socket.writes[0] as Buffer)).toEqual(['one', 'two', 'three']);
+    out.send('four');
+    await turn();
+    expect(socket.writes.map((w) => texts(w))).toEqual([['one', 'two', 'three'], ['four']]);
+  });
+
+  it('writes large frames of a turn in one vectored write', async () => {
+    const socket = fakeSocket();
+    const out = new Outbound(fakeWs(), socket, 1 << 20, owner());
+    const large = ['l'.repeat(3000), 'm'.repeat(3000), 'n'.repeat(3000)];
+    for (const text of large) out.send(text);
+    await turn();
+    expect(socket.writes).toHaveLength(1);
+    expect(texts(socket.writes[0] as Buffer)).toEqual(large);
+  });
+
+  it('writes at once when a turn queues more than 64 KiB, keeping the order', async () => {
+    const socket = fakeSocket();
+    const out = new Outbound(fakeWs(), socket, 1 << 24, owner());
+    const big = 'b'.repeat(40 * 1024);
+    out.send(big);
+    out.send(big);
+    expect(socket.writes).toHaveLength(1);
+    out.send('tail');
+    await turn();
+    expect(socket.writes.flatMap((w) => texts(w))).toEqual([big, big, 'tail']);
+  });
+
+  it('closes its owner with 4429 after the turn in which it went over the limit, once, and drops frames from then on', async () => {
+    const socket = fakeSocket();
+    const closer = owner();
+    const out = new Outbound(fakeWs(), socket, 1000, closer);
+    out.send('a'.repeat(400));
+    await turn();
+    socket.writableLength = 800; // the peer stopped reading: the OS took nothing more
+    out.send('b'.repeat(300)); // 800 + 302 > 1000
+    expect(closer.closes).toEqual([]); // never from inside a send: that may be in the middle of a fan-out
+    out.send('c');
+    await turn();
+    expect(closer.closes).toEqual([[CLOSE.slowConsumer, 'slow consumer']]);
+    expect(socket.writes.flatMap((w) => texts(w))).toEqual(['a'.repeat(400)]);
+    out.send('d');
+    out.flush();
+    await turn();
+    expect(closer.closes).toHaveLength(1);
+    expect(socket.writes).toHaveLength(1);
+  });
+
+  it('sends a frame larger than the limit when nothing else waits', async () => {
+    const socket = fakeSocket();
+    const closer = owner();
+    const out = new Outbound(fakeWs(), socket, 1000, closer);
+    out.send('z'.repeat(5000));
+    await turn();
+    expect(closer.closes).toEqual([]);
+    expect(socket.writes.flatMap((w) => texts(w))).toEqual(['z'.repeat(5000)]);
+  });
+
+  it('counts what the OS has not taken against the limit', () => {
+    const socket = fakeSocket();
+    const out = new Outbound(fakeWs(), socket, 1000, owner());
+    socket.writableLength = 900;
+    out.send('x'.repeat(50));
+    expect(out.pendingBytes).toBe(952);
+  });
+
+  it('writes nothing once the close handshake began, and flush() writes what is queued now', async () => {
+    const socket = fakeSocket();
+    const ws = fakeWs();
+    const out = new Outbound(ws, socket, 1 << 20, owner());
+    out.send('before close');
+    out.flush();
+    expect(socket.writes.flatMap((w) => texts(w))).toEqual(['before close']);
+    out.send('after');
+    ws.readyState = 2;
+    await turn();
+    expect(socket.writes).toHaveLength(1);
+  });
+});

@@ -1,0 +1,209 @@
+/**
+ * Outgoing frames of one socket: queued as ready-made WebSocket frames and
+ * written once per event-loop turn, with a bound on what may wait.
+ *
+ * Why: a broadcast to N members used to cost N `ws.send` calls, each one a
+ * UTF-8 copy, a frame header, and a write system call. Here the frame for a
+ * given text is built once however many sockets get it (`frameOf`), each
+ * socket's frames of one turn leave in one write (`flushAll`, run from
+ * `setImmediate`, so everything the I/O phase produced is coalesced), and a
+ * socket whose peer stops reading has its owner closed with 4429 once its
+ * unsent bytes pass `limit`, instead of growing without bound.
+ *
+ * Responsible for framing server text frames (FIN, unmasked), ordering (one
+ * queue per socket, written in order) and the byte bound. Not responsible
+ * for how a socket closes (its owner, the connection, does that), for
+ * control frames (`ws` still writes pongs and the close frame itself), or
+ * for anything a frame means. Kept small: one lives as long as its socket.
+ */
+import type { Duplex } from 'node:stream';
+import type { WebSocket } from 'ws';
+import { CLOSE } from '../src/protocol';
+
+/** Queued bytes that make a socket write at once instead of at the end of the turn. */
+const FLUSH_BYTES = 64 * 1024;
+
+/**
+ * Average frame size below which a turn's frames are copied into one buffer
+ * before the write; larger frames go to the kernel as they are, in one
+ * vectored write (copying them cost more than the write itself, measured
+ * with 2 KB payloads; for 200-byte ones the copy is the cheaper of the two).
+ */
+const COPY_BELOW = 1024;
+
+/** Who is closed when the socket goes over its limit: its connection. */
+export interface OutboundOwner {
+  close(code: number, reason: string): void;
+}
+
+/** Bits of `Outbound.flags`. */
+const SCHEDULED = 1;
+/** Over the limit: frames are dropped from then on. */
+const OVERFLOWED = 2;
+/** The owner was closed for it. */
+const REPORTED = 4;
+
+/** Builds an unmasked, final text frame around `text`. */
+function buildFrame(text: string): Buffer {
+  const length = Buffer.byteLength(text);
+  const head = length < 126 ? 2 : length < 65536 ? 4 : 10;
+  const frame = Buffer.allocUnsafe(head + length);
+  frame[0] = 0x81;
+  if (head === 2) {
+    frame[1] = length;
+  } else if (head === 4) {
+    frame[1] = 126;
+    frame.writeUInt16BE(length, 2);
+  } else {
+    frame[1] = 127;
+    frame.writeUInt32BE(Math.floor(length / 2 ** 32), 2);
+    frame.writeUInt32BE(length >>> 0, 6);
+  }
+  frame.write(text, head, 'utf8');
+  return frame;
+}
+
+/**
+ * The last two frames built, by text. Fan-out hands every member the same
+ * string, so one socket after another asks for the same frame: it is built
+ * for the first and found here for the rest (two entries because members of
+ * a topic alternate between plain and Plume frames). Frames are never
+ * modified after they are built, so sharing one buffer among queues is safe.
+ */
+const recent: { text: string | undefined; frame: Buffer; olderText: string | undefined; olderFrame: Buffer } = {
+  text: undefined,
+  frame: Buffer.alloc(0),
+  olderText: undefined,
+  olderFrame: Buffer.alloc(0),
+};
+
+/** The WebSocket frame for `text`, built once for consecutive requests. */
+export function frameOf(text: string): Buffer {
+  if (text === recent.text) return recent.frame;
+  if (text === recent.olderText) return recent.olderFrame;
+  const frame = buildFrame(text);
+  recent.olderText = recent.text;
+  recent.olderFrame = recent.frame;
+  recent.text = text;
+  recent.frame = frame;
+  return frame;
+}
+
+/** Outbounds with frames waiting, flushed together at the end of the turn. */
+let dirty: Outbound[] = [];
+let flushScheduled = false;
+
+function flushAll(): void {
+  flushScheduled = false;
+  const batch = dirty;
+  dirty = [];
+  // Overflowed sockets are closed only here, never from inside a send: closing runs application
+  // callbacks (terminate) that may broadcast, and a broadcast nested in another one's fan-out
+  // would reach the remaining members before the one being delivered.
+  let failure: unknown;
+  for (const outbound of batch) {
+    try {
+      outbound.flush();
+    } catch (error) {
+      // Every other socket still gets its frames; the first failure is rethrown below.
+      failure ??= error;
+    }
+  }
+  if (failure !== undefined) throw failure;
+}
+
+/**
+ * @example
+ * const out = new Outbound(ws, request.socket, 4 * 1024 * 1024, connection);
+ * out.send('[null,null,"room:a","msg",{}]'); // written with everything else at the end of this turn
+ */
+export class Outbound {
+  private queue: Buffer[] | null = null;
+  private queued = 0;
+  private flags = 0;
+  private readonly ws: WebSocket;
+  private readonly socket: Duplex;
+  private readonly limit: number;
+  private readonly owner: OutboundOwner;
+
+  /**
+   * @param socket the upgraded socket under `ws` (`request.socket`): frames are written to it directly.
+   * @param owner closed with 4429 at the end of the turn in which the socket went over `limit`.
+   */
+  constructor(ws: WebSocket, socket: Duplex, limit: number, owner: OutboundOwner) {
+    this.ws = ws;
+    this.socket = socket;
+    this.limit = limit;
+    this.owner = owner;
+  }
+
+  /** Bytes waiting: queued this turn plus what the socket could not hand to the OS yet. */
+  get pendingBytes(): number {
+    return this.queued + this.socket.writableLength;
+  }
+
+  /**
+   * Queues one text frame; after an overflow, frames are dropped (the socket is about to close).
+   * A frame larger than the limit still goes out when nothing else waits: the bound is on backlog.
+   */
+  send(text: string): void {
+    if (this.flags & OVERFLOWED) return;
+    const frame = frameOf(text);
+    const pending = this.queued + this.socket.writableLength;
+    if (pending > 0 && pending + frame.length > this.limit) return this.overflow();
+    if (this.queue === null) this.queue = [frame];
+    else this.queue.push(frame);
+    this.queued += frame.length;
+    if (this.queued >= FLUSH_BYTES) this.write();
+    this.schedule();
+  }
+
+  /** Writes what is queued now, in one write. */
+  flush(): void {
+    this.flags &= ~SCHEDULED;
+    if (!(this.flags & OVERFLOWED)) return this.write();
+    if (this.flags & REPORTED) return;
+    this.flags |= REPORTED;
+    this.owner.close(CLOSE.slowConsumer, 'slow consumer');
+  }
+
+  /** Drops what is queued (the socket closed under us). */
+  discard(): void {
+    this.queue = null;
+    this.queued = 0;
+  }
+
+  private write(): void {
+    const queue = this.queue;
+    if (queue === null) return;
+    this.queue = null;
+    const bytes = this.queued;
+    this.queued = 0;
+    // Once the close handshake began, no data frame may follow the close frame.
+    if (this.ws.readyState !== this.ws.OPEN || this.socket.destroyed) return;
+    if (queue.length === 1) {
+      this.socket.write(queue[0] as Buffer);
+    } else if (bytes < queue.length * COPY_BELOW) {
+      this.socket.write(Buffer.concat(queue, bytes));
+    } else {
+      this.socket.cork();
+      for (const frame of queue) this.socket.write(frame);
+      this.socket.uncork();
+    }
+  }
+
+  private overflow(): void {
+    this.flags |= OVERFLOWED;
+    this.discard();
+    this.schedule();
+  }
+
+  private schedule(): void {
+    if (this.flags & SCHEDULED) return;
+    this.flags |= SCHEDULED;
+    dirty.push(this);
+    if (flushScheduled) return;
+    flushScheduled = true;
+    setImmediate(flushAll);
+  }
+}

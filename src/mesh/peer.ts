@@ -1,0 +1,115 @@
+/**
+ * One WebRTC link to a room peer (simple-peer), carrying text messages of
+ * any size (chunked to 16 KiB data channel messages).
+ *
+ * Responsible for the link's life: signalling in and out, up/down, a
+ * connect deadline, and teardown. Not responsible for what the text means.
+ */
+import type SimplePeer from 'simple-peer';
+import type { Clock, TimerHandle } from '../timer';
+import { Reassembler, split } from './chunks';
+
+/** The simple-peer constructor (the browser bundle, or the package in Node). */
+export type SimplePeerConstructor = typeof SimplePeer;
+
+export interface PeerLinkOptions {
+  SimplePeer: SimplePeerConstructor;
+  config: RTCConfiguration;
+  /** Node only: a WebRTC implementation such as `@roamhq/wrtc`. */
+  wrtc?: unknown;
+  clock: Clock;
+  connectTimeoutMs: number;
+  onSignal(data: unknown): void;
+  onText(text: string): void;
+  onState(up: boolean): void;
+}
+
+let chunkKeys = 0;
+
+export class PeerLink {
+  readonly peer: string;
+  private readonly sp: SimplePeer.Instance;
+  private readonly reassembler: Reassembler;
+  private up = false;
+  private closed = false;
+  private deadline: TimerHandle | null;
+
+  constructor(peer: string, initiator: boolean, private readonly options: PeerLinkOptions) {
+    this.peer = peer;
+    this.reassembler = new Reassembler(() => options.clock.now());
+    this.sp = new options.SimplePeer({
+      initiator,
+      trickle: true,
+      objectMode: true,
+      config: options.config,
+      ...(options.wrtc ? { wrtc: options.wrtc as SimplePeer.Options['wrtc'] } : {}),
+    });
+    this.sp.on('signal', (data: unknown) => options.onSignal(data));
+    this.sp.on('connect', () => this.setUp(true));
+    this.sp.on('data', (data: unknown) => this.received(data));
+    this.sp.on('close', () => this.destroy());
+    // A failed ICE or DTLS handshake surfaces here; the close that follows is where we act.
+    this.sp.on('error', () => this.destroy());
+    this.deadline = options.clock.setTimeout(() => !this.up && this.destroy(), options.connectTimeoutMs);
+  }
+
+  get isUp(): boolean {
+    return this.up && !this.closed;
+  }
+
+  /** Feeds signalling data from the peer. */
+  signal(data: unknown): void {
+    if (this.closed) return;
+    try {
+      this.sp.signal(data as SimplePeer.SignalData);
+    } catch {
+      // Garbage signalling from a peer ends the link; nothing else depends on it.
+      this.destroy();
+    }
+  }
+
+  /** Sends a text message; false when the link is not up. Returns the bytes sent. */
+  send(text: string): number {
+    if (!this.isUp) return 0;
+    let bytes = 0;
+    try {
+      for (const part of split(text, `${++chunkKeys}`)) {
+        this.sp.send(part);
+        bytes += part.length;
+      }
+    } catch {
+      // The channel closed under us; the 'close' event tears the link down.
+      return 0;
+    }
+    return bytes;
+  }
+
+  destroy(): void {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.deadline !== null) this.options.clock.clearTimeout(this.deadline);
+    this.sp.destroy();
+    this.setUp(false);
+  }
+
+  private setUp(up: boolean): void {
+    if (up && this.deadline !== null) this.options.clock.clearTimeout(this.deadline);
+    this.deadline = null;
+    if (this.up === up || (up && this.closed)) return;
+    this.up = up;
+    this.options.onState(up);
+  }
+
+  private received(data: unknown): void {
+    const text = typeof data === 'string' ? data : new TextDecoder().decode(data as Uint8Array);
+    let whole: string | null;
+    try {
+      whole = this.reassembler.accept(text);
+    } catch {
+      // A malformed chunk is a misbehaving peer: drop it like any other bad message.
+      this.options.onText('');
+      return;
+    }
+    if (whole !== null) this.options.onText(whole);
+  }
+}

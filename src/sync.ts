@@ -1,0 +1,188 @@
+/**
+ * What a channel on a Plume socket adds to a Phoenix channel: ordered,
+ * exactly-once delivery with recovery (`delivery.ts` + `positions.ts`), and
+ * the flushing of its topic's durable outbox (`outbox/flusher.ts`).
+ *
+ * Responsible for wiring those to one channel's lifecycle: what its join
+ * asks for, what its join reply means, and what happens when it stops being
+ * joined. Not responsible for the channel's state machine (`channel.ts`).
+ */
+import { Delivery, type HistoryPage, type JoinMeta, type Recovery } from './delivery';
+import { Listeners, type Unsubscribe } from './listeners';
+import type { Flusher } from './outbox/flusher';
+import type { Message, Meta, Payload } from './protocol';
+import type { PushResult } from './push';
+import type { Socket } from './socket';
+import type { Clock } from './timer';
+
+/** What the sync needs from its channel. */
+export interface SyncedChannel {
+  readonly topic: string;
+  /** Hands a frame to the channel's listeners. */
+  dispatch(message: Message): void;
+  /** Pushes with Plume metadata; resolves with the outcome. */
+  request(event: string, payload: Payload, meta: Meta | undefined): PromiseLike<PushResult>;
+}
+
+/** What a mesh needs from its channel (see `plume/mesh`). */
+export interface MeshHost {
+  readonly topic: string;
+  readonly clock: Clock;
+  /** A verified relayed broadcast, into ordered delivery. */
+  deliver(message: Message): void;
+  /** An ephemeral event, straight to listeners. */
+  dispatch(message: Message): void;
+  /** A push to the server on this channel. */
+  request(event: string, payload: Payload, meta: Meta | undefined): PromiseLike<PushResult>;
+}
+
+/** Counters of one channel's mesh. */
+export interface MeshStats {
+  /** This member's id in the room. */
+  member: string | null;
+  /** Whether the server sends this member broadcasts directly (else peers relay them). */
+  planDirect: boolean;
+  receivedDirect: number;
+  receivedRelayed: number;
+  /** Messages (and bytes) this member carried for others. */
+  forwarded: number;
+  bytesForwarded: number;
+  /** Messages from peers that failed verification (the peer was cut and reported). */
+  forgeries: number;
+  /** Relayed messages that had already arrived another way. */
+  duplicates: number;
+  peers: Array<{ id: string; up: boolean }>;
+  forwardTo: string[];
+}
+
+/** One channel's mesh, created by a `MeshFactory` (from `plume/mesh`). */
+export interface ChannelMeshLike {
+  joined(meta: Meta): void;
+  /** Takes the mesh's own pushes (`plume:mesh`, `plume:signal`, `plume:keys`); false for anything else. */
+  handle(message: Message): boolean;
+  /** Sees every sequenced broadcast the server sent directly (counts it, forwards it if signed). */
+  fromServer(message: Message): void;
+  ephemeral(event: string, payload: Payload): void;
+  /** True the first time an ephemeral event id is seen (the server and peers may both bring it). */
+  firstEphemeral(eid: string): boolean;
+  stats(): MeshStats;
+  left(): void;
+  dispose(): void;
+}
+
+/** Creates channel meshes; `null` where WebRTC is unavailable. */
+export interface MeshFactory {
+  attach(host: MeshHost): ChannelMeshLike | null;
+}
+
+/** Options per channel. */
+export interface SyncOptions {
+  /** On a first join (nothing to resume from), replay up to this many of the latest broadcasts. Default 0. */
+  history?: number;
+}
+
+export class ChannelSync {
+  /** Resolves once the stored position is loaded (the join waits for it); null when nothing is stored. */
+  readonly ready: Promise<void> | null;
+  private readonly delivery: Delivery;
+  private readonly flusher: Flusher | null;
+  private readonly mesh: ChannelMeshLike | null;
+  private ephemerals = 0;
+  private readonly recoveries = new Listeners<[Recovery]>();
+  private resumed = false;
+
+  constructor(private readonly channel: SyncedChannel, socket: Socket, private readonly options: SyncOptions) {
+    const { clock, gapWaitMs, timeoutMs, durable } = socket.options;
+    this.delivery = new Delivery({
+      clock,
+      gapWaitMs,
+      deliver: (message) => channel.dispatch(message),
+      fetch: (epoch, from, to) => this.fetch(epoch, from, to),
+      recovered: (report) => this.recoveries.emit(report),
+      save: (state) => durable?.positions.save(channel.topic, state),
+    });
+    const target = { topic: channel.topic, sendDurable: (event: string, payload: Payload, id: string) => channel.request(event, payload, { id }) };
+    this.flusher = durable?.flusher(target, { clock, window: 64, backoff: { baseMs: 500, maxMs: timeoutMs }, random: socket.options.random }) ?? null;
+    this.ready = durable ? durable.positions.load(channel.topic).then((state) => this.delivery.restore(state)) : null;
+    this.mesh = socket.options.mesh?.attach({
+      topic: channel.topic,
+      clock,
+      deliver: (message) => this.delivery.receive(message),
+      dispatch: (message) => channel.dispatch(message),
+      request: (event, payload, meta) => channel.request(event, payload, meta),
+    }) ?? null;
+  }
+
+  /** The meta of the next join: where to resume from, or how much history to replay. */
+  joinMeta(): Meta | undefined {
+    const since = this.delivery.since();
+    this.resumed = since !== null;
+    const meta: Meta = {};
+    if (since) meta.since = since;
+    else if (this.options.history) meta.history = this.options.history;
+    if (this.mesh) meta.mesh = true;
+    return Object.keys(meta).length ? meta : undefined;
+  }
+
+  /** The join succeeded; `meta` is the reply's order metadata. */
+  joined(meta: Meta | undefined): void {
+    if (meta && typeof meta.epoch === 'string' && typeof meta.seq === 'number') {
+      const from = typeof meta.from === 'number' ? meta.from : meta.seq + 1;
+      this.delivery.joined({ epoch: meta.epoch, seq: meta.seq, from, recovered: meta.recovered !== false } satisfies JoinMeta, this.resumed);
+    }
+    if (meta) this.mesh?.joined(meta);
+    this.flusher?.joined();
+  }
+
+  /** A frame for the topic: through ordering and deduplication to the channel's listeners. */
+  receive(message: Message): void {
+    const { event, meta } = message;
+    if (event.startsWith('plume:') && event !== 'plume:skip') return this.control(message);
+    if (meta?.ephemeral) {
+      const eid = meta.eid;
+      if (typeof eid !== 'string' || !this.mesh || this.mesh.firstEphemeral(eid)) this.channel.dispatch(message);
+      return;
+    }
+    if (typeof meta?.seq === 'number') this.mesh?.fromServer(message);
+    this.delivery.receive(message);
+  }
+
+  /** Sends an unordered, unstored event to the other members: over the mesh where it works, else via the server. */
+  ephemeral(event: string, payload: Payload): void {
+    if (this.mesh) return this.mesh.ephemeral(event, payload);
+    void this.channel.request('plume:ephemeral', { event, payload, eid: `e${++this.ephemerals}:${Math.random().toString(36).slice(2)}` }, undefined);
+  }
+
+  /** Counters: gap repairs, and the mesh's when it has one. */
+  stats(): { repairs: number; mesh: MeshStats | null } {
+    return { repairs: this.delivery.repairs, mesh: this.mesh?.stats() ?? null };
+  }
+
+  /** The channel is no longer joined. */
+  left(): void {
+    this.flusher?.left();
+    this.mesh?.left();
+  }
+
+  /** The channel closed for good. */
+  dispose(): void {
+    this.delivery.stop();
+    this.flusher?.dispose();
+    this.mesh?.dispose();
+  }
+
+  private control(message: Message): void {
+    if (this.mesh?.handle(message)) return;
+    const { epoch, seq } = message.payload;
+    if (message.event === 'plume:head' && typeof epoch === 'string' && typeof seq === 'number') this.delivery.ahead(epoch, seq);
+  }
+
+  onRecover(callback: (report: Recovery) => void): Unsubscribe {
+    return this.recoveries.on(callback);
+  }
+
+  private async fetch(epoch: string, from: number, to: number): Promise<HistoryPage | null> {
+    const result = await this.channel.request('plume:history', { epoch, from, to }, undefined);
+    return result.status === 'ok' ? (result.response as unknown as HistoryPage) : null;
+  }
+}
