@@ -188,7 +188,7 @@ export class Connection implements ChannelHost {
       if (reply.status !== 'ok') this.release(instance);
       if (reply.status !== 'ok' || !this.plume) return this.reply({ ...message, joinRef }, reply);
       // Reply, then the replay, before any live broadcast: all in this one synchronous step.
-      const plan = planJoin(this.host.history, topic, message.meta, this.host.options.historyLimit);
+      const plan = planJoin(this.host.history, topic, message.meta, this.host.options.historyLimit, this.host.options.maxBufferedBytes / 2);
       this.reply({ ...message, joinRef }, reply, { ...plan.meta });
       this.host.replay(instance, plan.meta.epoch, plan.entries);
     });
@@ -257,11 +257,12 @@ export class Connection implements ChannelHost {
     const request = parseHistoryRequest(message.payload);
     if (!request) return this.replyError(message, REASONS.invalidPayload);
     const view = (entry: StoredBroadcast): Payload | null => {
-      if (!instance.isIntercepted(entry.event)) return entry.payload;
-      const json = instance.handleOut(entry.event, entry.payload);
+      const payload = JSON.parse(entry.payloadJson) as Payload;
+      if (!instance.isIntercepted(entry.event)) return payload;
+      const json = instance.handleOut(entry.event, payload);
       return json === null ? null : (JSON.parse(json) as Payload);
     };
-    const page = historyPage(this.host.history, message.topic, request, this.host.options.historyPageSize, view);
+    const page = historyPage(this.host.history, message.topic, request, this.host.options.historyPageSize, view, this.host.options.maxBufferedBytes / 2);
     this.reply(message, { status: 'ok', response: page });
   }
 

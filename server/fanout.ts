@@ -27,6 +27,8 @@ export interface BroadcastMessage {
   exclude: string | null;
   /** The client message id it was made for (PROTOCOL.md §7), if any. */
   id?: string;
+  /** The payload's JSON text when the sender already has it (saves serializing it again on this node). */
+  payloadJson?: string;
 }
 
 /** The event of the frame that tells a Plume member it does not receive a position. */
@@ -77,8 +79,6 @@ interface Group {
 export class Fanout {
   private readonly groups = new Map<string, Group>();
   private readonly pubsub: PubSub;
-  /** Payload JSON that `server.broadcast` already produced for a message, so it is not serialized twice. */
-  private readonly prepared = new WeakMap<BroadcastMessage, string>();
 
   constructor(pubsub: PubSub) {
     this.pubsub = pubsub;
@@ -105,11 +105,6 @@ export class Fanout {
     }
   }
 
-  /** Records the payload JSON of a message this node is about to broadcast. */
-  prepare(message: BroadcastMessage, payloadJson: string): void {
-    this.prepared.set(message, payloadJson);
-  }
-
   /** Members of `topic` on this node. */
   members(topic: string): ReadonlySet<ChannelInstance> {
     return this.groups.get(topic)?.members ?? new Set();
@@ -123,7 +118,9 @@ export class Fanout {
   /** Sends `entries` of history to one member, in order, as its replay (PROTOCOL.md §7). */
   replay(member: ChannelInstance, epoch: string, entries: readonly StoredBroadcast[]): void {
     for (const entry of entries) {
-      const message = { event: entry.event, payload: entry.payload, epoch, seq: entry.seq, id: entry.id, exclude: null };
+      // Only handleOut needs the payload as an object; everyone else gets the stored text as is.
+      const payload = member.isIntercepted(entry.event) ? (JSON.parse(entry.payloadJson) as Payload) : {};
+      const message = { event: entry.event, payload, epoch, seq: entry.seq, id: entry.id, exclude: null };
       this.deliverTo(member, message, new Frames(member.topic, message, () => entry.payloadJson));
     }
   }
@@ -136,7 +133,7 @@ export class Fanout {
       return;
     }
     let payloadJson: string | undefined;
-    const frames = new Frames(topic, message, () => (payloadJson ??= this.prepared.get(message) ?? JSON.stringify(message.payload)));
+    const frames = new Frames(topic, message, () => (payloadJson ??= message.payloadJson ?? JSON.stringify(message.payload)));
     for (const member of group.members) this.deliverTo(member, message, frames);
   }
 

@@ -9,7 +9,6 @@
  * delivering anything (fan-out) or for deduplication (`dedupe.ts`).
  */
 import { randomBytes } from 'node:crypto';
-import type { Payload } from '../src/protocol';
 
 /** A broadcast's place in its topic's order. */
 export interface Position {
@@ -21,8 +20,7 @@ export interface Position {
 export interface StoredBroadcast {
   seq: number;
   event: string;
-  payload: Payload;
-  /** The payload as JSON, so a replay does not serialize it again. */
+  /** The payload as JSON text: kept once, sent as is by replays (parse it for the object). */
   payloadJson: string;
   /** The message id it was made for (see PROTOCOL.md §7), if any. */
   id?: string;
@@ -68,15 +66,16 @@ export function newEpoch(): string {
 interface TopicLog {
   /** Last assigned seq. */
   head: number;
-  /** Entries oldest first; those before `start` are dropped and wait for compaction. */
-  entries: StoredBroadcast[];
-  start: number;
+  /** Oldest seq still held (head + 1 when none). */
+  first: number;
+  /** A ring of the latest `limit` entries: seq `s` sits at `(s - 1) % limit`. */
+  ring: Array<StoredBroadcast | undefined>;
 }
 
 /**
  * @example
  * const history = new MemoryHistory({ limit: 500 });
- * history.append('room:a', { event: 'msg', payload: { body: 'hi' }, payloadJson: '{"body":"hi"}' }); // { epoch, seq: 1 }
+ * history.append('room:a', { event: 'msg', payloadJson: '{"body":"hi"}' }); // { epoch, seq: 1 }
  */
 export class MemoryHistory implements History {
   readonly epoch: string;
@@ -95,11 +94,13 @@ export class MemoryHistory implements History {
 
   append(topic: string, broadcast: Omit<StoredBroadcast, 'seq' | 'at'>): Position {
     let log = this.logs.get(topic);
-    if (!log) this.logs.set(topic, (log = { head: 0, entries: [], start: 0 }));
+    if (!log) this.logs.set(topic, (log = { head: 0, first: 1, ring: [] }));
     const seq = ++log.head;
-    if (this.limit > 0) {
-      log.entries.push({ ...broadcast, seq, at: this.now() });
-      this.trim(log);
+    if (this.limit === 0) log.first = seq + 1;
+    else {
+      // A fixed-size ring: appending allocates one entry and moves no array.
+      log.ring[(seq - 1) % this.limit] = { seq, event: broadcast.event, payloadJson: broadcast.payloadJson, id: broadcast.id, at: this.now() };
+      if (seq - log.first >= this.limit) log.first = seq - this.limit + 1;
     }
     return { epoch: this.epoch, seq };
   }
@@ -111,8 +112,8 @@ export class MemoryHistory implements History {
   oldest(topic: string): number {
     const log = this.logs.get(topic);
     if (!log) return 1;
-    this.trim(log);
-    return log.head - (log.entries.length - log.start) + 1;
+    this.expire(log);
+    return log.first;
   }
 
   read(topic: string, epoch: string, from: number, to: number, limit: number): HistoryRead {
@@ -123,24 +124,25 @@ export class MemoryHistory implements History {
     const first = this.oldest(topic);
     const start = Math.max(from, first);
     const end = Math.min(last, start + limit - 1);
-    const offset = log.start - first;
-    const entries = start > end ? [] : log.entries.slice(start + offset, end + offset + 1);
+    const entries: StoredBroadcast[] = [];
+    for (let seq = start; seq <= end; seq++) entries.push(log.ring[(seq - 1) % this.limit]!);
     // A range cut short by `limit` is still complete: the client asks for the rest.
     return { entries, complete: from >= first };
   }
 
   sweep(): void {
-    for (const log of this.logs.values()) this.trim(log);
+    for (const log of this.logs.values()) this.expire(log);
   }
 
-  /** Drops entries past the count limit or the age limit; compacts the array now and then. */
-  private trim(log: TopicLog): void {
+  /** Drops entries older than the age limit (their slots are freed). */
+  private expire(log: TopicLog): void {
     const cutoff = this.now() - this.maxAgeMs;
-    log.start = Math.max(log.start, log.entries.length - this.limit);
-    while (log.start < log.entries.length && log.entries[log.start]!.at < cutoff) log.start++;
-    if (log.start === log.entries.length || (log.start > 1024 && log.start * 2 > log.entries.length)) {
-      log.entries = log.entries.slice(log.start);
-      log.start = 0;
+    while (log.first <= log.head) {
+      const slot = (log.first - 1) % this.limit;
+      if (log.ring[slot]!.at >= cutoff) return;
+      log.ring[slot] = undefined;
+      log.first++;
     }
+    if (log.ring.length > 0) log.ring = [];
   }
 }

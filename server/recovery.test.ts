@@ -11,7 +11,7 @@ import { historyPage, parseHistoryRequest, planJoin } from './recovery';
 function historyOf(count: number, limit = 1000, ids = false): MemoryHistory {
   const history = new MemoryHistory({ limit });
   for (let n = 1; n <= count; n++) {
-    history.append('t', { event: n % 2 ? 'odd' : 'even', payload: { n }, payloadJson: JSON.stringify({ n }), ...(ids ? { id: `m${n}` } : {}) });
+    history.append('t', { event: n % 2 ? 'odd' : 'even', payloadJson: JSON.stringify({ n }), ...(ids ? { id: `m${n}` } : {}) });
   }
   return history;
 }
@@ -81,7 +81,7 @@ describe('planJoin', () => {
     const plan = planJoin(history, 't', { history: 3 }, 1000);
     expect(plan.meta).toEqual({ epoch: history.epoch, seq: 10, from: 8, recovered: true });
     expect(seqs(plan.entries)).toEqual([8, 9, 10]);
-    expect(plan.entries.map((e) => e.payload)).toEqual([{ n: 8 }, { n: 9 }, { n: 10 }]);
+    expect(plan.entries.map((e) => JSON.parse(e.payloadJson))).toEqual([{ n: 8 }, { n: 9 }, { n: 10 }]);
   });
 
   it('replays only what is held when `history` asks for more', () => {
@@ -133,7 +133,7 @@ describe('parseHistoryRequest', () => {
 });
 
 describe('historyPage', () => {
-  const everything = (entry: StoredBroadcast) => entry.payload;
+  const everything = (entry: StoredBroadcast) => JSON.parse(entry.payloadJson) as Record<string, unknown>;
 
   it('lists the held range in order, with event, payload and id', () => {
     const history = historyOf(5, 1000, true);
@@ -156,7 +156,7 @@ describe('historyPage', () => {
 
   it('turns entries the view drops into skips and shows the view\'s payload for the rest', () => {
     const history = historyOf(4);
-    const view = (entry: StoredBroadcast) => (entry.event === 'odd' ? null : { n: entry.payload.n, seen: true });
+    const view = (entry: StoredBroadcast) => (entry.event === 'odd' ? null : { n: JSON.parse(entry.payloadJson).n, seen: true });
     const page = historyPage(history, 't', { epoch: history.epoch, from: 1, to: 4 }, 500, view);
     expect(page.entries).toEqual([
       { seq: 1, skip: true },
@@ -184,5 +184,22 @@ describe('historyPage', () => {
     const history = historyOf(3);
     const page = historyPage(history, 't', { epoch: 'old', from: 1, to: 3 }, 500, everything);
     expect(page).toEqual({ epoch: history.epoch, complete: false, entries: [] });
+  });
+});
+
+describe('byte limits on replays and pages', () => {
+  it('stops a join replay at maxBytes of payload but still reports the head and a recovery', () => {
+    const history = historyOf(10); // each payload is '{"n":N}', 7-8 bytes
+    const plan = planJoin(history, 't', { since: { epoch: history.epoch, seq: 0 } }, 1000, 20);
+    expect(seqs(plan.entries)).toEqual([1, 2]);
+    expect(plan.meta).toMatchObject({ seq: 10, from: 1, recovered: true });
+  });
+
+  it('always carries at least one entry, however large', () => {
+    const history = historyOf(3);
+    expect(seqs(planJoin(history, 't', { since: { epoch: history.epoch, seq: 0 } }, 1000, 1).entries)).toEqual([1]);
+    const page = historyPage(history, 't', { epoch: history.epoch, from: 1, to: 3 }, 500, (e) => JSON.parse(e.payloadJson), 1);
+    expect(page.entries.map((e) => e.seq)).toEqual([1]);
+    expect(page.complete).toBe(true);
   });
 });

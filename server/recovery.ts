@@ -38,7 +38,7 @@ function position(value: unknown): { epoch: string; seq: number } | null {
  *
  * @example planJoin(history, 'room:a', { since: { epoch: 'e1', seq: 40 } }, 1000)
  */
-export function planJoin(history: History, topic: string, meta: Meta | undefined, maxReplay: number): JoinPlan {
+export function planJoin(history: History, topic: string, meta: Meta | undefined, maxReplay: number, maxBytes = Infinity): JoinPlan {
   const head = history.head(topic);
   const oldest = history.oldest(topic);
   const since = position(meta?.since);
@@ -51,8 +51,20 @@ export function planJoin(history: History, topic: string, meta: Meta | undefined
     const wanted = Number.isSafeInteger(meta?.history) ? Math.min(Math.max(meta?.history as number, 0), maxReplay) : 0;
     from = Math.max(oldest, head.seq - wanted + 1);
   }
-  const entries = from > head.seq ? [] : history.read(topic, head.epoch, from, head.seq, Infinity).entries;
+  const entries = from > head.seq ? [] : upTo(history.read(topic, head.epoch, from, head.seq, Infinity).entries, maxBytes);
+  // A replay cut short by maxBytes is still a recovery: the reply's seq is the head, and the client
+  // fetches the rest with plume:history, a page at a time, instead of overflowing its socket.
   return { meta: { epoch: head.epoch, seq: head.seq, from, recovered }, entries };
+}
+
+/** The longest prefix of `entries` whose payloads fit in `maxBytes` (at least one entry). */
+export function upTo(entries: StoredBroadcast[], maxBytes: number): StoredBroadcast[] {
+  let bytes = 0;
+  for (let i = 0; i < entries.length; i++) {
+    bytes += entries[i]!.payloadJson.length;
+    if (bytes > maxBytes && i > 0) return entries.slice(0, i);
+  }
+  return entries;
 }
 
 /** A parsed `plume:history` request, or null when it is malformed. */
@@ -76,11 +88,12 @@ export function historyPage(
   request: { epoch: string; from: number; to: number },
   pageSize: number,
   view: (entry: StoredBroadcast) => Payload | null,
+  maxBytes = Infinity,
 ): { epoch: string; complete: boolean; entries: PageEntry[] } {
   const epoch = history.head(topic).epoch;
   if (request.epoch !== epoch) return { epoch, complete: false, entries: [] };
   const read = history.read(topic, epoch, request.from, request.to, pageSize);
-  const entries = read.entries.map((entry): PageEntry => {
+  const entries = upTo(read.entries, maxBytes).map((entry): PageEntry => {
     const payload = view(entry);
     if (payload === null) return { seq: entry.seq, skip: true };
     return entry.id === undefined ? { seq: entry.seq, event: entry.event, payload } : { seq: entry.seq, event: entry.event, payload, id: entry.id };

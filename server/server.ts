@@ -112,10 +112,9 @@ export class PlumeServer implements ConnectionHost {
     } catch (err) {
       throw new TypeError(`broadcast payload on ${topic} cannot be serialized to JSON: ${(err as Error).message}`, { cause: err });
     }
-    const position = this.history.append(topic, { event, payload, payloadJson, id: options.id });
-    const message: BroadcastMessage = { kind: 'plume:broadcast', topic, event, payload, ...position, exclude: options.exclude ?? null };
+    const position = this.history.append(topic, { event, payloadJson, id: options.id });
+    const message: BroadcastMessage = { kind: 'plume:broadcast', topic, event, payload, payloadJson, ...position, exclude: options.exclude ?? null };
     if (options.id !== undefined) message.id = options.id;
-    this.fanout.prepare(message, payloadJson);
     this.pubsub.broadcast(topic, message);
     return position;
   }
