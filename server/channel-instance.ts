@@ -48,6 +48,8 @@ export class ChannelInstance implements ChannelSocket {
   endReason: TerminateReason | null = null;
   private readonly intercepts: ReadonlySet<string>;
   private handling: Handling | null = null;
+  /** The client asked to relay for this topic's mesh (join meta `mesh: true`). */
+  meshCapable = false;
 
   constructor(host: ChannelHost, handler: ChannelHandler, topic: string, joinRef: string, assigns: Assigns) {
     this.host = host;

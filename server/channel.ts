@@ -76,8 +76,10 @@ export interface ChannelHandler<A extends Assigns = Assigns> {
   join?(topic: string, params: Payload, socket: ChannelSocket<A>): Maybe<Reply | void>;
   /** Handles a client push. Return a reply, or nothing to send no reply. Default: `error {reason: "unknown event"}`. */
   handleIn?(event: string, payload: Payload, socket: ChannelSocket<A>): Maybe<Reply | void>;
-  /** Broadcast events to pass through `handleOut` for each member before sending. */
+  /** Broadcast events to pass through `handleOut` for each member before sending. Intercepted events are never relayed by peers. */
   intercept?: readonly string[];
+  /** Accept ephemeral events (`plume:ephemeral`: typing, cursors; unordered, not stored) from members. Default false. */
+  ephemeral?: boolean;
   /** Rewrites (return a payload) or drops (return null/undefined) an intercepted broadcast for one member. */
   handleOut?(event: string, payload: Payload, socket: ChannelSocket<A>): Payload | null | void;
   /** Receives PubSub messages on the topic that are not channel broadcasts. */

@@ -20,6 +20,7 @@ import type { History, Position, StoredBroadcast } from './history';
 import type { ResolvedOptions } from './options';
 import { Outbound } from './outbound';
 import type { PresenceTracker } from './presence/tracker';
+import type { MeshRegistry } from './mesh/registry';
 import { historyPage, parseHistoryRequest, planJoin } from './recovery';
 
 /** What a connection needs from its server. */
@@ -33,6 +34,11 @@ export interface ConnectionHost {
   subscribe(instance: ChannelInstance): void;
   unsubscribe(instance: ChannelInstance): void;
   replay(instance: ChannelInstance, epoch: string, entries: readonly StoredBroadcast[]): void;
+  /** Peer-assisted fan-out, or null when off. */
+  readonly mesh: MeshRegistry | null;
+  /** Frames and bytes sent, across sockets. */
+  readonly counters: { frames: number; bytes: number };
+  ephemeral(instance: ChannelInstance, payload: Payload): Reply;
   reportError(error: unknown, context: string): void;
   removed(connection: Connection): void;
 }
@@ -102,7 +108,10 @@ export class Connection implements ChannelHost {
 
   /** Sends a frame if the socket is still open; it leaves with the socket's other frames at the end of this turn. */
   send(text: string): void {
-    if (this.state !== 'closed' && this.ws.readyState === this.ws.OPEN) this.outbound.send(text);
+    if (this.state === 'closed' || this.ws.readyState !== this.ws.OPEN) return;
+    this.host.counters.frames++;
+    this.host.counters.bytes += text.length;
+    this.outbound.send(text);
   }
 
   /** Closes the socket with a code from `docs/PROTOCOL.md` §6 and ends its channels. */
@@ -162,6 +171,8 @@ export class Connection implements ChannelHost {
       case EVENTS.heartbeat: return this.replyError(message, REASONS.unknownEvent);
       case HISTORY_EVENT: return this.plume ? this.historyRequest(message) : this.replyError(message, REASONS.unknownEvent);
       case EVENTS.presenceUpdate: return this.presenceUpdate(message);
+      case 'plume:signal': case 'plume:link': case 'plume:report': case 'plume:ephemeral':
+        return this.plume ? this.meshRequest(message) : this.replyError(message, REASONS.unknownEvent);
       default:
         if (isReservedEvent(message.event)) return this.replyError(message, REASONS.unknownEvent);
         return this.push(message);
@@ -182,6 +193,7 @@ export class Connection implements ChannelHost {
     const handler = this.host.route(topic);
     if (!handler) return this.replyError(message, REASONS.unmatchedTopic);
     const instance = new ChannelInstance(this, handler, topic, joinRef, this.assigns);
+    instance.meshCapable = this.plume && message.meta?.mesh === true;
     this.channels.set(topic, instance);
     instance.join(message.payload, (reply) => {
       if (reply === null) return;
@@ -189,7 +201,8 @@ export class Connection implements ChannelHost {
       if (reply.status !== 'ok' || !this.plume) return this.reply({ ...message, joinRef }, reply);
       // Reply, then the replay, before any live broadcast: all in this one synchronous step.
       const plan = planJoin(this.host.history, topic, message.meta, this.host.options.historyLimit, this.host.options.maxBufferedBytes / 2);
-      this.reply({ ...message, joinRef }, reply, { ...plan.meta });
+      const mesh = instance.meshCapable ? this.host.mesh : null;
+      this.reply({ ...message, joinRef }, reply, mesh ? { ...plan.meta, member: this.socketId, keys: mesh.keys() } : { ...plan.meta });
       this.host.replay(instance, plan.meta.epoch, plan.entries);
     });
   }
@@ -246,6 +259,18 @@ export class Connection implements ChannelHost {
   }
 
   /** `plume:presence`: the client sets its own fields of its presence meta (PROTOCOL.md, Presence). */
+  /** Mesh signalling, link and forgery reports, and ephemeral events (PROTOCOL.md §10). */
+  private meshRequest(message: Message): void {
+    const instance = this.joinedChannel(message);
+    if (!instance) return;
+    const mesh = this.host.mesh;
+    const { topic, payload } = message;
+    if (message.event === 'plume:ephemeral') return this.reply(message, this.host.ephemeral(instance, payload));
+    const accepted = !!mesh && (message.event === 'plume:signal' ? mesh.signal(topic, this.socketId, payload) : message.event === 'plume:link' ? mesh.link(topic, this.socketId, payload) : mesh.report(topic, this.socketId, payload));
+    if (accepted) this.reply(message, { status: 'ok', response: {} });
+    else this.replyError(message, 'invalid mesh message');
+  }
+
   private presenceUpdate(message: Message): void {
     const instance = this.joinedChannel(message);
     if (instance) this.reply(message, this.host.presence.clientUpdate(instance, message.payload));

@@ -13,6 +13,8 @@
 import { encodeRaw, isPayload, type Payload } from '../src/protocol';
 import type { ChannelInstance } from './channel-instance';
 import type { StoredBroadcast } from './history';
+import type { MeshRegistry } from './mesh/registry';
+import type { Signature } from './mesh/signer';
 import type { PubSub, Subscription } from './pubsub/pubsub';
 
 /** A channel broadcast as it travels through PubSub. */
@@ -29,6 +31,8 @@ export interface BroadcastMessage {
   id?: string;
   /** The payload's JSON text when the sender already has it (saves serializing it again on this node). */
   payloadJson?: string;
+  /** The server's signature, on topics with a mesh (PROTOCOL.md §10). */
+  sig?: Signature;
 }
 
 /** The event of the frame that tells a Plume member it does not receive a position. */
@@ -38,12 +42,13 @@ export const SKIP_EVENT = 'plume:skip';
 class Frames {
   private phoenixFrame: string | undefined;
   private plumeFrame: string | undefined;
+  private signedFrame: string | undefined;
   private skipFrame: string | undefined;
   private metaJson: string | undefined;
 
   constructor(
     private readonly topic: string,
-    private readonly message: Pick<BroadcastMessage, 'event' | 'epoch' | 'seq' | 'id'>,
+    private readonly message: Pick<BroadcastMessage, 'event' | 'epoch' | 'seq' | 'id' | 'sig' | 'exclude'>,
     private readonly payloadJson: () => string,
   ) {}
 
@@ -58,6 +63,16 @@ class Frames {
 
   plume(): string {
     return (this.plumeFrame ??= encodeRaw(null, null, this.topic, this.message.event, this.payloadJson(), this.meta()));
+  }
+
+  /** With the signature (and the excluded member): for members that forward to peers. */
+  signed(): string {
+    const { epoch, seq, id, sig, exclude } = this.message;
+    const meta: Record<string, unknown> = { epoch, seq };
+    if (id !== undefined) meta.id = id;
+    meta.sig = sig;
+    if (exclude !== null) meta.x = exclude;
+    return (this.signedFrame ??= encodeRaw(null, null, this.topic, this.message.event, this.payloadJson(), JSON.stringify(meta)));
   }
 
   skip(): string {
@@ -76,12 +91,29 @@ interface Group {
   subscription: Subscription;
 }
 
+/** An ephemeral event as it travels through PubSub (PROTOCOL.md §10): unordered, not stored. */
+export interface EphemeralMessage {
+  kind: 'plume:ephemeral';
+  topic: string;
+  event: string;
+  payload: Payload;
+  /** The sender's socket id. */
+  from: string;
+  eid: string;
+}
+
+function isEphemeral(message: unknown): message is EphemeralMessage {
+  return isPayload(message) && message.kind === 'plume:ephemeral';
+}
+
 export class Fanout {
   private readonly groups = new Map<string, Group>();
   private readonly pubsub: PubSub;
+  private readonly mesh: MeshRegistry | null;
 
-  constructor(pubsub: PubSub) {
+  constructor(pubsub: PubSub, mesh: MeshRegistry | null = null) {
     this.pubsub = pubsub;
+    this.mesh = mesh;
   }
 
   /** Adds a joined channel to its topic's group. */
@@ -128,6 +160,7 @@ export class Fanout {
   private deliver(topic: string, message: unknown): void {
     const group = this.groups.get(topic);
     if (!group) return;
+    if (isEphemeral(message)) return this.deliverEphemeral(group, message);
     if (!isBroadcast(message)) {
       for (const member of group.members) member.info(message);
       return;
@@ -143,11 +176,27 @@ export class Fanout {
       return;
     }
     if (!member.isIntercepted(message.event)) {
-      member.sendRaw(member.plume ? frames.plume() : frames.phoenix());
+      if (!member.plume) return member.sendRaw(frames.phoenix());
+      // On a mesh, a member may get it from a peer instead, and a member that forwards needs the signature.
+      const assignment = message.sig ? this.mesh?.assignment(member.topic, member.socketId) : undefined;
+      if (assignment?.direct === false) return;
+      member.sendRaw(assignment && assignment.forward.length > 0 ? frames.signed() : frames.plume());
       return;
     }
     const payloadJson = member.handleOut(message.event, message.payload);
     if (payloadJson !== null) member.sendRaw(encodeRaw(null, null, member.topic, message.event, payloadJson, member.plume ? frames.meta() : undefined));
     else if (member.plume) member.sendRaw(frames.skip());
+  }
+
+  /** Ephemeral events reach members outside the sender's mesh through the server; mesh members flood them. */
+  private deliverEphemeral(group: Group, message: EphemeralMessage): void {
+    const viaMesh = this.mesh?.meshed(message.topic, message.from) ?? false;
+    let phoenix: string | undefined;
+    let plume: string | undefined;
+    for (const member of group.members) {
+      if (member.socketId === message.from || (viaMesh && this.mesh!.meshed(message.topic, member.socketId))) continue;
+      if (!member.plume) member.sendRaw((phoenix ??= encodeRaw(null, null, message.topic, message.event, JSON.stringify(message.payload))));
+      else member.sendRaw((plume ??= encodeRaw(null, null, message.topic, message.event, JSON.stringify(message.payload), JSON.stringify({ ephemeral: true, from: message.from, eid: message.eid }))));
+    }
   }
 }

@@ -3,6 +3,7 @@
  */
 import type { PubSub } from './pubsub/pubsub';
 import type { History } from './history';
+import type { MeshLimits } from './mesh/room';
 import type { Logger } from './log';
 
 /** Options for `new PlumeServer(options)`. Every field is optional. */
@@ -60,6 +61,12 @@ export interface ServerOptions {
   presenceGraceMs?: number;
   /** Presence changes within this interval go out as one `presence_diff` per topic (ms); 0 sends each at once. Default 50. */
   presenceCoalesceMs?: number;
+  /**
+   * Peer-assisted fan-out (PROTOCOL.md §10): Plume clients that ask to mesh
+   * relay signed broadcasts to each other. `false` turns it off; an object
+   * tunes it. Default on, `{ degree: 4, maxChildren: 4, maxDepth: 3 }`.
+   */
+  mesh?: boolean | { degree?: number; maxChildren?: number; maxDepth?: number };
   /** Where the server logs; `false` for silence. Default: console. */
   logger?: Logger | false;
 }
@@ -83,6 +90,17 @@ export interface ResolvedOptions {
   dedupeMaxEntries: number;
   presenceGraceMs: number;
   presenceCoalesceMs: number;
+  mesh: MeshLimits | null;
+}
+
+function resolveMesh(option: ServerOptions['mesh']): MeshLimits | null {
+  if (option === false) return null;
+  const given = typeof option === 'object' ? option : {};
+  const limits = { degree: given.degree ?? 4, maxChildren: given.maxChildren ?? 4, maxDepth: given.maxDepth ?? 3, debounceMs: 50 };
+  for (const key of ['degree', 'maxChildren', 'maxDepth'] as const) {
+    if (!Number.isInteger(limits[key]) || limits[key] < 1) throw new Error(`mesh.${key} must be a positive integer, got ${String(given[key])}`);
+  }
+  return limits;
 }
 
 /** Applies defaults and rejects nonsense with a message that says the fix. */
@@ -105,6 +123,7 @@ export function resolveOptions(options: ServerOptions): ResolvedOptions {
     dedupeMaxEntries: options.dedupeMaxEntries ?? 100_000,
     presenceGraceMs: options.presenceGraceMs ?? 10_000,
     presenceCoalesceMs: options.presenceCoalesceMs ?? 50,
+    mesh: resolveMesh(options.mesh),
   };
   if (!resolved.path.startsWith('/')) throw new Error(`path must start with "/", got "${options.path}"`);
   if (resolved.maxPayloadBytes > resolved.maxFrameBytes) {

@@ -13,6 +13,7 @@ export const RELAY_PATTERN = 'room:*';
 /** @example server.channel('chat:*', relayChannel) // relay on another prefix too */
 export const relayChannel: ChannelHandler = {
   join: () => ok(),
+  ephemeral: true,
   handleIn(event, payload, socket) {
     socket.broadcast(event, payload);
     return ok();

@@ -11,11 +11,13 @@ import type { IncomingMessage, Server as HttpServer } from 'node:http';
 import type { WebSocket } from 'ws';
 import { CLOSE, TAB_PARAM, VSN, isPayload, isReservedEvent, type Payload } from '../src/protocol';
 import { authenticate, Refusal, type ConnectHook } from './connect';
-import type { Assigns, ChannelHandler } from './channel';
+import { ok, refuse, type Assigns, type ChannelHandler, type Reply } from './channel';
 import type { ChannelInstance } from './channel-instance';
 import { Dedupe } from './dedupe';
 import { Connection, type ConnectionHost } from './connection';
-import { Fanout, type BroadcastMessage } from './fanout';
+import { Fanout, type BroadcastMessage, type EphemeralMessage } from './fanout';
+import { MeshRegistry } from './mesh/registry';
+import { Publisher } from './publish';
 import { consoleLogger, silentLogger, type Logger } from './log';
 import { resolveOptions, type ResolvedOptions, type ServerOptions } from './options';
 import { PubSub } from './pubsub/pubsub';
@@ -46,6 +48,11 @@ export class PlumeServer implements ConnectionHost {
   readonly dedupe: Dedupe;
   /** Who is in each topic (Phoenix.Presence); see `presence/tracker.ts`. */
   readonly presence: PresenceTracker;
+  /** Peer-assisted fan-out on this node (PROTOCOL.md §10), or null when `mesh: false`. */
+  readonly mesh: MeshRegistry | null;
+  /** Frames and bytes this server has sent, for monitoring and benchmarks. */
+  readonly counters = { frames: 0, bytes: 0 };
+  private readonly publisher: Publisher;
   readonly log: Logger;
   private readonly ownsPubSub: boolean;
   private readonly router = new Router<ChannelHandler>();
@@ -71,7 +78,9 @@ export class PlumeServer implements ConnectionHost {
       maxEntries: this.options.dedupeMaxEntries,
       onEarlyEviction: (ageMs) => this.warnEarlyEviction(ageMs),
     });
-    this.fanout = new Fanout(this.pubsub);
+    this.mesh = this.options.mesh ? new MeshRegistry(this.options.mesh, this.log) : null;
+    this.fanout = new Fanout(this.pubsub, this.mesh);
+    this.publisher = new Publisher(this.pubsub, this.mesh);
     this.presence = new PresenceTracker(this.pubsub, { graceMs: this.options.presenceGraceMs, coalesceMs: this.options.presenceCoalesceMs });
     this.transport = new Transport(this.options, this.log, {
       accept: (ws, request, params) => this.accept(ws, request, params),
@@ -115,8 +124,26 @@ export class PlumeServer implements ConnectionHost {
     const position = this.history.append(topic, { event, payloadJson, id: options.id });
     const message: BroadcastMessage = { kind: 'plume:broadcast', topic, event, payload, payloadJson, ...position, exclude: options.exclude ?? null };
     if (options.id !== undefined) message.id = options.id;
-    this.pubsub.broadcast(topic, message);
+    this.publisher.publish(message, payloadJson);
     return position;
+  }
+
+  /**
+   * Passes an ephemeral event from a member to the others (PROTOCOL.md §10):
+   * not sequenced, not stored. Members that got it over the mesh are skipped.
+   */
+  ephemeral(instance: ChannelInstance, payload: Payload): Reply {
+    const { event, eid } = payload;
+    if (!instance.handler.ephemeral) return refuse('ephemeral events are not accepted on this topic');
+    if (typeof event !== 'string' || event === '' || isReservedEvent(event) || typeof eid !== 'string' || !isPayload(payload.payload)) return refuse('invalid ephemeral event');
+    const message: EphemeralMessage = { kind: 'plume:ephemeral', topic: instance.topic, event, payload: payload.payload, from: instance.socketId, eid: eid.slice(0, 128) };
+    this.pubsub.broadcast(instance.topic, message);
+    return ok();
+  }
+
+  /** Rotates the mesh signing key; members are sent the new key set first. */
+  rotateKeys(): void {
+    this.mesh?.rotate();
   }
 
   /**
@@ -140,10 +167,11 @@ export class PlumeServer implements ConnectionHost {
   }
 
   /** Counts for `/health` and monitoring. */
-  stats(): { sockets: number; channels: number; topics: number } {
+  stats(): { sockets: number; channels: number; topics: number; framesSent: number; bytesSent: number; mesh: { rooms: number; signatures: number; reports: number } | null } {
     let channels = 0;
     for (const c of this.connections.values()) channels += c.channelCount;
-    return { sockets: this.connections.size, channels, topics: this.fanout.topicCount };
+    const mesh = this.mesh && { rooms: this.mesh.roomCount, signatures: this.mesh.signer.signatures, reports: this.mesh.reports };
+    return { sockets: this.connections.size, channels, topics: this.fanout.topicCount, framesSent: this.counters.frames, bytesSent: this.counters.bytes, mesh };
   }
 
   /** Starts an HTTP server and listens. Port 0 picks a free port. */
@@ -177,6 +205,7 @@ export class PlumeServer implements ConnectionHost {
   subscribe(instance: ChannelInstance): void {
     this.fanout.add(instance);
     this.presence.joined(instance);
+    if (instance.plume) this.mesh?.join(instance.topic, instance, instance.meshCapable);
   }
 
   replay(instance: ChannelInstance, epoch: string, entries: readonly StoredBroadcast[]): void {
@@ -185,6 +214,7 @@ export class PlumeServer implements ConnectionHost {
 
   unsubscribe(instance: ChannelInstance): void {
     this.fanout.remove(instance);
+    if (instance.plume) this.mesh?.leave(instance.topic, instance.socketId);
     this.presence.ended(instance, instance.endReason);
   }
 

@@ -47,7 +47,7 @@ describe('server.disconnect', () => {
     await ada.joinOk('room:a');
     server.disconnect(() => true);
     expect(await terminated.next()).toBe('closed');
-    expect(server.stats()).toEqual({ sockets: 0, channels: 0, topics: 0 });
+    expect(server.stats()).toMatchObject({ sockets: 0, channels: 0, topics: 0 });
   });
 });
 

@@ -68,6 +68,11 @@ export class MeshRegistry {
     return this.rooms.get(topic)?.assignment(socketId);
   }
 
+  /** Topics with a mesh on this node. */
+  get roomCount(): number {
+    return this.rooms.size;
+  }
+
   /** True when `topic` has a mesh on this node. */
   has(topic: string): boolean {
     return this.rooms.has(topic);

@@ -118,6 +118,27 @@ export class MeshRoom {
     if (!entry?.capable || entry.banned) return;
     const candidates = [...this.entries].filter(([, e]) => e.capable && !e.banned).map(([peer]) => peer);
     for (const peer of chooseLinks(id, candidates, this.wanted, this.limits.degree)) undirected(this.wanted, id, peer, true);
+    // Everyone else is at the degree cap: splice into existing links (a-b becomes a-id-b), so a
+    // newcomer still joins the mesh and nobody goes over the cap.
+    while (this.limits.degree - (this.wanted.get(id)?.size ?? 0) >= 2) {
+      const edge = this.spliceable(id, candidates);
+      if (!edge) return;
+      const [a, b] = edge;
+      undirected(this.wanted, a, b, false);
+      undirected(this.working, a, b, false);
+      undirected(this.wanted, id, a, true);
+      undirected(this.wanted, id, b, true);
+    }
+  }
+
+  /** A link a-b whose ends are both not yet linked to `id`. */
+  private spliceable(id: string, candidates: readonly string[]): [string, string] | null {
+    const mine = this.wanted.get(id) ?? new Set<string>();
+    for (const a of candidates) {
+      if (a === id || mine.has(a)) continue;
+      for (const b of this.wanted.get(a) ?? []) if (b !== id && !mine.has(b)) return [a, b];
+    }
+    return null;
   }
 
   private drop(id: string): void {

@@ -8,6 +8,7 @@
  * Responsible for cryptography only; what to do with a forgery is
  * `mesh.ts`'s business.
  */
+import { sha256 } from '@noble/hashes/sha2.js';
 import { SIGNATURE_DOMAIN } from '../protocol';
 
 /** A server public key, as the join reply carries it. */
@@ -47,7 +48,7 @@ const REMEMBERED_ROOTS = 1024;
 
 export class Verifier {
   private readonly keys = new Map<string, Promise<CryptoKey | null>>();
-  private readonly verified = new Set<string>();
+  private readonly verified = new Map<string, Promise<boolean>>();
   private readonly subtle: SubtleCrypto;
 
   constructor(subtle: SubtleCrypto = globalThis.crypto.subtle) {
@@ -68,25 +69,31 @@ export class Verifier {
     try {
       const key = await this.keys.get(signature.k);
       if (!key) return false;
-      let hash = new Uint8Array(await this.subtle.digest('SHA-256', concat(new Uint8Array([0]), encoder.encode(content))));
+      // Hashing is synchronous (an async digest per proof step costs a task hop each); only the
+      // signature check, once per batch, goes to WebCrypto.
+      let hash = sha256(concat(new Uint8Array([0]), encoder.encode(content)));
       for (const step of signature.p ?? []) {
         const sibling = fromBase64url(step.slice(1));
-        const pair = step[0] === 'L' ? concat(new Uint8Array([1]), sibling, hash) : concat(new Uint8Array([1]), hash, sibling);
-        hash = new Uint8Array(await this.subtle.digest('SHA-256', pair));
+        hash = sha256(step[0] === 'L' ? concat(new Uint8Array([1]), sibling, hash) : concat(new Uint8Array([1]), hash, sibling));
       }
       const rootKey = `${signature.k}:${signature.s}:${String.fromCharCode(...hash)}`;
-      if (this.verified.has(rootKey)) return true;
-      const ok = await this.subtle.verify({ name: 'Ed25519' }, key, fromBase64url(signature.s), concat(encoder.encode(SIGNATURE_DOMAIN), hash));
-      if (ok) this.remember(rootKey);
-      return ok;
+      // The messages of one batch arrive together: they share one verification, finished or under way.
+      let check = this.verified.get(rootKey);
+      if (!check) {
+        check = this.subtle.verify({ name: 'Ed25519' }, key, fromBase64url(signature.s), concat(encoder.encode(SIGNATURE_DOMAIN), hash));
+        this.remember(rootKey, check);
+      }
+      return await check;
     } catch {
       // Malformed base64, a bad proof step, an unsupported engine: it does not verify.
       return false;
     }
   }
 
-  private remember(rootKey: string): void {
-    this.verified.add(rootKey);
-    if (this.verified.size > REMEMBERED_ROOTS) this.verified.delete(this.verified.values().next().value as string);
+  private remember(rootKey: string, check: Promise<boolean>): void {
+    this.verified.set(rootKey, check);
+    // A root that does not verify is forgotten, so it costs a forger a verification each time, not us a slot.
+    void check.then((ok) => ok || this.verified.delete(rootKey), () => this.verified.delete(rootKey));
+    if (this.verified.size > REMEMBERED_ROOTS) this.verified.delete(this.verified.keys().next().value as string);
   }
 }

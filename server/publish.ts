@@ -1,0 +1,32 @@
+/**
+ * The last step of a broadcast before PubSub: on topics with a mesh, the
+ * broadcast is signed first (in the signer's per-tick batch), so relaying
+ * members can vouch for it to their peers. A topic's broadcasts are
+ * published in seq order whether or not they wait for a signature.
+ */
+import { signedContent } from '../src/protocol';
+import type { BroadcastMessage } from './fanout';
+import type { MeshRegistry } from './mesh/registry';
+import type { PubSub } from './pubsub/pubsub';
+
+export class Publisher {
+  /** Topics with broadcasts waiting for their batch signature, and how many. */
+  private readonly waiting = new Map<string, number>();
+
+  constructor(private readonly pubsub: PubSub, private readonly mesh: MeshRegistry | null) {}
+
+  publish(message: BroadcastMessage, payloadJson: string): void {
+    const { topic, mesh } = { topic: message.topic, mesh: this.mesh };
+    if (!mesh || (!mesh.has(topic) && !this.waiting.has(topic))) return this.pubsub.broadcast(topic, message);
+    mesh.announce(topic, message.epoch, message.seq);
+    this.waiting.set(topic, (this.waiting.get(topic) ?? 0) + 1);
+    const content = signedContent(topic, message.epoch, message.seq, message.event, message.id ?? null, payloadJson, message.exclude);
+    mesh.signer.sign(content, (sig) => {
+      message.sig = sig;
+      const left = this.waiting.get(topic)! - 1;
+      if (left === 0) this.waiting.delete(topic);
+      else this.waiting.set(topic, left);
+      this.pubsub.broadcast(topic, message);
+    });
+  }
+}
