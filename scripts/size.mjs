@@ -29,11 +29,13 @@ async function minGzip(entry, external = []) {
 
 const core = await minGzip(join(root, 'src/index.ts'));
 const durable = await minGzip(join(root, 'src/durable.ts'));
+const meshEntry = await minGzip(join(root, 'src/mesh/index.ts'));
 const phoenix = await minGzip(join(root, 'node_modules/phoenix/assets/js/phoenix/index.js'));
 const kb = (n) => `${(n / 1024).toFixed(2)} KB`;
 console.log('bundle                     min        min+gzip');
 console.log(`plume core (src/index.ts)  ${kb(core.min).padEnd(10)} ${kb(core.gzip)}`);
 console.log(`+ plume/durable (alone)    ${kb(durable.min).padEnd(10)} ${kb(durable.gzip)}`);
+console.log(`+ plume/mesh (alone)       ${kb(meshEntry.min).padEnd(10)} ${kb(meshEntry.gzip)}  (simple-peer's bundle is most of it)`);
 const phoenixVersion = JSON.parse(readFileSync(join(root, 'node_modules/phoenix/package.json'), 'utf8')).version;
 console.log(`phoenix ${phoenixVersion} (baseline)`.padEnd(27) + `${kb(phoenix.min).padEnd(10)} ${kb(phoenix.gzip)}`);
 console.log(`ratio plume/phoenix (gzip): ${(core.gzip / phoenix.gzip).toFixed(2)}`);
