@@ -6,8 +6,9 @@
  * - `/socket` (WebSockets included) is proxied to PLUME_SERVER_URL, read when
  *   the config loads. Do not set `changeOrigin`: the server's Origin check
  *   accepts the socket because Origin and Host both stay the Vite origin.
- * - the demo imports the client as `plume` (the alias below; tsconfig has the
- *   matching `paths` entry), so the demo reads like an app using the package.
+ * - the demo imports the client as `plume`, `plume/durable` and `plume/mesh`
+ *   (the aliases below; tsconfig has the matching `paths` entries), so the
+ *   demo reads like an app using the package.
  */
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vite';
@@ -21,6 +22,7 @@ export default defineConfig({
     alias: [
       { find: /^plume$/, replacement: clientEntry },
       { find: /^plume\/durable$/, replacement: fileURLToPath(new URL('./src/durable.ts', import.meta.url)) },
+      { find: /^plume\/mesh$/, replacement: fileURLToPath(new URL('./src/mesh/index.ts', import.meta.url)) },
     ],
   },
   build: { outDir: 'dist', emptyOutDir: true },

@@ -7,6 +7,7 @@
  */
 import { Socket, type SocketState } from 'plume';
 import { durable } from 'plume/durable';
+import { mesh } from 'plume/mesh';
 import { Directory } from './directory';
 import type { ChatMessage } from './messages';
 import { Room, type MessageChange } from './room';
@@ -49,7 +50,13 @@ export class Chat {
     this.handlers = handlers;
     // A function, so a reconnect after a rename presents the new name to the server.
     // Durable: messages are stored in IndexedDB (shared by this browser's tabs) until the server has them.
-    this.socket = new Socket('/socket', { params: () => ({ name: this.currentName }), durable: durable({ name: 'plume-demo' }) });
+    // Mesh: where the browser can do WebRTC, members relay each room's messages to each other (no STUN
+    // servers: peers on one machine or one network find each other; elsewhere the server sends directly).
+    this.socket = new Socket('/socket', {
+      params: () => ({ name: this.currentName }),
+      durable: durable({ name: 'plume-demo' }),
+      mesh: mesh(),
+    });
     this.socket.onStateChange(() => this.refresh());
     const outbox = this.socket.outbox!;
     const count = () => handlers.outboxChanged(outbox.pending().length);
@@ -81,7 +88,7 @@ export class Chat {
           this.refresh();
           this.handlers.joinedChanged(r);
         },
-      });
+      }, () => this.currentName);
       this.rooms.set(name, room);
     }
     return room;

@@ -30,7 +30,8 @@ export class Directory {
   constructor(socket: Socket, known: () => readonly string[], discovered: (rooms: string[]) => void) {
     this.known = known;
     this.discovered = discovered;
-    this.channel = socket.channel(DIRECTORY_TOPIC);
+    // Room announcements are rare: no WebRTC links for them (the mesh is for the chat rooms).
+    this.channel = socket.channel(DIRECTORY_TOPIC, {}, { mesh: false });
     this.channel.on('room_created', (payload) => this.learn([payload.room]));
     this.channel.on('rooms', (payload) => this.learn(payload.rooms));
     this.channel.on('hello', (payload) => this.greeted(payload));

@@ -13,6 +13,7 @@ import { DEFAULT_ROOMS, hashFor, mergeRooms, normalizeRoomName, roomFromHash } f
 import { Composer } from './ui/composer';
 import { byTestId } from './ui/dom';
 import { MessageList } from './ui/message-list';
+import { MeshPanel } from './ui/mesh-panel';
 import { NameDialog } from './ui/name-dialog';
 import { PresenceView } from './ui/presence-view';
 import { RoomNotice } from './ui/room-notice';
@@ -30,6 +31,7 @@ const messages = new MessageList(app, { retry: (id) => chat?.room(current).retry
 const notice = new RoomNotice(app, () => chat?.room(current).dismissNotice());
 const composer = new Composer(app, (body) => chat?.room(current).send(body, chat.name));
 const presence = new PresenceView(app, () => chat?.name ?? '');
+const meshPanel = new MeshPanel(app);
 
 let extraRooms = loadRooms();
 let current = HOME;
@@ -121,6 +123,7 @@ function followHash(): void {
   if (session) session.unread = 0;
   messages.show(room, session?.log.messages ?? [], session?.joined ?? false);
   presence.follow(session?.presence ?? null);
+  meshPanel.follow(session ? { name: room, stats: () => session.stats(), memberNames: () => session.peers.all() } : null);
   notice.show(session?.notice ?? null);
   renderRooms();
   composer.focus();

@@ -20,6 +20,7 @@
  * Not responsible for showing anything: it reports changes to its owner.
  */
 import type { Channel, Outbox, OutboxEntry, OutboxStatus, Payload, Recovery, Socket } from 'plume';
+import { PeerNames } from './peer-names';
 import { RoomPresence } from './presence';
 import { MESSAGE_EVENT, MessageLog, draftMessage, parseMessage, toPayload, type ChatMessage, type DeliveryStatus, type MessagePayload } from './messages';
 import { topicFor } from './rooms';
@@ -47,7 +48,7 @@ const NOT_STORED = 'could not be saved on this device';
 
 /**
  * @example
- * const room = new Room(socket, 'lobby', { message: render, joinedChanged: refresh, noticeChanged: showNotice });
+ * const room = new Room(socket, 'lobby', { message: render, joinedChanged: refresh, noticeChanged: showNotice }, () => 'Ada');
  * room.send('hello', 'Ada');
  */
 export class Room {
@@ -57,6 +58,8 @@ export class Room {
   unread = 0;
   /** Who is here and who is typing (`presence.ts`). */
   readonly presence: RoomPresence;
+  /** The display names of the room's mesh peers (`peer-names.ts`). */
+  readonly peers: PeerNames;
   private readonly channel: Channel;
   private readonly outbox: Outbox;
   private readonly listener: RoomListener;
@@ -64,7 +67,8 @@ export class Room {
   /** Messages whose storing failed: Retry stores them again (the outbox never had them). */
   private readonly unstored = new Map<string, MessagePayload>();
 
-  constructor(socket: Socket, name: string, listener: RoomListener) {
+  /** `self` is the user's display name, told to the room's mesh peers. */
+  constructor(socket: Socket, name: string, listener: RoomListener, self: () => string) {
     if (!socket.outbox) throw new Error('Room needs a socket with durable storage: new Socket(url, { durable: durable({ name }) })');
     this.name = name;
     this.listener = listener;
@@ -74,6 +78,7 @@ export class Room {
     this.channel = socket.channel(topicFor(name), {}, { history: FIRST_VISIT_HISTORY });
     this.channel.on(MESSAGE_EVENT, (payload) => this.received(payload));
     this.presence = new RoomPresence(this.channel); // before the join, so it hears the first presence_state
+    this.peers = new PeerNames(this.channel, self);
     this.channel.onRecover((report) => {
       if (!report.recovered) this.setNotice(noticeFor(report));
     });
@@ -91,6 +96,11 @@ export class Room {
   /** True while the room is joined, i.e. messages to it are heard. */
   get joined(): boolean {
     return this.channel.state === 'joined';
+  }
+
+  /** Plume's counters for this room: gaps repaired, and the mesh's (peers, relayed vs direct, forwarded). */
+  stats(): ReturnType<Channel['stats']> {
+    return this.channel.stats();
   }
 
   /** "Some messages may be missing…" until dismissed, or null. */

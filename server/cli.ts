@@ -16,6 +16,7 @@ const HELP = `Usage: npm run server -- [options]
   --static <dir>             serve a built app from this folder
   --heartbeat-timeout <ms>   close sockets silent this long (default 60000)
   --no-relay                 do not register the default relay channel on room:*
+  --no-mesh                  turn off peer-assisted fan-out (clients then get every broadcast directly)
   -h, --help                 show this help`;
 
 function main(): void {
@@ -28,6 +29,7 @@ function main(): void {
       static: { type: 'string' },
       'heartbeat-timeout': { type: 'string' },
       'no-relay': { type: 'boolean' },
+      'no-mesh': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -48,6 +50,7 @@ function main(): void {
     staticDir: values.static,
     heartbeatTimeoutMs: values['heartbeat-timeout'] ? Number(values['heartbeat-timeout']) : undefined,
     relay: !values['no-relay'],
+    mesh: !values['no-mesh'],
   });
   server.listen(port, host).then(
     (address) => {

@@ -1,8 +1,9 @@
 /**
- * The last step of a broadcast before PubSub: on topics with a mesh, the
- * broadcast is signed first (in the signer's per-tick batch), so relaying
- * members can vouch for it to their peers. A topic's broadcasts are
- * published in seq order whether or not they wait for a signature.
+ * The last step of a broadcast before PubSub: on topics whose mesh reaches
+ * some member through peers, the broadcast is signed first (in the signer's
+ * per-tick batch), so relaying members can vouch for it to their peers. A
+ * topic's broadcasts are published in seq order whether or not they wait
+ * for a signature.
  */
 import { signedContent } from '../src/protocol';
 import type { BroadcastMessage } from './fanout';
@@ -17,7 +18,9 @@ export class Publisher {
 
   publish(message: BroadcastMessage, payloadJson: string): void {
     const { topic, mesh } = { topic: message.topic, mesh: this.mesh };
-    if (!mesh || (!mesh.has(topic) && !this.waiting.has(topic))) return this.pubsub.broadcast(topic, message);
+    // Only rooms where some member is reached through peers need signatures (a topic with broadcasts
+    // still waiting for theirs keeps going through the signer, to stay in order).
+    if (!mesh || (!mesh.relaying(topic) && !this.waiting.has(topic))) return this.pubsub.broadcast(topic, message);
     mesh.announce(topic, message.epoch, message.seq);
     this.waiting.set(topic, (this.waiting.get(topic) ?? 0) + 1);
     const content = signedContent(topic, message.epoch, message.seq, message.event, message.id ?? null, payloadJson, message.exclude);

@@ -268,8 +268,9 @@ export class Channel {
   private joined(meta: Meta | undefined): void {
     if (this.current !== 'joining') return;
     this.rejoinTimer.reset();
+    this.sync?.accept(meta);
     this.transition('joined', 'joined');
-    this.sync?.joined(meta);
+    this.sync?.started();
     const buffered = this.buffer;
     this.buffer = [];
     for (const push of buffered) if (push.result === null) push.send(this.joinRef);

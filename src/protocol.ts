@@ -220,13 +220,14 @@ export function isReservedEvent(event: string): boolean {
 export const TOKEN_PROTOCOL_PREFIX = 'base64url.bearer.phx.';
 
 /**
- * The exact text a relayed broadcast's signature covers (PROTOCOL.md, Mesh):
- * topic, epoch, seq, event, message id, the payload's JSON text and the
- * excluded member, so a message cannot be moved to another room, position,
- * payload or audience.
+ * The exact text a relayed broadcast's signature covers (PROTOCOL.md §10):
+ * a JSON header of topic, epoch, seq, event, message id and excluded member,
+ * a newline, then the payload's JSON text as is. The header is JSON, so it
+ * holds no raw newline: the first newline ends it, and no two messages share
+ * a content. The payload is not escaped again, which keeps signing cheap.
  */
 export function signedContent(topic: string, epoch: string, seq: number, event: string, id: string | null, payloadJson: string, exclude: string | null): string {
-  return JSON.stringify(['plume/1', topic, epoch, seq, event, id, payloadJson, exclude]);
+  return `${JSON.stringify(['plume/2', topic, epoch, seq, event, id, exclude])}\n${payloadJson}`;
 }
 
 /** Bytes prefixed to a batch's Merkle root before it is signed (domain separation). */

@@ -79,6 +79,8 @@ export interface MeshFactory {
 export interface SyncOptions {
   /** On a first join (nothing to resume from), replay up to this many of the latest broadcasts. Default 0. */
   history?: number;
+  /** Join the room's mesh when the socket has one (`plume/mesh`). Default true. */
+  mesh?: boolean;
 }
 
 export class ChannelSync {
@@ -104,7 +106,7 @@ export class ChannelSync {
     const target = { topic: channel.topic, sendDurable: (event: string, payload: Payload, id: string) => channel.request(event, payload, { id }) };
     this.flusher = durable?.flusher(target, { clock, window: 64, backoff: { baseMs: 500, maxMs: timeoutMs }, random: socket.options.random }) ?? null;
     this.ready = durable ? durable.positions.load(channel.topic).then((state) => this.delivery.restore(state)) : null;
-    this.mesh = socket.options.mesh?.attach({
+    this.mesh = options.mesh === false ? null : socket.options.mesh?.attach({
       topic: channel.topic,
       clock,
       deliver: (message) => this.delivery.receive(message),
@@ -124,13 +126,20 @@ export class ChannelSync {
     return Object.keys(meta).length ? meta : undefined;
   }
 
-  /** The join succeeded; `meta` is the reply's order metadata. */
-  joined(meta: Meta | undefined): void {
+  /**
+   * The join succeeded; `meta` is the reply's metadata. Applied before the channel reports
+   * `joined`, so a listener reacting to it already sees this member's mesh identity.
+   */
+  accept(meta: Meta | undefined): void {
     if (meta && typeof meta.epoch === 'string' && typeof meta.seq === 'number') {
       const from = typeof meta.from === 'number' ? meta.from : meta.seq + 1;
       this.delivery.joined({ epoch: meta.epoch, seq: meta.seq, from, recovered: meta.recovered !== false } satisfies JoinMeta, this.resumed);
     }
     if (meta) this.mesh?.joined(meta);
+  }
+
+  /** The channel now says it is joined: start flushing the outbox. */
+  started(): void {
     this.flusher?.joined();
   }
 

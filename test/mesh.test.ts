@@ -119,4 +119,36 @@ describe('the mesh with Node peers', () => {
     await until(() => honest.every((p) => p.got.length >= 30), 'every honest peer to get every later broadcast');
     for (const p of honest) expect(p.got).toEqual(range(1, 30)); // never 999 or 998, nothing twice
   }, 60_000);
+
+  it('tells a member the server starts serving directly, after its relay left, what it may have missed', async () => {
+    const { url, server } = await start();
+    const list = await peers(url, 4);
+    await until(() => relayed(list) === 3, 'the mesh to settle');
+    for (let n = 1; n <= 5; n++) server.broadcast(TOPIC, 'msg', { n });
+    await until(() => list.every((p) => p.got.length === 5), 'the first five');
+    const root = list.find((p) => p.room.stats().mesh!.planDirect)!;
+    const rest = list.filter((p) => p !== root);
+    const sockets = server.stats().sockets;
+    root.socket.disconnect();
+    await until(() => server.stats().sockets === sockets - 1, 'the server to see the root leave', 2_000);
+    server.broadcast(TOPIC, 'msg', { n: 6 }); // within the re-plan's wait: no relay carries it
+    await until(() => rest.every((p) => p.got.length === 6), 'everyone left to get the last broadcast', 5_000);
+    for (const p of rest) expect(p.got).toEqual([1, 2, 3, 4, 5, 6]);
+  }, 30_000);
+
+  it('delivers ephemeral events sent at the moment of joining from every member', async () => {
+    const { url } = await start();
+    const [watcher] = await peers(url, 1, SimplePeer, 'w');
+    const heard: string[] = [];
+    watcher!.room.on('hello', (p) => heard.push(String(p.name)));
+    for (const name of ['a', 'b']) {
+      const socket = connect(url, { params: { name }, ...fast, mesh: mesh({ wrtc }) });
+      socket.connect();
+      const room = socket.channel(TOPIC);
+      room.onStateChange(({ to }) => to === 'joined' && room.ephemeral('hello', { name }));
+      await room.join();
+    }
+    await until(() => heard.length === 2, 'both hellos');
+    expect(heard.sort()).toEqual(['a', 'b']);
+  }, 30_000);
 });

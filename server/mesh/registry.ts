@@ -41,7 +41,7 @@ export class MeshRegistry {
   join(topic: string, member: MeshMember, capable: boolean): void {
     let room = this.rooms.get(topic);
     if (!room) {
-      room = new MeshRoom(this.limits, (peer, by, reason) => this.reported(topic, peer, by, reason));
+      room = new MeshRoom(this.limits, (peer, by, reason) => this.reported(topic, peer, by, reason), (id) => this.catchUp(topic, id));
       this.rooms.set(topic, room);
       this.members.set(topic, new Map());
     }
@@ -76,6 +76,14 @@ export class MeshRegistry {
   /** True when `topic` has a mesh on this node. */
   has(topic: string): boolean {
     return this.rooms.has(topic);
+  }
+
+  /**
+   * True when some member of `topic` gets its broadcasts from peers: only then are they signed (an
+   * unsigned broadcast goes to every member directly, whatever the plan says).
+   */
+  relaying(topic: string): boolean {
+    return this.rooms.get(topic)?.relaying ?? false;
   }
 
   /** Forwards signalling from `from` to a member it should link to; false when refused. */
@@ -129,6 +137,12 @@ export class MeshRegistry {
     for (const [id, member] of this.members.get(topic) ?? []) {
       if (room?.assignment(id)?.direct === false) member.push('plume:head', { epoch, seq });
     }
+  }
+
+  /** A member moved from relayed to direct delivery hears the head now, and fetches what its old relay never passed on. */
+  private catchUp(topic: string, id: string): void {
+    const head = this.heads.get(topic);
+    if (head) this.members.get(topic)?.get(id)?.push('plume:head', { epoch: head.epoch, seq: head.seq });
   }
 
   private reported(topic: string, peer: string, by: string, reason: string): void {

@@ -48,10 +48,17 @@ export class MeshRoom {
   private readonly wanted = new Map<string, Set<string>>();
   private readonly working = new Map<string, Set<string>>();
   private plan = new Map<string, Assignment>();
+  /** Whether the plan reaches some member through peers (only then do broadcasts need signing). */
+  private relays = false;
   private readonly told = new Map<string, string>();
   private timer: ReturnType<typeof setTimeout> | undefined;
 
-  constructor(private readonly limits: MeshLimits, private readonly onReport: (peer: string, by: string, reason: string) => void) {}
+  constructor(
+    private readonly limits: MeshLimits,
+    private readonly onReport: (peer: string, by: string, reason: string) => void,
+    /** A member the new plan moves from relayed to direct delivery (it may have missed broadcasts meanwhile). */
+    private readonly onPromoted: (id: string) => void = () => {},
+  ) {}
 
   get size(): number {
     return this.entries.size;
@@ -77,6 +84,11 @@ export class MeshRoom {
   /** How `id` receives broadcasts (direct when unknown). */
   assignment(id: string): Assignment | undefined {
     return this.plan.get(id);
+  }
+
+  /** True when the plan has a member reached through peers, so its broadcasts must be signed. */
+  get relaying(): boolean {
+    return this.relays;
   }
 
   /** True when `id` has at least one working link. */
@@ -161,10 +173,14 @@ export class MeshRoom {
   private update(): void {
     const ids = [...this.entries.keys()];
     const mesh = new Set(ids.filter((id) => this.entries.get(id)!.capable && !this.entries.get(id)!.banned));
+    const before = this.plan;
     this.plan = planDelivery(ids, mesh, this.working, this.limits);
+    this.relays = [...this.plan.values()].some((a) => !a.direct);
     for (const [id, entry] of this.entries) {
       if (!entry.capable) continue;
       const assignment = this.plan.get(id)!;
+      // Broadcasts sent between its relay going away and this plan were sent to nobody on its behalf.
+      if (before.get(id)?.direct === false && assignment.direct) this.onPromoted(id);
       const payload = { links: [...(this.wanted.get(id) ?? [])].sort(), forward: assignment.forward, direct: assignment.direct };
       const text = JSON.stringify(payload);
       if (this.told.get(id) === text) continue;

@@ -8,7 +8,7 @@
  * Responsible for keys (current and previous, for rotation) and signatures.
  * Not responsible for which broadcasts need signing (`fanout.ts` decides).
  */
-import { createHash, generateKeyPairSync, randomBytes, sign, type KeyObject } from 'node:crypto';
+import { generateKeyPairSync, hash, randomBytes, sign, type KeyObject } from 'node:crypto';
 import { SIGNATURE_DOMAIN } from '../../src/protocol';
 
 /** A public key as clients receive it. */
@@ -38,19 +38,23 @@ function newKey(): Key {
   return { info: { kid: randomBytes(4).toString('base64url'), alg: 'Ed25519', x }, privateKey };
 }
 
-const sha256 = (...parts: Buffer[]) => createHash('sha256').update(Buffer.concat(parts)).digest();
-const LEAF = Buffer.from([0]);
 const NODE = Buffer.from([1]);
 
-/** The leaf hash of a signed content string. */
+/** The leaf hash of a signed content string: SHA-256(0x00 ‖ UTF-8(content)). */
 export function leafHash(content: string): Buffer {
-  return sha256(LEAF, Buffer.from(content, 'utf8'));
+  // One native call, no Hash object and no copies: U+0000 is the single byte 0x00 in UTF-8.
+  return hash('sha256', `\u0000${content}`, 'buffer');
+}
+
+/** An inner node's hash: SHA-256(0x01 ‖ left ‖ right). */
+function nodeHash(left: Buffer, right: Buffer): Buffer {
+  return hash('sha256', Buffer.concat([NODE, left, right], 65), 'buffer');
 }
 
 /** Builds a Merkle tree over `leaves`: its root and each leaf's proof. */
 export function merkle(leaves: Buffer[]): { root: Buffer; proofs: string[][] } {
   const proofs: string[][] = leaves.map(() => []);
-  let level = leaves.map((hash, i) => ({ hash, members: [i] }));
+  let level = leaves.map((leaf, i) => ({ hash: leaf, members: [i] }));
   while (level.length > 1) {
     const next: typeof level = [];
     for (let i = 0; i < level.length; i += 2) {
@@ -60,9 +64,12 @@ export function merkle(leaves: Buffer[]): { root: Buffer; proofs: string[][] } {
         next.push(left); // an odd node is promoted unchanged
         continue;
       }
-      for (const m of left.members) proofs[m]!.push(`R${right.hash.toString('base64url')}`);
-      for (const m of right.members) proofs[m]!.push(`L${left.hash.toString('base64url')}`);
-      next.push({ hash: sha256(NODE, left.hash, right.hash), members: [...left.members, ...right.members] });
+      // Each sibling encoded once, however many leaves below it share the step.
+      const r = `R${right.hash.toString('base64url')}`;
+      const l = `L${left.hash.toString('base64url')}`;
+      for (const m of left.members) proofs[m]!.push(r);
+      for (const m of right.members) proofs[m]!.push(l);
+      next.push({ hash: nodeHash(left.hash, right.hash), members: left.members.concat(right.members) });
     }
     level = next;
   }
@@ -72,7 +79,7 @@ export function merkle(leaves: Buffer[]): { root: Buffer; proofs: string[][] } {
 /**
  * @example
  * const signer = new Signer();
- * signer.sign(signedContent(topic, epoch, seq, event, id, json), (signature) => send(signature));
+ * signer.sign(signedContent(topic, epoch, seq, event, id, json, exclude), (signature) => send(signature));
  */
 export class Signer {
   private current: Key = newKey();

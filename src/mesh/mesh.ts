@@ -63,7 +63,7 @@ export class ChannelMesh implements ChannelMeshLike {
         this.replan(p);
         return true;
       case 'plume:signal':
-        if (typeof p.from === 'string') this.link(p.from, true)?.signal(p.signal);
+        if (typeof p.from === 'string') this.signalled(p.from, p.signal);
         return true;
       case 'plume:keys':
         if (Array.isArray(p.keys)) this.verifier.setKeys(p.keys as PublicKeyInfo[]);
@@ -128,6 +128,19 @@ export class ChannelMesh implements ChannelMeshLike {
       this.links.delete(peer);
     }
     for (const peer of this.wanted) this.link(peer, false);
+  }
+
+  /**
+   * Signalling from `peer`. An offer to a link that already negotiated is the peer's new attempt
+   * (its side gave up on the old one): it gets a fresh link, since the old connection cannot take it.
+   */
+  private signalled(peer: string, signal: unknown): void {
+    const stale = this.links.get(peer);
+    if (stale?.negotiated && (signal as { type?: unknown } | null)?.type === 'offer' && this.self !== null && this.self > peer) {
+      this.links.delete(peer);
+      stale.destroy();
+    }
+    this.link(peer, true)?.signal(signal);
   }
 
   /** The link to `peer`, created when wanted (or when the peer signals first). */

@@ -32,6 +32,7 @@ export class PeerLink {
   private readonly reassembler: Reassembler;
   private up = false;
   private closed = false;
+  private described = false;
   private deadline: TimerHandle | null;
 
   constructor(peer: string, initiator: boolean, private readonly options: PeerLinkOptions) {
@@ -57,9 +58,16 @@ export class PeerLink {
     return this.up && !this.closed;
   }
 
+  /** True once the peer's offer or answer was fed in (a second offer is then a new attempt, not this one). */
+  get negotiated(): boolean {
+    return this.described;
+  }
+
   /** Feeds signalling data from the peer. */
   signal(data: unknown): void {
     if (this.closed) return;
+    const type = (data as { type?: unknown } | null)?.type;
+    if (type === 'offer' || type === 'answer') this.described = true;
     try {
       this.sp.signal(data as SimplePeer.SignalData);
     } catch {
@@ -84,12 +92,15 @@ export class PeerLink {
     return bytes;
   }
 
+  /** Ends the link; `onState(false)` follows even when it never came up, so its owner can drop it and retry. */
   destroy(): void {
     if (this.closed) return;
     this.closed = true;
     if (this.deadline !== null) this.options.clock.clearTimeout(this.deadline);
+    this.deadline = null;
     this.sp.destroy();
-    this.setUp(false);
+    this.up = false;
+    this.options.onState(false);
   }
 
   private setUp(up: boolean): void {

@@ -1,0 +1,89 @@
+/**
+ * Part 3 of the mesh benchmark: what batch-signing costs the server, as
+ * broadcasts per second on the fan-out harness of `npm run bench`, with the
+ * server in a child process pinned to its own core. See README.md.
+ */
+import { CONTENDERS } from '../lib/contenders.mjs';
+import { fanout, until } from '../lib/load.mjs';
+import { pinning, startServer } from '../lib/servers.mjs';
+import { RawSocket } from '../lib/wsclient.mjs';
+
+export const SIGNING_SCENARIOS = [
+  { label: '100 rooms × 10, 1 KB', rooms: 100, perRoom: 10, payloadBytes: 1024 },
+  { label: '30 rooms × 32, 1 KB', rooms: 30, perRoom: 32, payloadBytes: 1024 },
+];
+
+/**
+ * Extra sockets per room for the signing-cost part. `pair`: two members
+ * that ask to mesh and report their link up (no WebRTC behind it), so the
+ * server plans one of them as relayed and signs every broadcast of the
+ * room; the other gets signed frames. `single`: one plain member. Either
+ * way the server sends each broadcast one frame more than the measured
+ * members get, so the fan-out work is the same.
+ */
+async function extraMembers(port, rooms, kind) {
+  const sockets = [];
+  const relayed = new Set();
+  for (let r = 0; r < rooms; r++) {
+    const topic = `room:${r}`;
+    for (let k = 0; k < (kind === 'pair' ? 2 : 1); k++) {
+      let socket;
+      const reported = new Set();
+      const joined = new Promise((resolve) => {
+        const onText = (buf, start, end) => {
+          // Only the start of each frame is looked at: the load core also receives every broadcast here.
+          const head = buf.toString('latin1', start, Math.min(end, start + 60));
+          if (head.includes('"phx_reply"')) resolve();
+          if (!head.includes('"plume:mesh"')) return;
+          const [joinRef, , , , plan] = JSON.parse(buf.toString('utf8', start, end));
+          for (const peer of plan.links) {
+            if (reported.has(peer)) continue;
+            reported.add(peer);
+            socket.send(JSON.stringify([joinRef, `l${peer}`, topic, 'plume:link', { peer, up: true }]));
+          }
+          if (plan.direct === false) relayed.add(r);
+        };
+        RawSocket.connect({ port, path: CONTENDERS.plume.path, onText }).then((s) => {
+          socket = s;
+          sockets.push(s);
+          s.send(JSON.stringify(['x1', 'x1', topic, 'phx_join', {}, ...(kind === 'pair' ? [{ mesh: true }] : [])]));
+        });
+      });
+      await joined;
+    }
+  }
+  if (kind === 'pair') await until(() => relayed.size === rooms, 10_000, 'a relayed member in every room');
+  return sockets;
+}
+
+export async function signingPart(files, config) {
+  const pin = pinning();
+  console.log(`[bench:mesh] signing cost: ${pin.pinned ? 'pinned' : 'NOT pinned'}: ${pin.note}`);
+  const VARIANTS = {
+    off: { args: ['--mesh', 'off'], extras: 'single' },
+    signed: { args: [], extras: 'pair' },
+    plain: { args: [], extras: 'single' },
+  };
+  const scenarios = [];
+  for (const scenario of SIGNING_SCENARIOS) {
+    const best = {};
+    // Alternating orders, so that neither variant always runs first.
+    const order = ['off', 'signed', 'plain', 'plain', 'signed', 'off'].slice(0, config.signing.repeats === 1 ? 3 : 6);
+    for (const variant of order) {
+      const server = await startServer(process.execPath, [files.signing, '--port', '0', ...VARIANTS[variant].args], { pinned: pin.pinned });
+      try {
+        const extras = await extraMembers(server.port, scenario.rooms, VARIANTS[variant].extras);
+        const r = await fanout(CONTENDERS.plume, server, { ...scenario, ...config.signing });
+        extras.forEach((s) => s.destroy());
+        const result = { ...r, broadcastsPerSec: r.deliveriesPerSec / scenario.perRoom, broadcastsPerCpuSec: r.deliveriesPerCpuSec / scenario.perRoom };
+        console.log(`[bench:mesh] signing cost ${scenario.label}, ${variant}: ${Math.round(result.broadcastsPerSec)} broadcasts/s (server CPU ${Math.round(r.serverCpuShare * 100)}%, load CPU ${Math.round(r.loadCpuShare * 100)}%)${r.complete ? '' : ' (INCOMPLETE)'}`);
+        if (!best[variant] || result.broadcastsPerSec > best[variant].broadcastsPerSec) best[variant] = result;
+      } finally {
+        await server.stop();
+      }
+    }
+    scenarios.push({ ...scenario, ...best, signedShare: best.signed.broadcastsPerSec / best.off.broadcastsPerSec, plainShare: best.plain.broadcastsPerSec / best.off.broadcastsPerSec });
+  }
+  const note = 'Columns: `mesh: false` never signs; "relaying pair per room": two extra members per room ask to mesh and report a link up, so one is relayed and every broadcast of the room is batch-signed (the other gets signed frames); "no member asked to mesh": the default server (mesh on) with plain Plume members only, as in `npm run bench`. Each server sends every broadcast to the measured members plus one extra frame, so the fan-out work is equal and only signing differs. Broadcasts/s = deliveries/s at the members ÷ members per room.';
+  return { pinning: pin.pinned ? `Pinned with taskset: ${pin.note}.` : `Not pinned: ${pin.note}.`, scenarios, note };
+}

@@ -1,0 +1,48 @@
+/**
+ * Which broadcasts the server signs (PROTOCOL.md §10): only those of rooms
+ * whose plan reaches some member through peers. Signing costs the server
+ * a hash per broadcast and a signature per batch, so a room where
+ * everybody gets frames directly (no links up, or no member that asked to
+ * mesh) must not pay it.
+ */
+import { describe, expect, it } from 'vitest';
+import { joinOkWith, PLUME, requestWith } from './plume-frames';
+import { useServers } from './helpers';
+
+const start = useServers();
+const TOPIC = 'room:signing';
+
+describe('signing relayed broadcasts', () => {
+  it('does not sign in a room of plain Plume members', async () => {
+    const { connect, server } = await start();
+    const plain = await connect({ name: 'ada', params: PLUME });
+    await joinOkWith(plain, TOPIC);
+    server.broadcast(TOPIC, 'msg', { n: 1 });
+    const frame = await plain.next((f) => f.event === 'msg');
+    expect(frame.meta).not.toHaveProperty('sig');
+    expect(server.stats().mesh?.signatures).toBe(0);
+  });
+
+  it('signs only once a member is reached through a peer', async () => {
+    const { connect, server } = await start();
+    const join = async (name: string) => {
+      const client = await connect({ name, params: PLUME });
+      const { joinRef, reply } = await joinOkWith(client, TOPIC, { mesh: true });
+      return { client, joinRef, member: reply.meta!.member as string };
+    };
+    const a = await join('ada');
+    const b = await join('bob');
+    await a.client.next((f) => f.event === 'plume:mesh' && (f.payload.links as string[]).includes(b.member));
+    server.broadcast(TOPIC, 'msg', { n: 1 });
+    expect((await a.client.next((f) => f.event === 'msg')).meta).not.toHaveProperty('sig'); // linked, but no link is up yet
+    expect(server.stats().mesh?.signatures).toBe(0);
+
+    await requestWith(a.client, TOPIC, a.joinRef, 'plume:link', { peer: b.member, up: true });
+    const plan = await a.client.next((f) => f.event === 'plume:mesh' && ((f.payload.forward as string[]).length > 0 || f.payload.direct === false));
+    const root = plan.payload.direct === false ? b : a;
+    server.broadcast(TOPIC, 'msg', { n: 2 });
+    const signed = await root.client.next((f) => f.event === 'msg' && f.payload.n === 2);
+    expect(signed.meta).toHaveProperty('sig');
+    expect(server.stats().mesh?.signatures).toBe(1);
+  });
+});
