@@ -10,8 +10,8 @@
  *
  * Servers run pinned to core 0 and this process (the load generator) to
  * core 1 when `taskset` and two cores exist. Prints a table with ratios and
- * writes `bench/results/<time>.json`, `latest.json`, `latest.svg` and
- * `latest.md`. See bench/README.md for the method.
+ * writes `bench/results/tmp/<time>.json` and, for a full run, `latest.json`,
+ * `latest.svg` and `latest.md`. See bench/README.md for the method.
  */
 import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
@@ -132,8 +132,14 @@ function publish(results, readme) {
   return text;
 }
 
+/** True for a run of every part at full length: only such a run replaces latest.* and the README block. */
+function fullRun(config) {
+  return config.only.size === 4 && !config.quick;
+}
+
 async function main() {
   const config = options();
+  if (config.readme && !config.render && !fullRun(config)) throw new Error('--readme needs a full run (no --only, no --quick), or --render');
   if (config.render) {
     const results = JSON.parse(readFileSync(join(ROOT, 'bench', 'results', 'latest.json'), 'utf8'));
     console.log(`${publish(results, config.readme)}\n\n[bench] rewrote bench/results/latest.{md,svg}${config.readme ? ' and README.md' : ''} from latest.json`);
@@ -215,10 +221,18 @@ async function main() {
   const dir = join(ROOT, 'bench', 'results');
   mkdirSync(dir, { recursive: true });
   const json = `${JSON.stringify(results, null, 2)}\n`;
-  writeFileSync(join(dir, `${startedAt.replace(/[:.]/g, '-')}.json`), json);
+  // Every run is kept under tmp/ (not committed); latest.* are the published figures.
+  const stamped = `bench/results/tmp/${startedAt.replace(/[:.]/g, '-')}.json`;
+  mkdirSync(join(dir, 'tmp'), { recursive: true });
+  writeFileSync(join(ROOT, stamped), json);
+  if (!fullRun(config)) {
+    // A partial or quick run must not replace the published figures with fewer or rougher ones.
+    console.log(`\n${render(results)}\n\n[bench] wrote ${stamped} (a partial or --quick run: latest.* and README.md untouched)`);
+    return;
+  }
   writeFileSync(join(dir, 'latest.json'), json);
   const text = publish(results, config.readme);
-  console.log(`\n${text}\n\n[bench] wrote bench/results/latest.{json,svg,md}${config.readme ? ' and README.md' : ''}`);
+  console.log(`\n${text}\n\n[bench] wrote ${stamped} and bench/results/latest.{json,svg,md}${config.readme ? ' and README.md' : ''}`);
 }
 
 /** Replaces the block between the bench markers in README.md. */

@@ -18,7 +18,8 @@ import { Serial } from './serial';
 export interface ChannelHost {
   readonly socketId: string;
   readonly plume: boolean;
-  send(text: string): void;
+  /** Sends a frame's text, or a whole WebSocket frame already built (`outbound.ts`). */
+  send(frame: string | Buffer): void;
   broadcast(topic: string, event: string, payload: Payload, options: { exclude?: string; id?: string }): Position;
   subscribe(instance: ChannelInstance): void;
   unsubscribe(instance: ChannelInstance): void;
@@ -181,8 +182,8 @@ export class ChannelInstance implements ChannelSocket {
     this.tagged(event, payload, this.host.socketId);
   }
 
-  /** Sends an already-encoded frame to this socket (used by fan-out). */
-  sendRaw(frame: string): void {
+  /** Sends an already-encoded frame to this socket (used by fan-out): its text, or the built WebSocket frame. */
+  sendRaw(frame: string | Buffer): void {
     if (this.state === 'joined') this.host.send(frame);
   }
 

@@ -107,11 +107,11 @@ export class Connection implements ChannelHost {
   }
 
   /** Sends a frame if the socket is still open; it leaves with the socket's other frames at the end of this turn. */
-  send(text: string): void {
+  send(frame: string | Buffer): void {
     if (this.state === 'closed' || this.ws.readyState !== this.ws.OPEN) return;
     this.host.counters.frames++;
-    this.host.counters.bytes += text.length;
-    this.outbound.send(text);
+    this.host.counters.bytes += frame.length;
+    this.outbound.send(frame);
   }
 
   /** Closes the socket with a code from `docs/PROTOCOL.md` §6 and ends its channels. */

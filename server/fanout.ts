@@ -11,6 +11,7 @@
  * history) or cross-node transport (PubSub).
  */
 import { encodeRaw, isPayload, type Payload } from '../src/protocol';
+import { frameOf, reframe } from './outbound';
 import type { ChannelInstance } from './channel-instance';
 import type { StoredBroadcast } from './history';
 import type { MeshRegistry } from './mesh/registry';
@@ -42,7 +43,7 @@ export const SKIP_EVENT = 'plume:skip';
 class Frames {
   private phoenixFrame: string | undefined;
   private plumeFrame: string | undefined;
-  private signedFrame: string | undefined;
+  private signedFrame: Buffer | undefined;
   private skipFrame: string | undefined;
   private metaJson: string | undefined;
 
@@ -65,14 +66,19 @@ class Frames {
     return (this.plumeFrame ??= encodeRaw(null, null, this.topic, this.message.event, this.payloadJson(), this.meta()));
   }
 
-  /** With the signature (and the excluded member): for members that forward to peers. */
-  signed(): string {
-    const { epoch, seq, id, sig, exclude } = this.message;
-    const meta: Record<string, unknown> = { epoch, seq };
-    if (id !== undefined) meta.id = id;
-    meta.sig = sig;
-    if (exclude !== null) meta.x = exclude;
-    return (this.signedFrame ??= encodeRaw(null, null, this.topic, this.message.event, this.payloadJson(), JSON.stringify(meta)));
+  /**
+   * With the signature (and the excluded member): for members that forward to peers. Built from the
+   * bytes of the Plume frame (which the other members get), so the payload is not encoded twice.
+   */
+  signed(): Buffer {
+    if (this.signedFrame) return this.signedFrame;
+    const { sig, exclude } = this.message;
+    // The Plume meta with the signature spliced in (and the excluded member); key id, signature and
+    // proof steps are base64url (with an L/R prefix), so they need no escaping.
+    const plumeMeta = this.meta();
+    const proof = sig!.p ? `,"p":["${sig!.p.join('","')}"]` : '';
+    const signedMeta = `${plumeMeta.slice(0, -1)},"sig":{"k":"${sig!.k}","s":"${sig!.s}"${proof}}${exclude !== null ? `,"x":${JSON.stringify(exclude)}` : ''}}`;
+    return (this.signedFrame = reframe(frameOf(this.plume()), Buffer.byteLength(plumeMeta) + 1, `${signedMeta}]`));
   }
 
   skip(): string {

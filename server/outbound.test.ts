@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
 import { CLOSE } from '../src/protocol';
-import { Outbound, frameOf } from './outbound';
+import { Outbound, frameOf, reframe } from './outbound';
 
 /** Lets the end-of-turn flush run. */
 const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
@@ -60,6 +60,18 @@ function texts(buffer: Buffer): string[] {
   }
   return out;
 }
+
+describe('reframe', () => {
+  it('replaces the end of a frame across every header size, keeping multi-byte text intact', () => {
+    for (const size of [10, 120, 125, 126, 200, 65530, 65535, 65536, 70000]) {
+      const body = `["é${'x'.repeat(size)}",`;
+      const base = frameOf(`${body}{"seq":1}]`);
+      for (const tail of ['{"seq":1,"sig":{"k":"ü","p":["R' + 'y'.repeat(300) + '"]}}]', '0]', '{"é":1}]']) {
+        expect(texts(reframe(base, Buffer.byteLength('{"seq":1}]'), tail))).toEqual([body + tail]);
+      }
+    }
+  });
+});
 
 describe('frameOf', () => {
   it('frames short, 16-bit and 64-bit lengths as final unmasked text frames', () => {

@@ -46,6 +46,13 @@ const REPORTED = 4;
 /** Builds an unmasked, final text frame around `text`. */
 function buildFrame(text: string): Buffer {
   const length = Buffer.byteLength(text);
+  const frame = frameWithHeader(length);
+  frame.write(text, frame.length - length, 'utf8');
+  return frame;
+}
+
+/** An unfilled text frame for `length` bytes of text, its header written. */
+function frameWithHeader(length: number): Buffer {
   const head = length < 126 ? 2 : length < 65536 ? 4 : 10;
   const frame = Buffer.allocUnsafe(head + length);
   frame[0] = 0x81;
@@ -59,7 +66,24 @@ function buildFrame(text: string): Buffer {
     frame.writeUInt32BE(Math.floor(length / 2 ** 32), 2);
     frame.writeUInt32BE(length >>> 0, 6);
   }
-  frame.write(text, head, 'utf8');
+  return frame;
+}
+
+/**
+ * The frame of `base`'s text with its last `cut` bytes replaced by `tail`:
+ * the rest of the text is copied as bytes, not encoded again (a broadcast
+ * frame and its signed variant differ only in their last element).
+ *
+ * @example reframe(frameOf('[1,{"seq":1}]'), 8, '{"seq":1,"sig":{}}]')
+ */
+export function reframe(base: Buffer, cut: number, tail: string): Buffer {
+  const head = base[1]! < 126 ? 2 : base[1] === 126 ? 4 : 10;
+  const kept = base.length - head - cut;
+  const tailBytes = Buffer.byteLength(tail);
+  const frame = frameWithHeader(kept + tailBytes);
+  const start = frame.length - kept - tailBytes;
+  base.copy(frame, start, head, head + kept);
+  frame.write(tail, start + kept, 'utf8');
   return frame;
 }
 
@@ -92,8 +116,25 @@ export function frameOf(text: string): Buffer {
 /** Outbounds with frames waiting, flushed together at the end of the turn. */
 let dirty: Outbound[] = [];
 let flushScheduled = false;
+/** Work that completes frames of this turn (batch signing), run before the turn's writes. */
+const beforeWrites = new Set<() => void>();
+
+/**
+ * Runs `task` at the end of every turn, before that turn's frames are
+ * written, so frames it releases (broadcasts waiting for their batch
+ * signature) leave in the same write as the rest instead of one turn later.
+ * Returns the function that removes it.
+ *
+ * @example const remove = beforeWrite(() => signer.flush());
+ */
+export function beforeWrite(task: () => void): () => void {
+  beforeWrites.add(task);
+  return () => beforeWrites.delete(task);
+}
 
 function flushAll(): void {
+  // Still marked scheduled while the tasks run: what they send joins this flush.
+  for (const task of beforeWrites) task();
   flushScheduled = false;
   const batch = dirty;
   dirty = [];
@@ -143,12 +184,13 @@ export class Outbound {
   }
 
   /**
-   * Queues one text frame; after an overflow, frames are dropped (the socket is about to close).
-   * A frame larger than the limit still goes out when nothing else waits: the bound is on backlog.
+   * Queues one text frame (its text, or the whole frame already built); after an overflow, frames
+   * are dropped (the socket is about to close). A frame larger than the limit still goes out when
+   * nothing else waits: the bound is on backlog.
    */
-  send(text: string): void {
+  send(text: string | Buffer): void {
     if (this.flags & OVERFLOWED) return;
-    const frame = frameOf(text);
+    const frame = typeof text === 'string' ? frameOf(text) : text;
     const pending = this.queued + this.socket.writableLength;
     if (pending > 0 && pending + frame.length > this.limit) return this.overflow();
     if (this.queue === null) this.queue = [frame];

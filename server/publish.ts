@@ -8,13 +8,20 @@
 import { signedContent } from '../src/protocol';
 import type { BroadcastMessage } from './fanout';
 import type { MeshRegistry } from './mesh/registry';
+import { beforeWrite } from './outbound';
 import type { PubSub } from './pubsub/pubsub';
 
 export class Publisher {
   /** Topics with broadcasts waiting for their batch signature, and how many. */
   private readonly waiting = new Map<string, number>();
 
-  constructor(private readonly pubsub: PubSub, private readonly mesh: MeshRegistry | null) {}
+  /** Removes the end-of-turn signing hook. */
+  readonly close: () => void;
+
+  constructor(private readonly pubsub: PubSub, private readonly mesh: MeshRegistry | null) {
+    // The batch is signed before the turn's frames are written, so signed broadcasts leave with them.
+    this.close = mesh ? beforeWrite(() => mesh.signer.flush()) : () => {};
+  }
 
   publish(message: BroadcastMessage, payloadJson: string): void {
     const { topic, mesh } = { topic: message.topic, mesh: this.mesh };

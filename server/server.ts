@@ -191,6 +191,7 @@ export class PlumeServer implements ConnectionHost {
     clearInterval(this.sweepTimer);
     this.disconnect(() => true, CLOSE.goingAway, 'server shutting down');
     this.presence.close();
+    this.publisher.close();
     await this.transport.close();
     if (this.ownsPubSub) await this.pubsub.close();
     this.closed = true;

@@ -54,7 +54,9 @@ export function pinning() {
  * @example const s = await startServer(file, pin); const cpu = await s.cpu(); await s.stop();
  */
 export async function startServer(command, args, { pinned, timeoutMs = 15_000, ready = /^listening (\d+)$/ } = {}) {
-  const [file, ...rest] = pinned ? ['taskset', '-c', '0', command, ...args] : [command, ...args];
+  // PLUME_BENCH_NODE_ARGS (for example `--cpu-prof --cpu-prof-dir=/tmp/prof`) goes to every Node server, to profile one.
+  const nodeArgs = command === process.execPath ? (process.env.PLUME_BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean) : [];
+  const [file, ...rest] = pinned ? ['taskset', '-c', '0', command, ...nodeArgs, ...args] : [command, ...nodeArgs, ...args];
   const child = start(file, rest, { stdout: 'pipe', stderr: 'pipe' });
   const lines = createInterface({ input: child.stdout });
   const waiting = new Map();
@@ -101,6 +103,11 @@ export async function startServer(command, args, { pinned, timeoutMs = 15_000, r
     stop: async () => {
       if (child.exitCode !== null || child.signalCode !== null) return;
       const exited = new Promise((resolve) => child.once('exit', resolve));
+      if (nodeArgs.length > 0) {
+        // A profiled server must exit by itself to write its profile: it does when stdin ends.
+        child.stdin.end();
+        await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 10_000))]);
+      }
       killGroup(child, 'SIGKILL');
       await exited;
     },

@@ -23,7 +23,7 @@ import { spawnSync } from 'node:child_process';
 import { build } from 'esbuild';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release, type } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { locateChromium } from '../../scripts/lib/browser.mjs';
@@ -300,8 +300,12 @@ async function main() {
     results.targets = targets(results);
     console.log(`\n${render(results)}\n`);
     mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
-    writeFileSync(RESULTS, `${JSON.stringify(results, null, 2)}\n`);
-    console.log(`wrote ${RESULTS.slice(ROOT.length + 1)}`);
+    // Only a full run replaces the published figures; a partial or quick one goes to tmp/ (not committed).
+    const full = config.only.size === 3 && !config.quick;
+    const file = full ? RESULTS : join(ROOT, 'bench', 'results', 'tmp', `mesh-${startedAt.toISOString().replace(/[:.]/g, '-')}.json`);
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
+    console.log(`wrote ${file.slice(ROOT.length + 1)}`);
   } finally {
     clearTimeout(watchdog);
     removeWork();

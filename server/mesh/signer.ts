@@ -46,34 +46,38 @@ export function leafHash(content: string): Buffer {
   return hash('sha256', `\u0000${content}`, 'buffer');
 }
 
+/** Scratch space for an inner node's input: 0x01 ‖ left ‖ right. */
+const NODE_INPUT = Buffer.alloc(65, 1);
+
 /** An inner node's hash: SHA-256(0x01 ‖ left ‖ right). */
 function nodeHash(left: Buffer, right: Buffer): Buffer {
-  return hash('sha256', Buffer.concat([NODE, left, right], 65), 'buffer');
+  left.copy(NODE_INPUT, 1);
+  right.copy(NODE_INPUT, 33);
+  return hash('sha256', NODE_INPUT, 'buffer');
 }
 
 /** Builds a Merkle tree over `leaves`: its root and each leaf's proof. */
 export function merkle(leaves: Buffer[]): { root: Buffer; proofs: string[][] } {
-  const proofs: string[][] = leaves.map(() => []);
-  let level = leaves.map((leaf, i) => ({ hash: leaf, members: [i] }));
-  while (level.length > 1) {
-    const next: typeof level = [];
-    for (let i = 0; i < level.length; i += 2) {
-      const left = level[i]!;
-      const right = level[i + 1];
-      if (!right) {
-        next.push(left); // an odd node is promoted unchanged
-        continue;
-      }
-      // Each sibling encoded once, however many leaves below it share the step.
-      const r = `R${right.hash.toString('base64url')}`;
-      const l = `L${left.hash.toString('base64url')}`;
-      for (const m of left.members) proofs[m]!.push(r);
-      for (const m of right.members) proofs[m]!.push(l);
-      next.push({ hash: nodeHash(left.hash, right.hash), members: left.members.concat(right.members) });
-    }
-    level = next;
+  // levels[0] are the leaves; an odd node at the end of a level is promoted unchanged.
+  const levels: Buffer[][] = [leaves];
+  for (let level = leaves; level.length > 1; ) {
+    const next: Buffer[] = [];
+    for (let i = 0; i < level.length; i += 2) next.push(i + 1 < level.length ? nodeHash(level[i]!, level[i + 1]!) : level[i]!);
+    levels.push((level = next));
   }
-  return { root: level[0]?.hash ?? Buffer.alloc(32), proofs };
+  // Each sibling is encoded once, however many leaves below it share the step.
+  const encoded: Array<Array<string | undefined>> = levels.map(() => []);
+  const proofs = leaves.map((_, leaf) => {
+    const proof: string[] = [];
+    for (let l = 0, i = leaf; l < levels.length - 1; l++, i >>= 1) {
+      const sibling = i ^ 1;
+      const nodes = levels[l]!;
+      if (sibling >= nodes.length) continue; // promoted: no step at this level
+      proof.push((encoded[l]![sibling] ??= `${sibling > i ? 'R' : 'L'}${nodes[sibling]!.toString('base64url')}`));
+    }
+    return proof;
+  });
+  return { root: levels[levels.length - 1]![0] ?? Buffer.alloc(32), proofs };
 }
 
 /**
