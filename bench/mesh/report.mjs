@@ -127,8 +127,14 @@ export function targets(results) {
   }
   const signing = results.signing?.scenarios ?? [];
   if (signing.length) {
-    const worst = Math.min(...signing.map((s) => s.signedShare));
-    verdicts.push({ target: `broadcasts/s with signing ≥ ${TARGETS.signingShare * 100}% of without (every scenario)`, met: worst >= TARGETS.signingShare, figure: signing.map((s) => `${s.label}: ${pct(s.signedShare)}`).join(', ') });
+    // Both ratios must pass: per second alone flatters signing when the load generator, not the server, was the limit.
+    const share = (s) => Math.min(s.signedShare, s.signedCpuShare ?? s.signedShare);
+    const worst = Math.min(...signing.map(share));
+    verdicts.push({
+      target: `broadcasts/s with signing ≥ ${TARGETS.signingShare * 100}% of without (every scenario; per second and per server CPU-second)`,
+      met: worst >= TARGETS.signingShare,
+      figure: signing.map((s) => `${s.label}: ${pct(s.signedShare)} / ${pct(s.signedCpuShare ?? s.signedShare)}`).join(', '),
+    });
   }
   return verdicts;
 }

@@ -82,7 +82,7 @@ export async function signingPart(files, config) {
         await server.stop();
       }
     }
-    scenarios.push({ ...scenario, ...best, signedShare: best.signed.broadcastsPerSec / best.off.broadcastsPerSec, plainShare: best.plain.broadcastsPerSec / best.off.broadcastsPerSec });
+    scenarios.push({ ...scenario, ...best, signedShare: best.signed.broadcastsPerSec / best.off.broadcastsPerSec, signedCpuShare: best.signed.broadcastsPerCpuSec / best.off.broadcastsPerCpuSec, plainShare: best.plain.broadcastsPerSec / best.off.broadcastsPerSec });
   }
   const note = 'Columns: `mesh: false` never signs; "relaying pair per room": two extra members per room ask to mesh and report a link up, so one is relayed and every broadcast of the room is batch-signed (the other gets signed frames); "no member asked to mesh": the default server (mesh on) with plain Plume members only, as in `npm run bench`. Each server sends every broadcast to the measured members plus one extra frame, so the fan-out work is equal and only signing differs. Broadcasts/s = deliveries/s at the members ÷ members per room.';
   return { pinning: pin.pinned ? `Pinned with taskset: ${pin.note}.` : `Not pinned: ${pin.note}.`, scenarios, note };

@@ -130,7 +130,7 @@ export class MeshPanel {
     const percent = s.relayedShare === null ? null : Math.round(s.relayedShare * 100);
     this.share.show(percent === null ? '–' : `${percent}%`, received === 0 ? 'nothing received yet' : `${s.receivedRelayed} of ${received} received`);
     this.bar.style.width = `${percent ?? 0}%`;
-    this.forwarded.show(String(s.forwarded), s.forwarded === 0 ? 'messages for others' : `${formatBytes(s.bytesForwarded)} for others`);
+    this.forwarded.show(String(s.forwarded), s.forwarded === 0 ? 'messages for others' : `${formatBytes(s.bytesForwarded)} for others so far`);
     this.repairs.show(String(s.repairs), 'from the server');
     this.forgeries.show(String(s.forgeries), 'caught and dropped');
     this.forgeries.element.dataset.alert = String(s.forgeries > 0);
