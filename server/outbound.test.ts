@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
 import { CLOSE } from '../src/protocol';
-import { Outbound, frameOf, reframe } from './outbound';
+import { Outbound, beforeWrite, frameOf, reframe } from './outbound';
 
 /** Lets the end-of-turn flush run. */
 const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
@@ -106,6 +106,33 @@ describe('Outbound', () => {
     out.send('four');
     await turn();
     expect(socket.writes.map((w) => texts(w))).toEqual([['one', 'two', 'three'], ['four']]);
+  });
+
+  it('runs end-of-turn tasks before the writes, so what they send leaves in the same write, even when one throws', async () => {
+    const socket = fakeSocket();
+    const out = new Outbound(fakeWs(), socket, 1 << 20, owner());
+    let held: string[] = [];
+    const removeThrower = beforeWrite(() => {
+      throw new Error('task failed');
+    });
+    const removeRelease = beforeWrite(() => {
+      for (const text of held) out.send(text);
+      held = [];
+    });
+    const errors: unknown[] = [];
+    const onError = (error: unknown) => errors.push(error);
+    process.on('uncaughtException', onError);
+    try {
+      out.send('direct');
+      held = ['signed 1', 'signed 2'];
+      await turn();
+      expect(socket.writes.map((w) => texts(w))).toEqual([['direct', 'signed 1', 'signed 2']]);
+      expect(errors).toEqual([new Error('task failed')]);
+    } finally {
+      removeThrower();
+      removeRelease();
+      process.off('uncaughtException', onError);
+    }
   });
 
   it('writes large frames of a turn in one vectored write', async () => {

@@ -133,15 +133,22 @@ export function beforeWrite(task: () => void): () => void {
 }
 
 function flushAll(): void {
-  // Still marked scheduled while the tasks run: what they send joins this flush.
-  for (const task of beforeWrites) task();
+  let failure: unknown;
+  // Still marked scheduled while the tasks run: what they send joins this flush. A task that throws
+  // must not keep the turn's frames from being written.
+  for (const task of beforeWrites) {
+    try {
+      task();
+    } catch (error) {
+      failure ??= error;
+    }
+  }
   flushScheduled = false;
   const batch = dirty;
   dirty = [];
   // Overflowed sockets are closed only here, never from inside a send: closing runs application
   // callbacks (terminate) that may broadcast, and a broadcast nested in another one's fan-out
   // would reach the remaining members before the one being delivered.
-  let failure: unknown;
   for (const outbound of batch) {
     try {
       outbound.flush();
