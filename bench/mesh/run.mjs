@@ -105,7 +105,7 @@ async function bundle(dir) {
   await Promise.all([
     node(join(ROOT, 'server', 'index.ts'), files.server),
     node(join(ROOT, 'bench', 'mesh', 'peers.ts'), files.peers),
-    node(join(ROOT, 'bench', 'mesh', 'server.ts'), files.signing),
+    node(join(ROOT, 'bench', 'servers', 'plume.ts'), files.signing),
     build({ entryPoints: [join(ROOT, 'bench', 'mesh', 'page.ts')], outfile: join(www, 'bench.js'), bundle: true, format: 'esm', platform: 'browser', target: 'es2022', logLevel: 'error' }),
   ]);
   writeFileSync(join(www, 'index.html'), '<!doctype html><meta charset="utf-8"><title>plume mesh bench</title><script type="module" src="/bench.js"></script>\n');

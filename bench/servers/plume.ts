@@ -7,12 +7,15 @@
  *
  * `--relay` keeps the default relay channel on `room:*` instead, which also
  * tracks every member in presence: the bench reports its memory separately.
+ * `--mesh off` starts it with `mesh: false`, so nothing is ever signed (the
+ * signing-cost part of `npm run bench:mesh` compares the two).
  */
 import { PlumeServer, ok, type ChannelHandler } from '../../server/index';
 import { portArgument, serveControl } from './control';
 
 const relay = process.argv.includes('--relay');
-const server = new PlumeServer({ logger: false, relay });
+const meshOff = process.argv.includes('--mesh') && process.argv[process.argv.indexOf('--mesh') + 1] === 'off';
+const server = new PlumeServer({ logger: false, relay, mesh: !meshOff });
 if (!relay) server.channel('room:*', { join: () => ok() });
 const publish: ChannelHandler = {
   handleIn(_event, payload) {
