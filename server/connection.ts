@@ -15,6 +15,7 @@ import {
 } from '../src/protocol';
 import type { Assigns, ChannelHandler, Reply } from './channel';
 import { ChannelInstance, type ChannelHost } from './channel-instance';
+import { ChannelTable } from './channel-table';
 import type { Dedupe, Outcome } from './dedupe';
 import type { History, Position, StoredBroadcast } from './history';
 import type { ResolvedOptions } from './options';
@@ -61,8 +62,9 @@ export class Connection implements ChannelHost {
   expiresAt: number | null = null;
   private state: 'authenticating' | 'open' | 'closed' = 'authenticating';
   private expiryTimer: ReturnType<typeof setTimeout> | undefined;
-  private pending: Buffer[] = [];
-  private readonly channels = new Map<string, ChannelInstance>();
+  /** Frames received while the connect hook runs (created with the first one). */
+  private pending: Buffer[] | null = null;
+  private readonly channels = new ChannelTable<ChannelInstance>();
   private readonly ws: WebSocket;
   private readonly outbound: Outbound;
   private readonly host: ConnectionHost;
@@ -101,8 +103,8 @@ export class Connection implements ChannelHost {
       this.expiryTimer = setTimeout(() => this.close(CLOSE.unauthorized, 'token expired'), Math.max(0, ms));
       this.expiryTimer.unref();
     }
-    const pending = this.pending;
-    this.pending = [];
+    const pending = this.pending ?? [];
+    this.pending = null;
     for (const data of pending) if (this.state === 'open') this.handle(data);
   }
 
@@ -149,7 +151,7 @@ export class Connection implements ChannelHost {
     if (isBinary) return this.close(CLOSE.unsupportedData, 'binary frames are not supported');
     this.lastSeen = Date.now();
     if (this.state === 'authenticating') {
-      if (this.pending.push(data) > MAX_PENDING_FRAMES) this.close(CLOSE.badFrame, 'too many frames before authentication');
+      if ((this.pending ??= []).push(data) > MAX_PENDING_FRAMES) this.close(CLOSE.badFrame, 'too many frames before authentication');
       return;
     }
     this.handle(data);
@@ -194,7 +196,7 @@ export class Connection implements ChannelHost {
     if (!handler) return this.replyError(message, REASONS.unmatchedTopic);
     const instance = new ChannelInstance(this, handler, topic, joinRef, this.assigns);
     instance.meshCapable = this.plume && message.meta?.mesh === true;
-    this.channels.set(topic, instance);
+    this.channels.set(instance);
     instance.join(message.payload, (reply) => {
       if (reply === null) return;
       if (reply.status !== 'ok') this.release(instance);
@@ -305,7 +307,7 @@ export class Connection implements ChannelHost {
     this.state = 'closed';
     clearTimeout(this.expiryTimer);
     this.outbound.discard();
-    this.pending = [];
+    this.pending = null;
     for (const instance of this.channels.values()) instance.end('closed');
     this.channels.clear();
     this.host.removed(this);
