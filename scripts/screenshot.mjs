@@ -54,7 +54,6 @@ try {
     await pages[who].getByTestId('composer').fill(text);
     await pages[who].getByTestId('composer').press('Enter');
     await pages[0].getByTestId('message-body').filter({ hasText: text }).waitFor();
-    await new Promise((r) => setTimeout(r, 400));
   }
   // Someone typing, and the peer relay panel open on a member who gets messages from a peer if there is one.
   await pages[2].getByTestId('composer').fill('One more thing');
@@ -70,7 +69,9 @@ try {
     await page.getByTestId('mesh-button').click();
   }
   if (shot === pages[0] && !(await shot.getByTestId('mesh-panel').isVisible())) await shot.getByTestId('mesh-button').click();
-  await shot.getByTestId('typing-indicator').and(shot.locator('[data-active="true"]')).waitFor();
+  // Wait until the senders' typing has cleared everywhere and only Linus shows as typing.
+  await shot.getByTestId('typing-indicator').filter({ hasText: /^Linus is typing/ }).waitFor();
+  await shot.waitForFunction(() => [...document.querySelectorAll('[data-testid="online-status"]')].filter((e) => /typing/.test(e.textContent ?? '')).length === 1);
   await shot.screenshot({ path: join(ROOT, 'docs', 'demo.png') });
   console.log('wrote docs/demo.png');
 } finally {

@@ -24,7 +24,8 @@ export class Publisher {
   }
 
   publish(message: BroadcastMessage, payloadJson: string): void {
-    const { topic, mesh } = { topic: message.topic, mesh: this.mesh };
+    const topic = message.topic;
+    const mesh = this.mesh;
     // Only rooms where some member is reached through peers need signatures (a topic with broadcasts
     // still waiting for theirs keeps going through the signer, to stay in order).
     if (!mesh || (!mesh.relaying(topic) && !this.waiting.has(topic))) return this.pubsub.broadcast(topic, message);

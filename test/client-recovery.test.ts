@@ -13,6 +13,20 @@ import { frameOf, tapped } from './tap';
 const start = useServers();
 const { client, storage, unload, restart } = useDurableClients();
 
+/** An incoming-frame filter that loses the first `msg` broadcast at `seq`, as a flaky network would; `dropped` counts it. */
+function dropFirst(seq: number): { incoming: (text: string) => boolean; dropped: number } {
+  const filter = {
+    dropped: 0,
+    incoming(text: string): boolean {
+      const [, , , event, , meta] = frameOf(text);
+      if (event !== 'msg' || meta?.seq !== seq || filter.dropped > 0) return true;
+      filter.dropped++;
+      return false;
+    },
+  };
+  return filter;
+}
+
 describe('recovery', () => {
   it('resumes a receiver from its stored position after a reload, without duplicates or gaps', async () => {
     const { url, server } = await start();
@@ -57,18 +71,11 @@ describe('recovery', () => {
 
   it('fills a gap from plume:history and delivers everything in order exactly once', async () => {
     const { url, server } = await start();
-    let dropped = 0;
+    const drop = dropFirst(3);
     const requests: unknown[] = [];
     const bob = record(client(url, 'bob', {
       transport: tapped({
-        incoming(text) {
-          const [, , , event, , meta] = frameOf(text);
-          if (event === 'msg' && meta?.seq === 3 && dropped === 0) {
-            dropped++;
-            return false;
-          }
-          return true;
-        },
+        incoming: drop.incoming,
         outgoing(text) {
           const [, , , event, payload] = frameOf(text);
           if (event === 'plume:history') requests.push(payload);
@@ -78,7 +85,7 @@ describe('recovery', () => {
     await bob.room.join();
     for (let n = 1; n <= 6; n++) server.broadcast('room:gap', 'msg', { body: `g${n}` });
     expect(await take(bob.bodies, 6)).toEqual(['g1', 'g2', 'g3', 'g4', 'g5', 'g6']);
-    expect(dropped).toBe(1);
+    expect(drop.dropped).toBe(1);
     expect(requests).toEqual([{ epoch: server.history.head('room:gap').epoch, from: 3, to: 3 }]);
     server.broadcast('room:gap', 'msg', { body: 'g7' });
     expect(await bob.bodies.next()).toBe('g7');
@@ -87,17 +94,7 @@ describe('recovery', () => {
 
   it('reports a gap that history no longer holds as recovered: false with the missed range, then goes on', async () => {
     const { url, server } = await start({ historyLimit: 3 });
-    let dropped = false;
-    const bob = record(client(url, 'bob', {
-      transport: tapped({
-        incoming(text) {
-          const [, , , event, , meta] = frameOf(text);
-          if (event !== 'msg' || meta?.seq !== 2 || dropped) return true;
-          dropped = true;
-          return false;
-        },
-      }),
-    }), 'room:lost');
+    const bob = record(client(url, 'bob', { transport: tapped({ incoming: dropFirst(2).incoming }) }), 'room:lost');
     await bob.room.join();
     for (let n = 1; n <= 8; n++) server.broadcast('room:lost', 'msg', { body: `l${n}` });
     const report = await bob.recoveries.next();
@@ -152,17 +149,9 @@ describe('recovery', () => {
 
   it('does not deliver a frame held from the old epoch as part of the new one after a restart', async () => {
     const first = await start();
-    let dropped = false;
     const bob = record(client(first.url, 'bob', {
       gapWaitMs: 60_000, // the gap stays open: the frame after it is still held when the server restarts
-      transport: tapped({
-        incoming(text) {
-          const [, , , event, , meta] = frameOf(text);
-          if (event !== 'msg' || meta?.seq !== 2 || dropped) return true;
-          dropped = true;
-          return false;
-        },
-      }),
+      transport: tapped({ incoming: dropFirst(2).incoming }),
     }), 'room:held');
     await bob.room.join();
     for (let n = 1; n <= 3; n++) first.server.broadcast('room:held', 'msg', { body: `old ${n}` });
