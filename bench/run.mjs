@@ -30,6 +30,7 @@ const HELP = `Usage: npm run bench -- [options]
   --quick                shorter windows and 2,000 idle connections: a smoke run, not for the README
   --connections <n>      idle connections for the memory test (default 10000)
   --window <n>           deliveries in flight in the fan-out test (default 20000)
+  --scenario <list>      fan-out scenarios to run, by number 1-4 as in the table (default: all)
   --readme               also replace the results block in README.md (between the bench markers)
   --render               measure nothing: rewrite latest.md, latest.svg (and README.md with --readme) from latest.json
   -h, --help             show this help`;
@@ -48,6 +49,7 @@ function options() {
       quick: { type: 'boolean' },
       connections: { type: 'string' },
       window: { type: 'string' },
+      scenario: { type: 'string' },
       readme: { type: 'boolean' },
       render: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
@@ -60,8 +62,14 @@ function options() {
   const only = new Set((values.only ?? 'fanout,latency,memory,cold').split(',').map((s) => s.trim()));
   for (const name of only) if (!['fanout', 'latency', 'memory', 'cold'].includes(name)) throw new Error(`--only: unknown part "${name}"`);
   const quick = Boolean(values.quick);
+  const scenarios = values.scenario === undefined ? SCENARIOS : values.scenario.split(',').map((n) => {
+    const scenario = SCENARIOS[Number(n) - 1];
+    if (!scenario) throw new Error(`--scenario: no scenario "${n}" (1-${SCENARIOS.length})`);
+    return scenario;
+  });
   return {
     only,
+    scenarios,
     readme: Boolean(values.readme),
     render: Boolean(values.render),
     quick,
@@ -134,7 +142,7 @@ function publish(results, readme) {
 
 /** True for a run of every part at full length: only such a run replaces latest.* and the README block. */
 function fullRun(config) {
-  return config.only.size === 4 && !config.quick;
+  return config.only.size === 4 && !config.quick && config.scenarios.length === SCENARIOS.length;
 }
 
 async function main() {
@@ -166,7 +174,7 @@ async function main() {
 
   if (config.only.has('fanout')) {
     results.fanout = [];
-    for (const scenario of SCENARIOS) {
+    for (const scenario of config.scenarios) {
       const row = { ...scenario };
       for (const key of ORDER) {
         row[key] = await withServer(key, (server) => fanout(CONTENDERS[key], server, { ...scenario, ...config.fanout }));
@@ -178,7 +186,7 @@ async function main() {
 
   if (config.only.has('latency')) {
     const [base] = SCENARIOS;
-    const ioMax = results.fanout?.[0]?.socketio.deliveriesPerSec;
+    const ioMax = results.fanout?.find((row) => row.label === base.label)?.socketio.deliveriesPerSec;
     const offered = ioMax ? ioMax * config.latency.fraction : config.latency.fallbackPerSec;
     const ratePerSec = Math.max(1, Math.round(offered / base.perRoom));
     results.latency = { label: base.label };

@@ -82,8 +82,9 @@ export function reframe(base: Buffer, cut: number, tail: string): Buffer {
   const tailBytes = Buffer.byteLength(tail);
   const frame = frameWithHeader(kept + tailBytes);
   const start = frame.length - kept - tailBytes;
-  base.copy(frame, start, head, head + kept);
-  frame.write(tail, start + kept, 'utf8');
+  // A typed-array copy and a plain write: Buffer#copy's argument handling cost more than its 1 KB memcpy.
+  frame.set(base.subarray(head, head + kept), start);
+  frame.write(tail, start + kept);
   return frame;
 }
 

@@ -8,6 +8,7 @@
 import { signedContent } from '../src/protocol';
 import type { BroadcastMessage } from './fanout';
 import type { MeshRegistry } from './mesh/registry';
+import type { Signature } from './mesh/signer';
 import { beforeWrite } from './outbound';
 import type { PubSub } from './pubsub/pubsub';
 
@@ -32,12 +33,16 @@ export class Publisher {
     mesh.announce(topic, message.epoch, message.seq);
     this.waiting.set(topic, (this.waiting.get(topic) ?? 0) + 1);
     const content = signedContent(topic, message.epoch, message.seq, message.event, message.id ?? null, payloadJson, message.exclude);
-    mesh.signer.sign(content, (sig) => {
-      message.sig = sig;
-      const left = this.waiting.get(topic)! - 1;
-      if (left === 0) this.waiting.delete(topic);
-      else this.waiting.set(topic, left);
-      this.pubsub.broadcast(topic, message);
-    });
+    mesh.signer.sign(content, message, this.signed);
   }
+
+  /** A signed broadcast goes on to PubSub (batches are signed in the order they were queued). */
+  private readonly signed = (message: BroadcastMessage, sig: Signature): void => {
+    const topic = message.topic;
+    message.sig = sig;
+    const left = this.waiting.get(topic)! - 1;
+    if (left === 0) this.waiting.delete(topic);
+    else this.waiting.set(topic, left);
+    this.pubsub.broadcast(topic, message);
+  };
 }

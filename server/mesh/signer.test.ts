@@ -1,21 +1,23 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { leafHash, merkle } from './signer';
+import { leafHash, merkle, type Digest } from './signer';
 
 const sha256 = (...parts: Buffer[]) => createHash('sha256').update(Buffer.concat(parts)).digest();
+const bytes = (digest: Digest) => Buffer.from(digest, 'latin1');
 
 describe('Merkle hashing (PROTOCOL.md §10)', () => {
   it('hashes a leaf as SHA-256(0x00 ‖ UTF-8(content)), non-ASCII included', () => {
     for (const content of ['["plume/1","room:a","e",1,"msg",null,"{}",null]', 'héllo — 日本語 🎉', '']) {
-      expect(leafHash(content).equals(sha256(Buffer.from([0]), Buffer.from(content, 'utf8')))).toBe(true);
+      expect(bytes(leafHash(content)).equals(sha256(Buffer.from([0]), Buffer.from(content, 'utf8')))).toBe(true);
     }
   });
 
   it('builds the root from SHA-256(0x01 ‖ left ‖ right), promoting an odd node, with a proof per leaf', () => {
-    const leaves = ['a', 'b', 'c'].map(leafHash);
+    const digests = ['a', 'b', 'c'].map(leafHash);
+    const leaves = digests.map(bytes);
     const ab = sha256(Buffer.from([1]), leaves[0]!, leaves[1]!);
-    const { root, proofs } = merkle(leaves);
-    expect(root.equals(sha256(Buffer.from([1]), ab, leaves[2]!))).toBe(true);
+    const { root, proofs } = merkle(digests);
+    expect(bytes(root).equals(sha256(Buffer.from([1]), ab, leaves[2]!))).toBe(true);
     expect(proofs).toEqual([
       [`R${leaves[1]!.toString('base64url')}`, `R${leaves[2]!.toString('base64url')}`],
       [`L${leaves[0]!.toString('base64url')}`, `R${leaves[2]!.toString('base64url')}`],

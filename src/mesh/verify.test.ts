@@ -5,7 +5,7 @@ import { Verifier } from './verify';
 
 function signAll(signer: Signer, contents: string[]): Signature[] {
   const out: Signature[] = [];
-  for (const c of contents) signer.sign(c, (s) => out.push(s));
+  for (const c of contents) signer.sign(c, out, (list, s) => list.push(s));
   signer.flush();
   return out;
 }
@@ -22,6 +22,20 @@ describe('relay signatures', () => {
     const verifier = new Verifier();
     verifier.setKeys(signer.keys());
     for (let i = 0; i < 7; i++) expect(await verifier.verify(contents[i]!, sigs[i]!)).toBe(true);
+  });
+
+  it('splits a tick of more than 256 broadcasts into batches whose proofs all verify', async () => {
+    const signer = new Signer();
+    const contents = Array.from({ length: 300 }, (_, i) => content(i + 1));
+    const sigs = signAll(signer, contents);
+    expect(signer.signatures).toBe(2);
+    expect(sigs[0]!.p).toHaveLength(8);
+    expect(sigs[256]!.p).toHaveLength(6);
+    const verifier = new Verifier();
+    verifier.setKeys(signer.keys());
+    const results = await Promise.all(contents.map((c, i) => verifier.verify(c, sigs[i]!)));
+    expect(results.every(Boolean)).toBe(true);
+    expect(await verifier.verify(contents[0]!, sigs[1]!)).toBe(false);
   });
 
   it('a batch of one carries no proof', () => {
