@@ -183,8 +183,9 @@ export class Fanout {
     }
     if (!member.isIntercepted(message.event)) {
       if (!member.plume) return member.sendRaw(frames.phoenix());
-      // On a mesh, a member may get it from a peer instead, and a member that forwards needs the signature.
-      const assignment = message.sig ? this.mesh?.assignment(member.topic, member.socketId) : undefined;
+      // On a mesh, a member may get it from a peer instead, and a member that forwards needs the signature
+      // (only members that asked to mesh have a place in the plan: the others are not looked up).
+      const assignment = message.sig && member.meshCapable ? this.mesh?.assignment(member.topic, member.socketId) : undefined;
       if (assignment?.direct === false) return;
       member.sendRaw(assignment && assignment.forward.length > 0 ? frames.signed() : frames.plume());
       return;

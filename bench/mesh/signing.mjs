@@ -67,8 +67,11 @@ export async function signingPart(files, config) {
   const scenarios = [];
   for (const scenario of SIGNING_SCENARIOS) {
     const best = {};
-    // Alternating orders, so that neither variant always runs first.
-    const order = ['off', 'signed', 'plain', 'plain', 'signed', 'off'].slice(0, config.signing.repeats === 1 ? 3 : 6);
+    // Rounds in rotated orders (a Latin square), so that no variant always runs first or always
+    // next to the same one: on a shared machine throughput drifts by tens of percent within a
+    // minute, and the best of several rounds spread over the part is what each variant is credited.
+    const rounds = [['off', 'signed', 'plain'], ['signed', 'plain', 'off'], ['plain', 'off', 'signed']];
+    const order = Array.from({ length: config.signing.repeats }, (_, i) => rounds[i % rounds.length]).flat();
     for (const variant of order) {
       const server = await startServer(process.execPath, [files.signing, '--port', '0', ...VARIANTS[variant].args], { pinned: pin.pinned });
       try {

@@ -10,6 +10,7 @@
  */
 import { generateKeyPairSync, hash, randomBytes, sign, type KeyObject } from 'node:crypto';
 import { SIGNATURE_DOMAIN } from '../../src/protocol';
+import { latin1Write } from '../bytes';
 
 /** A public key as clients receive it. */
 export interface PublicKeyInfo {
@@ -57,14 +58,14 @@ const ENCODE = Buffer.alloc(32);
 
 /** An inner node's hash: SHA-256(0x01 ‖ left ‖ right). */
 function nodeHash(left: Digest, right: Digest): Digest {
-  NODE_INPUT.write(left, 1, 32, 'binary');
-  NODE_INPUT.write(right, 33, 32, 'binary');
+  latin1Write(NODE_INPUT, left, 1);
+  latin1Write(NODE_INPUT, right, 33);
   return hash('sha256', NODE_INPUT, 'binary');
 }
 
 /** A digest's bytes as base64url. */
 function base64url(digest: Digest): string {
-  ENCODE.write(digest, 0, 32, 'binary');
+  latin1Write(ENCODE, digest, 0);
   return ENCODE.toString('base64url', 0, 32);
 }
 
