@@ -73,7 +73,7 @@ function options() {
     readme: Boolean(values.readme),
     render: Boolean(values.render),
     quick,
-    fanout: { warmupMs: quick ? 500 : 1000, measureMs: quick ? 1000 : 3000, window: Number(values.window ?? 20_000) },
+    fanout: { warmupMs: quick ? 500 : 1000, measureMs: quick ? 1000 : 3000, window: Number(values.window ?? 20_000), rounds: quick ? 1 : 2 },
     latency: { fraction: 0.5, warmupMs: quick ? 500 : 1000, measureMs: quick ? 2000 : 5000, fallbackPerSec: 90_000 },
     memory: { connections: Number(values.connections ?? (quick ? 2000 : 10_000)), rooms: 100, settleMs: 1000 },
     coldStart: { runs: quick ? 3 : 5 },
@@ -176,9 +176,16 @@ async function main() {
     results.fanout = [];
     for (const scenario of config.scenarios) {
       const row = { ...scenario };
-      for (const key of ORDER) {
-        row[key] = await withServer(key, (server) => fanout(CONTENDERS[key], server, { ...scenario, ...config.fanout }));
-        console.log(`[bench] fan-out ${scenario.label}: ${CONTENDERS[key].name} ${Math.round(row[key].deliveriesPerSec)} deliveries/s (server CPU ${pct(row[key].serverCpuShare)}, ${pct(row[key].serverSystemShare)} of it in the kernel; load CPU ${pct(row[key].loadCpuShare)})${row[key].complete ? '' : ' (INCOMPLETE)'}`);
+      // Rounds in alternating order, each contender credited with its best run: on a shared
+      // machine throughput drifts by tens of percent within a minute. A run that lost messages
+      // marks the contender's row, whichever run is shown.
+      for (let round = 0; round < config.fanout.rounds; round++) {
+        for (const key of round % 2 === 0 ? ORDER : [...ORDER].reverse()) {
+          const result = await withServer(key, (server) => fanout(CONTENDERS[key], server, { ...scenario, ...config.fanout }));
+          console.log(`[bench] fan-out ${scenario.label}: ${CONTENDERS[key].name} ${Math.round(result.deliveriesPerSec)} deliveries/s (server CPU ${pct(result.serverCpuShare)}, ${pct(result.serverSystemShare)} of it in the kernel; load CPU ${pct(result.loadCpuShare)})${result.complete ? '' : ' (INCOMPLETE)'}`);
+          const best = row[key] && row[key].deliveriesPerSec >= result.deliveriesPerSec ? row[key] : result;
+          row[key] = { ...best, complete: result.complete && (row[key]?.complete ?? true) };
+        }
       }
       results.fanout.push(row);
     }

@@ -58,7 +58,7 @@ export function render(results) {
   out.push(`Machine: ${machine.cpu} × ${machine.cores} cores, ${machine.memoryGiB} GiB, ${machine.os}, Node ${machine.node}. ${machine.pinning}. Load average at start: ${machine.loadAverage.join(', ')}${machine.loadAverage[0] > machine.cores / 2 ? ' (the machine was busy: figures are lower and noisier than on an idle one)' : ''}.`);
   out.push(`Run: ${results.startedAt}, ${results.durationSec.toFixed(0)} s. Contenders: plume (this repo), socket.io ${machine.versions.socketio} (rooms), ws ${machine.versions.ws} (encode once).`);
   if (results.fanout?.length) {
-    out.push('', `### 1. Fan-out throughput (deliveries/s, and per server CPU-second; ${config.fanout.measureMs / 1000} s after ${config.fanout.warmupMs / 1000} s warm-up, ${si(config.fanout.window)} deliveries in flight)`, '');
+    out.push('', `### 1. Fan-out throughput (deliveries/s, and per server CPU-second; ${config.fanout.measureMs / 1000} s after ${config.fanout.warmupMs / 1000} s warm-up, ${si(config.fanout.window)} deliveries in flight${(config.fanout.rounds ?? 1) > 1 ? `; best of ${config.fanout.rounds} runs in alternating order` : ''})`, '');
     out.push(table(
       ['scenario', 'plume', 'socket.io', 'ws', 'plume / socket.io', 'plume / ws', 'per CPU-s: plume', 'socket.io', 'ws'],
       results.fanout.map((s) => [
