@@ -145,6 +145,21 @@ describe('Outbound', () => {
     expect(texts(socket.writes[0] as Buffer)).toEqual(large);
   });
 
+  it('hands a keeping-up socket the shared frame itself, and a socket that is behind a copy of its own', async () => {
+    const text = 'k'.repeat(2000);
+    const keepingUp = fakeSocket();
+    new Outbound(fakeWs(), keepingUp, 1 << 20, owner()).send(text);
+    const behind = fakeSocket();
+    behind.writableLength = 10_000;
+    new Outbound(fakeWs(), behind, 1 << 20, owner()).send(text);
+    await turn();
+    const shared = frameOf(text);
+    expect(keepingUp.writes[0]).toBe(shared);
+    // A stalled reader must not keep the slab its frames were cut from alive.
+    expect(texts(behind.writes[0] as Buffer)).toEqual([text]);
+    expect((behind.writes[0] as Buffer).buffer).not.toBe(shared.buffer);
+  });
+
   it('writes at once when a turn queues more than 64 KiB, keeping the order', async () => {
     const socket = fakeSocket();
     const out = new Outbound(fakeWs(), socket, 1 << 24, owner());

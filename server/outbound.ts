@@ -61,9 +61,10 @@ let slabUsed = 0;
 /**
  * Uninitialized bytes for one frame. Frames are cut from 64 KB slabs and
  * never written again once built, so a slab is freed when the last of its
- * frames has been written. `Buffer.allocUnsafe` does the same with 8 KB
- * pools, which for 1–2 KB frames means a new ArrayBuffer every few
- * broadcasts: measured, that cost more than building the frame.
+ * frames has been written (a socket that falls behind gets copies, see
+ * `write`). `Buffer.allocUnsafe` does the same with 8 KB pools, which for
+ * 1–2 KB frames means a new ArrayBuffer every few broadcasts: measured, that
+ * cost more than building the frame.
  */
 function allocFrame(size: number): Buffer {
   if (size > SLAB_MAX_FRAME) return Buffer.allocUnsafeSlow(size);
@@ -256,7 +257,12 @@ export class Outbound {
     this.queued = 0;
     // Once the close handshake began, no data frame may follow the close frame.
     if (this.ws.readyState !== this.ws.OPEN || this.socket.destroyed) return;
-    if (queue.length === 1) {
+    if (this.socket.writableLength > 0) {
+      // The socket is behind: what it is given now waits in memory until its peer reads. Copied out
+      // of the shared slabs, so a stalled reader holds its own bytes (bounded by the limit), not a
+      // 64 KB slab for every small frame it has not read.
+      this.socket.write(Buffer.concat(queue, bytes));
+    } else if (queue.length === 1) {
       this.socket.write(queue[0] as Buffer);
     } else if (bytes < queue.length * COPY_BELOW) {
       this.socket.write(Buffer.concat(queue, bytes));
