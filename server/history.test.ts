@@ -18,6 +18,48 @@ function clock(start = 1_000_000): { now: () => number; advance: (ms: number) =>
 const seqs = (entries: readonly StoredBroadcast[]) => entries.map((e) => e.seq);
 
 describe('MemoryHistory', () => {
+  describe('payloads', () => {
+    it('gives back every kept payload byte for byte, multi-byte, empty and large ones included, across topics', () => {
+      const history = new MemoryHistory({ limit: 300 });
+      const texts = (topic: string, seq: number) => {
+        const kinds = [JSON.stringify({ n: seq, topic }), JSON.stringify({ s: `héllo — 日本語 🎉 ${seq}` }), '{}', JSON.stringify({ big: 'x'.repeat(9000 + seq) }), JSON.stringify({ u: '\u2028 \ud83d\ude00' })];
+        return kinds[seq % kinds.length]!;
+      };
+      for (let seq = 1; seq <= 1000; seq++) for (const topic of ['room:a', 'room:b']) history.append(topic, { event: 'm', payloadJson: texts(topic, seq) });
+      for (const topic of ['room:a', 'room:b']) {
+        const { entries, complete } = history.read(topic, history.epoch, 701, 1000, 1000);
+        expect(complete).toBe(true);
+        expect(seqs(entries)).toEqual(Array.from({ length: 300 }, (_, i) => 701 + i));
+        for (const entry of entries) expect(entry.payloadJson).toBe(texts(topic, entry.seq));
+      }
+    });
+  });
+
+  describe('payload chunks', () => {
+    it('reuses emptied chunks without corrupting what is still held, under eviction by count and by age', () => {
+      const time = clock();
+      const history = new MemoryHistory({ limit: 40, maxAgeMs: 5_000, now: time.now });
+      const model = new Map<string, Map<number, string>>();
+      let state = 42;
+      const random = (n: number) => ((state = (state * 1103515245 + 12345) % 2 ** 31), state % n);
+      for (let step = 0; step < 4000; step++) {
+        const topic = `room:${random(6)}`;
+        const text = JSON.stringify({ step, pad: 'é'.repeat(random(3000)) });
+        const { seq } = history.append(topic, { event: 'm', payloadJson: text });
+        if (!model.has(topic)) model.set(topic, new Map());
+        model.get(topic)!.set(seq, text);
+        time.advance(random(40));
+        if (step % 500 === 499) history.sweep();
+        if (step % 97 === 0) {
+          for (const [t, kept] of model) {
+            const { entries } = history.read(t, history.epoch, 1, Number.MAX_SAFE_INTEGER, 1000);
+            for (const entry of entries) expect(entry.payloadJson).toBe(kept.get(entry.seq));
+          }
+        }
+      }
+    });
+  });
+
   describe('positions', () => {
     it('gives each append the topic\'s next seq, starting at 1, per topic', () => {
       const history = new MemoryHistory();
