@@ -206,7 +206,8 @@ export class PlumeServer implements ConnectionHost {
   subscribe(instance: ChannelInstance): void {
     this.fanout.add(instance);
     this.presence.joined(instance);
-    if (instance.plume) this.mesh?.join(instance.topic, instance, instance.meshCapable);
+    // Only members that asked to mesh have a place in it; the others get every broadcast directly.
+    if (instance.meshCapable) this.mesh?.join(instance.topic, instance, true);
   }
 
   replay(instance: ChannelInstance, epoch: string, entries: readonly StoredBroadcast[]): void {
@@ -215,7 +216,7 @@ export class PlumeServer implements ConnectionHost {
 
   unsubscribe(instance: ChannelInstance): void {
     this.fanout.remove(instance);
-    if (instance.plume) this.mesh?.leave(instance.topic, instance.socketId);
+    if (instance.meshCapable) this.mesh?.leave(instance.topic, instance.socketId);
     this.presence.ended(instance, instance.endReason);
   }
 

@@ -45,4 +45,32 @@ describe('signing relayed broadcasts', () => {
     expect(signed.meta).toHaveProperty('sig');
     expect(server.stats().mesh?.signatures).toBe(1);
   });
+
+  it('sends plain frames directly to the members of a signed room that did not ask to mesh, and keeps them out of the mesh', async () => {
+    const { connect, server } = await start();
+    const join = async (name: string) => {
+      const client = await connect({ name, params: PLUME });
+      const { joinRef, reply } = await joinOkWith(client, TOPIC, { mesh: true });
+      return { client, joinRef, member: reply.meta!.member as string };
+    };
+    const a = await join('ada');
+    const b = await join('bob');
+    const plume = await connect({ name: 'cy', params: PLUME });
+    await joinOkWith(plume, TOPIC);
+    const phoenix = await connect({ name: 'dee' });
+    await phoenix.joinOk(TOPIC);
+    await a.client.next((f) => f.event === 'plume:mesh' && (f.payload.links as string[]).includes(b.member));
+    await requestWith(a.client, TOPIC, a.joinRef, 'plume:link', { peer: b.member, up: true });
+    await a.client.next((f) => f.event === 'plume:mesh' && ((f.payload.forward as string[]).length > 0 || f.payload.direct === false));
+    for (let n = 1; n <= 3; n++) server.broadcast(TOPIC, 'msg', { n });
+    for (const client of [plume, phoenix]) {
+      for (let n = 1; n <= 3; n++) {
+        const frame = await client.next((f) => f.event === 'msg' && f.payload.n === n);
+        expect(frame.meta?.sig).toBeUndefined();
+      }
+    }
+    expect(server.stats().mesh?.signatures).toBeGreaterThan(0);
+    // One mesh, of the two members that asked for it.
+    expect(server.stats().mesh?.rooms).toBe(1);
+  });
 });
