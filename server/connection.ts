@@ -108,12 +108,15 @@ export class Connection implements ChannelHost {
     for (const data of pending) if (this.state === 'open') this.handle(data);
   }
 
-  /** Sends a frame if the socket is still open; it leaves with the socket's other frames at the end of this turn. */
-  send(frame: string | Buffer): void {
+  /**
+   * Sends a frame if the socket is still open; it leaves with the socket's other frames at the end of
+   * this turn (after the sockets without replies, when `reply`).
+   */
+  send(frame: string | Buffer, reply = false): void {
     if (this.state === 'closed' || this.ws.readyState !== this.ws.OPEN) return;
     this.host.counters.frames++;
     this.host.counters.bytes += frame.length;
-    this.outbound.send(frame);
+    this.outbound.send(frame, reply);
   }
 
   /** Closes the socket with a code from `docs/PROTOCOL.md` §6 and ends its channels. */
@@ -295,7 +298,7 @@ export class Connection implements ChannelHost {
 
   private reply(message: Message, reply: Reply, meta?: Meta): void {
     const payload = { status: reply.status, response: reply.response };
-    this.send(encode({ joinRef: message.joinRef, ref: message.ref, topic: message.topic, event: EVENTS.reply, payload, meta }));
+    this.send(encode({ joinRef: message.joinRef, ref: message.ref, topic: message.topic, event: EVENTS.reply, payload, meta }), true);
   }
 
   private replyError(message: Message, reason: string): void {

@@ -145,6 +145,29 @@ describe('Outbound', () => {
     expect(texts(socket.writes[0] as Buffer)).toEqual(large);
   });
 
+  it('writes the sockets carrying a reply after the others of the turn, so an acknowledgement never leaves before the broadcast it acknowledges', async () => {
+    const order: string[] = [];
+    const logged = (name: string) => {
+      const socket = fakeSocket();
+      const write = socket.write.bind(socket);
+      socket.write = (chunk: Buffer) => (order.push(name), write(chunk));
+      return socket;
+    };
+    const sender = new Outbound(fakeWs(), logged('sender'), 1 << 20, owner());
+    const member = new Outbound(fakeWs(), logged('member'), 1 << 20, owner());
+    // The sender's own copy is queued first, then the other member's, then the sender's acknowledgement.
+    sender.send('["broadcast"]');
+    member.send('["broadcast"]');
+    sender.send('["ack"]', true);
+    await turn();
+    expect(order).toEqual(['member', 'sender']);
+    // The next turn, without a reply, keeps the order of queueing.
+    sender.send('["next"]');
+    member.send('["next"]');
+    await turn();
+    expect(order.slice(2)).toEqual(['sender', 'member']);
+  });
+
   it('hands a keeping-up socket the shared frame itself, and a socket that is behind a copy of its own', async () => {
     const text = 'k'.repeat(2000);
     const keepingUp = fakeSocket();

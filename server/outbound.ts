@@ -43,6 +43,8 @@ const SCHEDULED = 1;
 const OVERFLOWED = 2;
 /** The owner was closed for it. */
 const REPORTED = 4;
+/** A reply is queued: the socket is written after those without one (see `flushAll`). */
+const REPLIES = 8;
 
 /** Builds an unmasked, final text frame around `text`. */
 function buildFrame(text: string): Buffer {
@@ -159,6 +161,16 @@ export function beforeWrite(task: () => void): () => void {
   return () => beforeWrites.delete(task);
 }
 
+/** Flushes one socket; every other socket still gets its frames if it throws (the first failure is kept). */
+function flushOne(outbound: Outbound, failure: unknown): unknown {
+  try {
+    outbound.flush();
+  } catch (error) {
+    return failure ?? error;
+  }
+  return failure;
+}
+
 function flushAll(): void {
   let failure: unknown;
   // Still marked scheduled while the tasks run: what they send joins this flush. A task that throws
@@ -176,14 +188,16 @@ function flushAll(): void {
   // Overflowed sockets are closed only here, never from inside a send: closing runs application
   // callbacks (terminate) that may broadcast, and a broadcast nested in another one's fan-out
   // would reach the remaining members before the one being delivered.
+  // Sockets carrying a reply go last: an acknowledgement leaves only after the broadcast it
+  // acknowledges was handed to the OS for every other member here. A crash between the two writes
+  // then leaves the message unacknowledged (its sender sends it again, deduplicated by id) rather
+  // than acknowledged and undelivered, with no history left to recover it from.
+  const replying: Outbound[] = [];
   for (const outbound of batch) {
-    try {
-      outbound.flush();
-    } catch (error) {
-      // Every other socket still gets its frames; the first failure is rethrown below.
-      failure ??= error;
-    }
+    if (outbound.replying) replying.push(outbound);
+    else failure = flushOne(outbound, failure);
   }
+  for (const outbound of replying) failure = flushOne(outbound, failure);
   if (failure !== undefined) throw failure;
 }
 
@@ -212,6 +226,11 @@ export class Outbound {
     this.owner = owner;
   }
 
+  /** True when a reply is queued this turn. */
+  get replying(): boolean {
+    return (this.flags & REPLIES) !== 0;
+  }
+
   /** Bytes waiting: queued this turn plus what the socket could not hand to the OS yet. */
   get pendingBytes(): number {
     return this.queued + this.socket.writableLength;
@@ -222,21 +241,22 @@ export class Outbound {
    * are dropped (the socket is about to close). A frame larger than the limit still goes out when
    * nothing else waits: the bound is on backlog.
    */
-  send(text: string | Buffer): void {
+  send(text: string | Buffer, reply = false): void {
     if (this.flags & OVERFLOWED) return;
+    if (reply) this.flags |= REPLIES;
     const frame = typeof text === 'string' ? frameOf(text) : text;
     const pending = this.queued + this.socket.writableLength;
     if (pending > 0 && pending + frame.length > this.limit) return this.overflow();
     if (this.queue === null) this.queue = [frame];
     else this.queue.push(frame);
     this.queued += frame.length;
-    if (this.queued >= FLUSH_BYTES) this.write();
+    if (this.queued >= FLUSH_BYTES && !(this.flags & REPLIES)) this.write();
     this.schedule();
   }
 
   /** Writes what is queued now, in one write. */
   flush(): void {
-    this.flags &= ~SCHEDULED;
+    this.flags &= ~(SCHEDULED | REPLIES);
     if (!(this.flags & OVERFLOWED)) return this.write();
     if (this.flags & REPORTED) return;
     this.flags |= REPORTED;
