@@ -191,7 +191,9 @@ function flushAll(): void {
   // Sockets carrying a reply go last: an acknowledgement leaves only after the broadcast it
   // acknowledges was handed to the OS for every other member here. A crash between the two writes
   // then leaves the message unacknowledged (its sender sends it again, deduplicated by id) rather
-  // than acknowledged and undelivered, with no history left to recover it from.
+  // than acknowledged and undelivered, with no history left to recover it from. (A socket that
+  // queues 64 KiB in one turn still writes at once, reply or not: holding a large join replay back
+  // could push it over its limit.)
   const replying: Outbound[] = [];
   for (const outbound of batch) {
     if (outbound.replying) replying.push(outbound);
@@ -250,7 +252,7 @@ export class Outbound {
     if (this.queue === null) this.queue = [frame];
     else this.queue.push(frame);
     this.queued += frame.length;
-    if (this.queued >= FLUSH_BYTES && !(this.flags & REPLIES)) this.write();
+    if (this.queued >= FLUSH_BYTES) this.write();
     this.schedule();
   }
 
