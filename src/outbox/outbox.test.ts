@@ -1,5 +1,5 @@
 import { IDBFactory } from 'fake-indexeddb';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { FakeClock } from '../../test/fakes';
 import type { Meta, Payload } from '../protocol';
 import type { PushResult } from '../push';
@@ -101,11 +101,10 @@ describe('Outbox', () => {
     const seen: string[] = [];
     tab2.onChange((e) => seen.push(e.status));
     const entry = await tab1.add('room:a', 'msg', {});
-    await settle();
-    expect(tab2.pending('room:a').map((e) => e.id)).toEqual([entry.id]);
+    // The other tab hears of it through a BroadcastChannel: soon, not within a fixed number of ticks.
+    await vi.waitFor(() => expect(tab2.pending('room:a').map((e) => e.id)).toEqual([entry.id]));
     tab1.acknowledge(entry.id, {});
-    await settle();
-    expect(tab2.pending()).toEqual([]);
+    await vi.waitFor(() => expect(tab2.pending()).toEqual([]));
     expect(seen).toEqual(['queued', 'acked']);
     tab1.close();
     tab2.close();
