@@ -7,10 +7,17 @@
  */
 import { describe, expect, it } from 'vitest';
 import { joinOkWith, PLUME, requestWith } from './plume-frames';
-import { useServers } from './helpers';
+import { useServers, type RawClient } from './helpers';
 
 const start = useServers();
 const TOPIC = 'room:signing';
+
+/** A Plume member that asked to mesh, with its member id. */
+async function meshJoin(connect: (options?: object) => Promise<RawClient>, name: string): Promise<{ client: RawClient; joinRef: string; member: string }> {
+  const client = await connect({ name, params: PLUME });
+  const { joinRef, reply } = await joinOkWith(client, TOPIC, { mesh: true });
+  return { client, joinRef, member: reply.meta!.member as string };
+}
 
 describe('signing relayed broadcasts', () => {
   it('does not sign in a room of plain Plume members', async () => {
@@ -25,13 +32,8 @@ describe('signing relayed broadcasts', () => {
 
   it('signs only once a member is reached through a peer', async () => {
     const { connect, server } = await start();
-    const join = async (name: string) => {
-      const client = await connect({ name, params: PLUME });
-      const { joinRef, reply } = await joinOkWith(client, TOPIC, { mesh: true });
-      return { client, joinRef, member: reply.meta!.member as string };
-    };
-    const a = await join('ada');
-    const b = await join('bob');
+    const a = await meshJoin(connect, 'ada');
+    const b = await meshJoin(connect, 'bob');
     await a.client.next((f) => f.event === 'plume:mesh' && (f.payload.links as string[]).includes(b.member));
     server.broadcast(TOPIC, 'msg', { n: 1 });
     expect((await a.client.next((f) => f.event === 'msg')).meta).not.toHaveProperty('sig'); // linked, but no link is up yet
@@ -48,13 +50,8 @@ describe('signing relayed broadcasts', () => {
 
   it('sends plain frames directly to the members of a signed room that did not ask to mesh, and keeps them out of the mesh', async () => {
     const { connect, server } = await start();
-    const join = async (name: string) => {
-      const client = await connect({ name, params: PLUME });
-      const { joinRef, reply } = await joinOkWith(client, TOPIC, { mesh: true });
-      return { client, joinRef, member: reply.meta!.member as string };
-    };
-    const a = await join('ada');
-    const b = await join('bob');
+    const a = await meshJoin(connect, 'ada');
+    const b = await meshJoin(connect, 'bob');
     const plume = await connect({ name: 'cy', params: PLUME });
     await joinOkWith(plume, TOPIC);
     const phoenix = await connect({ name: 'dee' });
