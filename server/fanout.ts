@@ -11,7 +11,7 @@
  * history) or cross-node transport (PubSub).
  */
 import { encodeRaw, isPayload, type Payload } from '../src/protocol';
-import { frameOf, reframe } from './outbound';
+import { frameAround, frameOf, reframe } from './outbound';
 import type { ChannelInstance } from './channel-instance';
 import type { StoredBroadcast } from './history';
 import type { MeshRegistry } from './mesh/registry';
@@ -32,6 +32,11 @@ export interface BroadcastMessage {
   id?: string;
   /** The payload's JSON text when the sender already has it (saves serializing it again on this node). */
   payloadJson?: string;
+  /**
+   * That text as UTF-8, when the sender already encoded it: frames are built around these bytes.
+   * Node-local, like `payloadJson`: an adapter carrying messages between nodes leaves both out.
+   */
+  payloadBytes?: Buffer;
   /** The server's signature, on topics with a mesh (PROTOCOL.md §10). */
   sig?: Signature;
 }
@@ -41,8 +46,8 @@ export const SKIP_EVENT = 'plume:skip';
 
 /** Builds each kind of frame for one broadcast at most once, however many members get it. */
 class Frames {
-  private phoenixFrame: string | undefined;
-  private plumeFrame: string | undefined;
+  private phoenixFrame: Buffer | undefined;
+  private plumeFrame: Buffer | undefined;
   private signedFrame: Buffer | undefined;
   private skipFrame: string | undefined;
   private metaJson: string | undefined;
@@ -51,6 +56,7 @@ class Frames {
     private readonly topic: string,
     private readonly message: Pick<BroadcastMessage, 'event' | 'epoch' | 'seq' | 'id' | 'sig' | 'exclude'>,
     private readonly payloadJson: () => string,
+    private readonly payloadBytes?: Buffer,
   ) {}
 
   meta(): string {
@@ -58,12 +64,19 @@ class Frames {
     return (this.metaJson ??= JSON.stringify(id === undefined ? { epoch, seq } : { epoch, seq, id }));
   }
 
-  phoenix(): string {
-    return (this.phoenixFrame ??= encodeRaw(null, null, this.topic, this.message.event, this.payloadJson()));
+  phoenix(): Buffer {
+    return (this.phoenixFrame ??= this.frame(undefined));
   }
 
-  plume(): string {
-    return (this.plumeFrame ??= encodeRaw(null, null, this.topic, this.message.event, this.payloadJson(), this.meta()));
+  plume(): Buffer {
+    return (this.plumeFrame ??= this.frame(this.meta()));
+  }
+
+  /** The broadcast's frame, with `metaJson` as its last element if given: around the payload's bytes when there are some. */
+  private frame(metaJson: string | undefined): Buffer {
+    const bytes = this.payloadBytes;
+    if (!bytes) return frameOf(encodeRaw(null, null, this.topic, this.message.event, this.payloadJson(), metaJson));
+    return frameAround(`[null,null,${JSON.stringify(this.topic)},${JSON.stringify(this.message.event)},`, bytes, metaJson === undefined ? ']' : `,${metaJson}]`);
   }
 
   /**
@@ -78,7 +91,7 @@ class Frames {
     const plumeMeta = this.meta();
     const proof = sig!.p ? `,"p":["${sig!.p.join('","')}"]` : '';
     const signedMeta = `${plumeMeta.slice(0, -1)},"sig":{"k":"${sig!.k}","s":"${sig!.s}"${proof}}${exclude !== null ? `,"x":${JSON.stringify(exclude)}` : ''}}`;
-    return (this.signedFrame = reframe(frameOf(this.plume()), Buffer.byteLength(plumeMeta) + 1, `${signedMeta}]`));
+    return (this.signedFrame = reframe(this.plume(), Buffer.byteLength(plumeMeta) + 1, `${signedMeta}]`));
   }
 
   skip(): string {
@@ -172,7 +185,7 @@ export class Fanout {
       return;
     }
     let payloadJson: string | undefined;
-    const frames = new Frames(topic, message, () => (payloadJson ??= message.payloadJson ?? JSON.stringify(message.payload)));
+    const frames = new Frames(topic, message, () => (payloadJson ??= message.payloadJson ?? JSON.stringify(message.payload)), message.payloadBytes);
     for (const member of group.members) this.deliverTo(member, message, frames);
   }
 

@@ -19,13 +19,19 @@ const seqs = (entries: readonly StoredBroadcast[]) => entries.map((e) => e.seq);
 
 describe('MemoryHistory', () => {
   describe('payloads', () => {
-    it('gives back every kept payload byte for byte, multi-byte, empty and large ones included, across topics', () => {
+    it('gives back every kept payload byte for byte, multi-byte, empty and large ones included, across topics, given as text or as bytes', () => {
       const history = new MemoryHistory({ limit: 300 });
       const texts = (topic: string, seq: number) => {
         const kinds = [JSON.stringify({ n: seq, topic }), JSON.stringify({ s: `héllo — 日本語 🎉 ${seq}` }), '{}', JSON.stringify({ big: 'x'.repeat(9000 + seq) }), JSON.stringify({ u: '\u2028 \ud83d\ude00' })];
         return kinds[seq % kinds.length]!;
       };
-      for (let seq = 1; seq <= 1000; seq++) for (const topic of ['room:a', 'room:b']) history.append(topic, { event: 'm', payloadJson: texts(topic, seq) });
+      for (let seq = 1; seq <= 1000; seq++) {
+        for (const topic of ['room:a', 'room:b']) {
+          const payloadJson = texts(topic, seq);
+          // Callers that already encoded the payload hand over its bytes; the store must keep the same text.
+          history.append(topic, seq % 3 === 0 ? { event: 'm', payloadJson, payloadBytes: Buffer.from(payloadJson) } : { event: 'm', payloadJson });
+        }
+      }
       for (const topic of ['room:a', 'room:b']) {
         const { entries, complete } = history.read(topic, history.epoch, 701, 1000, 1000);
         expect(complete).toBe(true);
@@ -45,7 +51,7 @@ describe('MemoryHistory', () => {
       for (let step = 0; step < 4000; step++) {
         const topic = `room:${random(6)}`;
         const text = JSON.stringify({ step, pad: 'é'.repeat(random(3000)) });
-        const { seq } = history.append(topic, { event: 'm', payloadJson: text });
+        const { seq } = history.append(topic, { event: 'm', payloadJson: text, ...(random(2) === 0 ? { payloadBytes: Buffer.from(text) } : {}) });
         if (!model.has(topic)) model.set(topic, new Map());
         model.get(topic)!.set(seq, text);
         time.advance(random(40));

@@ -35,10 +35,16 @@ export interface HistoryRead {
   complete: boolean;
 }
 
+/** What `History.append` is given: the broadcast, and its payload's UTF-8 bytes when the caller has them. */
+export type AppendedBroadcast = Omit<StoredBroadcast, 'seq' | 'at'> & {
+  /** `payloadJson` as UTF-8, already encoded (a store may copy these instead of encoding the text again). */
+  payloadBytes?: Uint8Array;
+};
+
 /** Assigns positions and keeps history; implementations must be atomic per topic. */
 export interface History {
   /** Assigns the topic's next position and stores the broadcast under it. */
-  append(topic: string, broadcast: Omit<StoredBroadcast, 'seq' | 'at'>): Position;
+  append(topic: string, broadcast: AppendedBroadcast): Position;
   /** The last assigned position, or `{epoch, seq: 0}` when none yet. */
   head(topic: string): Position;
   /** Entries with `from <= seq <= to` (at most `limit`) of `epoch`; `complete` is false when any is no longer held. */
@@ -162,7 +168,7 @@ export class MemoryHistory implements History {
     if (!(this.limit >= 0) || !(this.maxAgeMs > 0)) throw new Error('history limit must be >= 0 and maxAgeMs > 0');
   }
 
-  append(topic: string, broadcast: Omit<StoredBroadcast, 'seq' | 'at'>): Position {
+  append(topic: string, broadcast: AppendedBroadcast): Position {
     let log = this.logs.get(topic);
     if (!log) this.logs.set(topic, (log = { head: 0, first: 1, ring: [], chunk: NO_CHUNK, bytes: 0 }));
     const seq = ++log.head;
@@ -179,12 +185,13 @@ export class MemoryHistory implements History {
   }
 
   /** Writes the payload into the topic's current chunk (a new one when it does not fit). */
-  private keep(log: TopicLog, seq: number, broadcast: Omit<StoredBroadcast, 'seq' | 'at'>): Kept {
+  private keep(log: TopicLog, seq: number, broadcast: AppendedBroadcast): Kept {
     const text = broadcast.payloadJson;
+    const bytes = broadcast.payloadBytes;
     let chunk = log.chunk;
     // UTF-8 takes at most 3 bytes per UTF-16 unit: measure exactly only when that might not fit.
-    if (chunk.bytes.length - chunk.used < text.length * 3) {
-      const length = Buffer.byteLength(text);
+    if (chunk.bytes.length - chunk.used < (bytes ? bytes.length : text.length * 3)) {
+      const length = bytes ? bytes.length : Buffer.byteLength(text);
       if (chunk.bytes.length - chunk.used < length) {
         // Chunks grow with what the topic keeps (half of it, at most MAX_CHUNK), so a quiet topic
         // holds little and a busy one few chunks; at most about one chunk per topic is slack.
@@ -193,7 +200,10 @@ export class MemoryHistory implements History {
       }
     }
     const start = chunk.used;
-    chunk.used += utf8Write(chunk.bytes, text, start);
+    if (bytes) {
+      chunk.bytes.set(bytes, start);
+      chunk.used += bytes.length;
+    } else chunk.used += utf8Write(chunk.bytes, text, start);
     chunk.live++;
     log.bytes += chunk.used - start;
     return { seq, event: broadcast.event, id: broadcast.id, at: this.now(), chunk, start, end: chunk.used };

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
 import { CLOSE } from '../src/protocol';
-import { Outbound, beforeWrite, frameOf, reframe } from './outbound';
+import { Outbound, beforeWrite, frameAround, frameOf, reframe, textBytes } from './outbound';
 
 /** Lets the end-of-turn flush run. */
 const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
@@ -70,6 +70,26 @@ describe('reframe', () => {
         expect(texts(reframe(base, Buffer.byteLength('{"seq":1}]'), tail))).toEqual([body + tail]);
       }
     }
+  });
+});
+
+describe('textBytes and frameAround', () => {
+  it('frames head, payload bytes and tail as one text frame, at every header size, multi-byte text included', () => {
+    for (const size of [0, 10, 100, 120, 126, 2000, 2730, 2731, 8000, 65530, 70000]) {
+      const payload = JSON.stringify({ s: `é日🎉${'x'.repeat(size)}` });
+      const bytes = textBytes(payload);
+      expect(bytes.toString('utf8')).toBe(payload);
+      for (const [head, tail] of [['[null,null,"room:ü","msg",', ']'], ['[null,null,"a","b",', ',{"epoch":"e","seq":7}]']]) {
+        expect(texts(frameAround(head!, bytes, tail!))).toEqual([head + payload + tail]);
+      }
+    }
+  });
+
+  it('never hands out bytes that a later call overwrites', () => {
+    // Consecutive payloads share slabs: each must keep its own bytes, across a slab change too.
+    const payloads = Array.from({ length: 400 }, (_, i) => JSON.stringify({ i, pad: 'ü'.repeat(i * 7 % 1500) }));
+    const bytes = payloads.map(textBytes);
+    payloads.forEach((payload, i) => expect(bytes[i]!.toString('utf8')).toBe(payload));
   });
 });
 

@@ -79,6 +79,46 @@ function allocFrame(size: number): Buffer {
   return frame;
 }
 
+/**
+ * `text` as UTF-8 bytes, cut from the same slabs as frames and never written
+ * again: a broadcast's payload is encoded once, then copied as bytes into
+ * history and into each kind of frame (`frameAround`) instead of encoded
+ * for each of them.
+ *
+ * @example textBytes('{"body":"hi"}').length // 13
+ */
+export function textBytes(text: string): Buffer {
+  // UTF-8 takes at most 3 bytes per UTF-16 unit: that bound is reserved, and only what was written kept.
+  const bound = text.length * 3;
+  if (bound > SLAB_MAX_FRAME) return Buffer.from(text, 'utf8');
+  if (slabUsed + bound > SLAB_BYTES) {
+    slab = Buffer.allocUnsafeSlow(SLAB_BYTES);
+    slabUsed = 0;
+  }
+  const length = utf8Write(slab, text, slabUsed);
+  const bytes = slab.subarray(slabUsed, slabUsed + length);
+  slabUsed += (length + 7) & ~7;
+  return bytes;
+}
+
+/**
+ * The text frame of `head`, then the UTF-8 bytes `body`, then `tail`: a
+ * broadcast frame around its payload's bytes (`textBytes`), with only the
+ * few bytes of topic, event and metadata encoded here.
+ *
+ * @example frameAround('[null,null,"room:a","msg",', textBytes('{}'), ']') // the frame of '[null,null,"room:a","msg",{}]'
+ */
+export function frameAround(head: string, body: Uint8Array, tail: string): Buffer {
+  const headBytes = Buffer.byteLength(head);
+  const tailBytes = Buffer.byteLength(tail);
+  const frame = frameWithHeader(headBytes + body.length + tailBytes);
+  const start = frame.length - headBytes - body.length - tailBytes;
+  utf8Write(frame, head, start);
+  frame.set(body, start + headBytes);
+  utf8Write(frame, tail, start + headBytes + body.length);
+  return frame;
+}
+
 /** An unfilled text frame for `length` bytes of text, its header written. */
 function frameWithHeader(length: number): Buffer {
   const head = length < 126 ? 2 : length < 65536 ? 4 : 10;

@@ -26,6 +26,8 @@ import { PresenceTracker } from './presence/tracker';
 import { relayChannel, RELAY_PATTERN } from './relay';
 import { Router } from './router';
 import { MemoryHistory, type History, type Position, type StoredBroadcast } from './history';
+import { toJson } from './json';
+import { textBytes } from './outbound';
 import { Transport, type Address } from './transport';
 
 /** What `disconnect` and `sockets()` describe of a socket. */
@@ -117,12 +119,14 @@ export class PlumeServer implements ConnectionHost {
     // the stack) must fail here, not during fan-out after it took a seq that no member will ever see.
     let payloadJson: string;
     try {
-      payloadJson = JSON.stringify(payload);
+      payloadJson = toJson(payload);
     } catch (err) {
       throw new TypeError(`broadcast payload on ${topic} cannot be serialized to JSON: ${(err as Error).message}`, { cause: err });
     }
-    const position = this.history.append(topic, { event, payloadJson, id: options.id });
-    const message: BroadcastMessage = { kind: 'plume:broadcast', topic, event, payload, payloadJson, ...position, exclude: options.exclude ?? null };
+    // Encoded once: history keeps these bytes and every frame of the broadcast is built around them.
+    const payloadBytes = textBytes(payloadJson);
+    const position = this.history.append(topic, { event, payloadJson, payloadBytes, id: options.id });
+    const message: BroadcastMessage = { kind: 'plume:broadcast', topic, event, payload, payloadJson, payloadBytes, ...position, exclude: options.exclude ?? null };
     if (options.id !== undefined) message.id = options.id;
     this.publisher.publish(message, payloadJson);
     return position;
