@@ -5,10 +5,10 @@
  * topic's broadcasts are published in seq order whether or not they wait
  * for a signature.
  */
-import { signedContent } from '../src/protocol';
+import { signedContent, signedContentHead } from '../src/protocol';
 import type { BroadcastMessage } from './fanout';
 import type { MeshRegistry } from './mesh/registry';
-import type { Signature } from './mesh/signer';
+import { leafHash, leafHashOf, type Signature } from './mesh/signer';
 import { beforeWrite } from './outbound';
 import type { PubSub } from './pubsub/pubsub';
 
@@ -32,8 +32,12 @@ export class Publisher {
     if (!mesh || (!mesh.relaying(topic) && !this.waiting.has(topic))) return this.pubsub.broadcast(topic, message);
     mesh.announce(topic, message.epoch, message.seq);
     this.waiting.set(topic, (this.waiting.get(topic) ?? 0) + 1);
-    const content = signedContent(topic, message.epoch, message.seq, message.event, message.id ?? null, payloadJson, message.exclude);
-    mesh.signer.sign(content, message, this.signed);
+    const id = message.id ?? null;
+    const bytes = message.payloadBytes;
+    const leaf = bytes
+      ? leafHashOf(signedContentHead(topic, message.epoch, message.seq, message.event, id, message.exclude), bytes)
+      : leafHash(signedContent(topic, message.epoch, message.seq, message.event, id, payloadJson, message.exclude));
+    mesh.signer.sign(leaf, message, this.signed);
   }
 
   /** A signed broadcast goes on to PubSub (batches are signed in the order they were queued). */

@@ -227,7 +227,12 @@ export const TOKEN_PROTOCOL_PREFIX = 'base64url.bearer.phx.';
  * a content. The payload is not escaped again, which keeps signing cheap.
  */
 export function signedContent(topic: string, epoch: string, seq: number, event: string, id: string | null, payloadJson: string, exclude: string | null): string {
-  return `${JSON.stringify(['plume/2', topic, epoch, seq, event, id, exclude])}\n${payloadJson}`;
+  return `${signedContentHead(topic, epoch, seq, event, id, exclude)}${payloadJson}`;
+}
+
+/** The part of `signedContent` before the payload: the JSON header and its newline. */
+export function signedContentHead(topic: string, epoch: string, seq: number, event: string, id: string | null, exclude: string | null): string {
+  return `${JSON.stringify(['plume/2', topic, epoch, seq, event, id, exclude])}\n`;
 }
 
 /** Bytes prefixed to a batch's Merkle root before it is signed (domain separation). */

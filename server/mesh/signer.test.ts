@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { leafHash, merkle, type Digest } from './signer';
+import { leafHash, leafHashOf, merkle, type Digest } from './signer';
 
 const sha256 = (...parts: Buffer[]) => createHash('sha256').update(Buffer.concat(parts)).digest();
 const bytes = (digest: Digest) => Buffer.from(digest, 'latin1');
@@ -9,6 +9,13 @@ describe('Merkle hashing (PROTOCOL.md §10)', () => {
   it('hashes a leaf as SHA-256(0x00 ‖ UTF-8(content)), non-ASCII included', () => {
     for (const content of ['["plume/1","room:a","e",1,"msg",null,"{}",null]', 'héllo — 日本語 🎉', '']) {
       expect(bytes(leafHash(content)).equals(sha256(Buffer.from([0]), Buffer.from(content, 'utf8')))).toBe(true);
+    }
+  });
+
+  it('hashes a header and payload bytes exactly as the whole content, growing its scratch space for large ones', () => {
+    for (const payload of ['{}', JSON.stringify({ s: 'héllo — 日本語 🎉' }), JSON.stringify({ big: 'ü'.repeat(40_000) }), '{"after":"big"}']) {
+      const head = '["plume/2","room:ü","e",1,"msg",null,null]\n';
+      expect(leafHashOf(head, Buffer.from(payload))).toBe(leafHash(head + payload));
     }
   });
 

@@ -10,7 +10,7 @@
  */
 import { generateKeyPairSync, hash, randomBytes, sign, type KeyObject } from 'node:crypto';
 import { SIGNATURE_DOMAIN } from '../../src/protocol';
-import { latin1Write } from '../bytes';
+import { latin1Write, utf8Write } from '../bytes';
 
 /** A public key as clients receive it. */
 export interface PublicKeyInfo {
@@ -44,12 +44,28 @@ function newKey(): Key {
  * Cheaper than a Buffer to make, keep and compare: a hash that returns a
  * Buffer spends more on the allocation than on hashing 65 bytes.
  */
-export type Digest = string;
+export type Digest = string & { readonly digest: unique symbol };
 
 /** The leaf hash of a signed content string: SHA-256(0x00 ‖ UTF-8(content)). */
 export function leafHash(content: string): Digest {
   // One native call, no Hash object and no copies: U+0000 is the single byte 0x00 in UTF-8.
-  return hash('sha256', `\u0000${content}`, 'binary');
+  return hash('sha256', `\u0000${content}`, 'binary') as Digest;
+}
+
+/** Scratch space for a leaf's input when its content comes as a header and payload bytes (grown on demand). */
+let leafInput = Buffer.allocUnsafeSlow(16 * 1024);
+
+/**
+ * `leafHash(head + text)` where `body` is `text` already encoded as UTF-8 (a broadcast's payload
+ * bytes): the bytes are copied, not the text encoded again.
+ */
+export function leafHashOf(head: string, body: Uint8Array): Digest {
+  const size = 1 + head.length * 3 + body.length;
+  if (size > leafInput.length) leafInput = Buffer.allocUnsafeSlow(Math.max(size, leafInput.length * 2));
+  leafInput[0] = 0;
+  const headBytes = utf8Write(leafInput, head, 1);
+  leafInput.set(body, 1 + headBytes);
+  return hash('sha256', leafInput.subarray(0, 1 + headBytes + body.length), 'binary') as Digest;
 }
 
 /** Scratch space for an inner node's input (0x01 ‖ left ‖ right), and for encoding one digest. */
@@ -60,7 +76,7 @@ const ENCODE = Buffer.alloc(32);
 function nodeHash(left: Digest, right: Digest): Digest {
   latin1Write(NODE_INPUT, left, 1);
   latin1Write(NODE_INPUT, right, 33);
-  return hash('sha256', NODE_INPUT, 'binary');
+  return hash('sha256', NODE_INPUT, 'binary') as Digest;
 }
 
 /** A digest's bytes as base64url. */
@@ -90,13 +106,13 @@ export function merkle(leaves: Digest[]): { root: Digest; proofs: string[][] } {
     }
     return proof;
   });
-  return { root: levels[levels.length - 1]![0] ?? '\u0000'.repeat(32), proofs };
+  return { root: levels[levels.length - 1]![0] ?? ('\u0000'.repeat(32) as Digest), proofs };
 }
 
 /**
  * @example
  * const signer = new Signer();
- * signer.sign(signedContent(topic, epoch, seq, event, id, json, exclude), message, (m, signature) => send(m, signature));
+ * signer.sign(leafHash(signedContent(topic, epoch, seq, event, id, json, exclude)), message, (m, signature) => send(m, signature));
  */
 export class Signer {
   private current: Key = newKey();
@@ -122,11 +138,12 @@ export class Signer {
   }
 
   /**
-   * Queues `content` for this tick's batch; `done(item, signature)` is called when the batch is
-   * signed (a shared function and an item, so a busy room does not make a closure per broadcast).
+   * Queues a broadcast, by the leaf hash of its signed content, for this tick's batch;
+   * `done(item, signature)` is called when the batch is signed (a shared function and an item, so a
+   * busy room does not make a closure per broadcast).
    */
-  sign<T>(content: string, item: T, done: (item: T, signature: Signature) => void): void {
-    this.batch.push({ leaf: leafHash(content), item, done });
+  sign<T>(leaf: Digest, item: T, done: (item: T, signature: Signature) => void): void {
+    this.batch.push({ leaf, item, done });
     if (this.batch.length >= this.maxBatch) return this.flush();
     if (!this.scheduled) {
       this.scheduled = true;

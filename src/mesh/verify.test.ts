@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { Signer, type Signature } from '../../server/mesh/signer';
+import { Signer, leafHash, type Signature } from '../../server/mesh/signer';
 import { signedContent } from '../protocol';
 import { Verifier } from './verify';
 
 function signAll(signer: Signer, contents: string[]): Signature[] {
   const out: Signature[] = [];
-  for (const c of contents) signer.sign(c, out, (list, s) => list.push(s));
+  for (const c of contents) signer.sign(leafHash(c), out, (list, s) => list.push(s));
   signer.flush();
   return out;
 }
