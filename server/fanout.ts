@@ -61,7 +61,8 @@ class Frames {
 
   meta(): string {
     const { epoch, seq, id } = this.message;
-    return (this.metaJson ??= JSON.stringify(id === undefined ? { epoch, seq } : { epoch, seq, id }));
+    // What JSON.stringify({ epoch, seq, id }) writes (seq is an integer), without building the object.
+    return (this.metaJson ??= `{"epoch":${JSON.stringify(epoch)},"seq":${seq}${id === undefined ? '' : `,"id":${JSON.stringify(id)}`}}`);
   }
 
   phoenix(): Buffer {
