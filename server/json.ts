@@ -67,7 +67,7 @@ function writeTop(object: object): string {
     const item = (object as Record<string, unknown>)[key];
     let text: string | undefined;
     if (typeof item === 'string') text = item.length >= LONG && PLAIN.test(item) ? `"${item}"` : JSON.stringify(item);
-    else if (typeof item === 'object' && item !== null && typeof (item as { toJSON?: unknown }).toJSON === 'function') {
+    else if (item !== null && (typeof item === 'object' || typeof item === 'function' || typeof item === 'bigint') && typeof (item as { toJSON?: unknown }).toJSON === 'function') {
       // toJSON is called with the property name as argument, which a call for the item alone would not pass.
       throw BUILT_IN;
     } else text = JSON.stringify(item); // undefined for values an object leaves out
