@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
-  CLOSE, MAX_NAME_LENGTH, decode, encode, encodeRaw, isPayload, isReplyPayload, isReservedEvent,
+  CLOSE, MAX_NAME_LENGTH, decode, encode, encodeRaw, isPayload, isReplyPayload, isReservedEvent, signedContent,
   type DecodeFailure, type DecodeSuccess,
 } from './protocol';
 
@@ -133,5 +133,18 @@ describe('predicates', () => {
   it('isReservedEvent covers phx_, presence_ and plume: names', () => {
     for (const event of ['phx_join', 'phx_anything', 'presence_diff', 'plume:ack']) expect(isReservedEvent(event)).toBe(true);
     for (const event of ['new_msg', 'phx', 'presence', 'plume']) expect(isReservedEvent(event)).toBe(false);
+  });
+});
+
+describe('signedContent (PROTOCOL.md §10)', () => {
+  it('is the JSON header array, a newline and the payload text, for names that need escaping too', () => {
+    for (const [topic, event, id, exclude] of [
+      ['room:a', 'msg', null, null],
+      ['room:"ü"\\\n', 'é\u2028', 'm-1"', 'sock\u0000'],
+      ['r', 'e', '', ''],
+    ] as const) {
+      const seq = 9007199254740991;
+      expect(signedContent(topic, 'ep', seq, event, id, '{"a":1}', exclude)).toBe(`${JSON.stringify(['plume/2', topic, 'ep', seq, event, id, exclude])}\n{"a":1}`);
+    }
   });
 });

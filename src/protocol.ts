@@ -230,9 +230,15 @@ export function signedContent(topic: string, epoch: string, seq: number, event: 
   return `${signedContentHead(topic, epoch, seq, event, id, exclude)}${payloadJson}`;
 }
 
-/** The part of `signedContent` before the payload: the JSON header and its newline. */
+/**
+ * The part of `signedContent` before the payload: the JSON header
+ * `["plume/2",topic,epoch,seq,event,id,exclude]` and its newline. Written
+ * piece by piece (byte for byte what `JSON.stringify` gives for the array,
+ * `seq` being an integer): the server makes one per signed broadcast.
+ */
 export function signedContentHead(topic: string, epoch: string, seq: number, event: string, id: string | null, exclude: string | null): string {
-  return `${JSON.stringify(['plume/2', topic, epoch, seq, event, id, exclude])}\n`;
+  const q = JSON.stringify;
+  return `["plume/2",${q(topic)},${q(epoch)},${seq},${q(event)},${id === null ? 'null' : q(id)},${exclude === null ? 'null' : q(exclude)}]\n`;
 }
 
 /** Bytes prefixed to a batch's Merkle root before it is signed (domain separation). */
