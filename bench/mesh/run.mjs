@@ -92,7 +92,7 @@ function options() {
     peerProcesses: int('peer-procs', values['peer-procs'], 4),
     payloadBytes: 1024,
     raw: Boolean(values.raw),
-    signing: { warmupMs: quick ? 500 : 1000, measureMs: quick ? 1000 : 2000, window: 20_000, repeats: quick ? 1 : 3 },
+    signing: { warmupMs: quick ? 500 : 1000, measureMs: quick ? 1000 : 2000, window: 20_000, repeats: quick ? 1 : 5 },
   };
 }
 

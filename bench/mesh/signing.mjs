@@ -56,6 +56,12 @@ async function extraMembers(port, rooms, kind) {
   return sockets;
 }
 
+function median(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
 export async function signingPart(files, config) {
   const pin = pinning();
   console.log(`[bench:mesh] signing cost: ${pin.pinned ? 'pinned' : 'NOT pinned'}: ${pin.note}`);
@@ -68,11 +74,14 @@ export async function signingPart(files, config) {
   for (const scenario of SIGNING_SCENARIOS) {
     const best = {};
     // Rounds in rotated orders (a Latin square), so that no variant always runs first or always
-    // next to the same one: on a shared machine throughput drifts by tens of percent within a
-    // minute, and the best of several rounds spread over the part is what each variant is credited.
+    // next to the same one. On a shared machine throughput drifts by tens of percent within a
+    // minute: the ratios are taken within each round, between runs a few seconds apart, and the
+    // median round counts (the best run of each variant, taken from different minutes, swung the
+    // signed/off ratio of one scenario from 68% to 114% between two runs of the part).
     const rounds = [['off', 'signed', 'plain'], ['signed', 'plain', 'off'], ['plain', 'off', 'signed']];
-    const order = Array.from({ length: config.signing.repeats }, (_, i) => rounds[i % rounds.length]).flat();
-    for (const variant of order) {
+    const perRound = Array.from({ length: config.signing.repeats }, () => ({}));
+    const order = perRound.flatMap((round, i) => rounds[i % rounds.length].map((variant) => [round, variant]));
+    for (const [round, variant] of order) {
       const server = await startServer(process.execPath, [files.signing, '--port', '0', ...VARIANTS[variant].args], { pinned: pin.pinned });
       try {
         const extras = await extraMembers(server.port, scenario.rooms, VARIANTS[variant].extras);
@@ -81,12 +90,21 @@ export async function signingPart(files, config) {
         const result = { ...r, broadcastsPerSec: r.deliveriesPerSec / scenario.perRoom, broadcastsPerCpuSec: r.deliveriesPerCpuSec / scenario.perRoom };
         console.log(`[bench:mesh] signing cost ${scenario.label}, ${variant}: ${Math.round(result.broadcastsPerSec)} broadcasts/s (server CPU ${Math.round(r.serverCpuShare * 100)}%, load CPU ${Math.round(r.loadCpuShare * 100)}%)${r.complete ? '' : ' (INCOMPLETE)'}`);
         if (!best[variant] || result.broadcastsPerSec > best[variant].broadcastsPerSec) best[variant] = result;
+        round[variant] = result;
       } finally {
         await server.stop();
       }
     }
-    scenarios.push({ ...scenario, ...best, signedShare: best.signed.broadcastsPerSec / best.off.broadcastsPerSec, signedCpuShare: best.signed.broadcastsPerCpuSec / best.off.broadcastsPerCpuSec, plainShare: best.plain.broadcastsPerSec / best.off.broadcastsPerSec });
+    const ratios = (variant, key) => perRound.map((r) => r[variant][key] / r.off[key]);
+    scenarios.push({
+      ...scenario,
+      ...best,
+      signedShare: median(ratios('signed', 'broadcastsPerSec')),
+      signedCpuShare: median(ratios('signed', 'broadcastsPerCpuSec')),
+      plainShare: median(ratios('plain', 'broadcastsPerSec')),
+      signedShares: ratios('signed', 'broadcastsPerSec'),
+    });
   }
-  const note = 'Columns: `mesh: false` never signs; "relaying pair per room": two extra members per room ask to mesh and report a link up, so one is relayed and every broadcast of the room is batch-signed (the other gets signed frames); "no member asked to mesh": the default server (mesh on) with plain Plume members only, as in `npm run bench`. Each server sends every broadcast to the measured members plus one extra frame, so the fan-out work is equal and only signing differs. Broadcasts/s = deliveries/s at the members ÷ members per room.';
+  const note = 'Columns: `mesh: false` never signs; "relaying pair per room": two extra members per room ask to mesh and report a link up, so one is relayed and every broadcast of the room is batch-signed (the other gets signed frames); "no member asked to mesh": the default server (mesh on) with plain Plume members only, as in `npm run bench`. Each server sends every broadcast to the measured members plus one extra frame, so the fan-out work is equal and only signing differs. Broadcasts/s = deliveries/s at the members ÷ members per room, best run of each variant; the ratios are medians of the ratios within each round (runs seconds apart), so they need not equal the ratio of the best runs.';
   return { pinning: pin.pinned ? `Pinned with taskset: ${pin.note}.` : `Not pinned: ${pin.note}.`, scenarios, note };
 }
