@@ -99,6 +99,8 @@ export interface Message {
   event: string;
   payload: Payload;
   meta?: Meta;
+  /** The frame's text as received, on signed broadcasts from the server (a forwarding member compares with it). */
+  frame?: string;
 }
 
 /** The payload of a `phx_reply`. */

@@ -243,6 +243,8 @@ export class Socket {
       return;
     }
     const message = result.message;
+    // A signed broadcast keeps its text: a member forwarding it checks its re-encoding against it.
+    if (message.meta?.sig !== undefined) message.frame = data;
     if (message.topic === PHOENIX_TOPIC) {
       if (message.event === EVENTS.reply && message.ref !== null && message.ref === this.heartbeatRef) this.heartbeatAnswered();
       return;

@@ -18,7 +18,10 @@ class FakePeer extends EventEmitter {
   signal(data: unknown): void {
     this.signals.push(data);
   }
-  send(): void {}
+  readonly sent: unknown[] = [];
+  send(data: unknown): void {
+    this.sent.push(data);
+  }
   destroy(): void {
     this.destroyed = true;
   }
@@ -74,5 +77,41 @@ describe('mesh links', () => {
     expect(FakePeer.made[1]!.signals).toEqual([{ type: 'offer', sdp: 'second' }]);
     FakePeer.made[1]!.emit('connect');
     expect(mesh.stats().peers).toEqual([{ id: 'a', up: true }]);
+  });
+});
+
+describe('forwarding a signed broadcast from the server', () => {
+  const sig = { k: 'kid', s: 'c2ln', p: ['Rabc'] };
+  /** A signed broadcast as the socket hands it over: decoded, with the frame's text. */
+  const signed = (seq: number, payloadText: string): Message => {
+    const meta = { epoch: 'ep', seq, sig };
+    const frame = `[null,null,"room:a","msg",${payloadText},${JSON.stringify(meta)}]`;
+    return { joinRef: null, ref: null, topic: 'room:a', event: 'msg', payload: JSON.parse(payloadText) as Payload, meta, frame };
+  };
+
+  function forwarder() {
+    const context = setup('a');
+    context.push('plume:mesh', { links: ['b'], forward: ['b'], direct: true });
+    FakePeer.made[0]!.emit('connect');
+    return { ...context, child: FakePeer.made[0]! };
+  }
+
+  it('forwards at once when its re-encoded payload is the text the server framed (and signed)', () => {
+    const { mesh, child } = forwarder();
+    mesh.fromServer(signed(1, '{"body":"hé \\"quoted\\"","n":[1,2.5]}'));
+    // Synchronously: no signature check stands between the server's frame and the children.
+    expect(child.sent).toHaveLength(1);
+    expect(String(child.sent[0])).toContain('"{\\"body\\":\\"hé \\\\\\"quoted');
+    expect(mesh.stats().forwarded).toBe(1);
+  });
+
+  it('does not vouch for a re-encoding that differs from the framed text: the signature decides, and this one fails', async () => {
+    const { mesh, child } = forwarder();
+    // 1.0 re-encodes as 1: the server signed other text than this member would forward.
+    mesh.fromServer(signed(2, '{"n":1.0}'));
+    // No trusted key was given, so the check fails and nothing is forwarded.
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(child.sent).toEqual([]);
+    expect(mesh.stats().forwarded).toBe(0);
   });
 });
