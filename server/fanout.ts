@@ -34,7 +34,9 @@ export interface BroadcastMessage {
   payloadJson?: string;
   /**
    * That text as UTF-8, when the sender already encoded it: frames are built around these bytes.
-   * Node-local, like `payloadJson`: an adapter carrying messages between nodes leaves both out.
+   * Meant for this node: an adapter carrying messages between nodes should leave it out (and
+   * `payloadJson`, which the payload duplicates); if it serializes it anyway, the copy that arrives
+   * is not a Buffer and is ignored.
    */
   payloadBytes?: Buffer;
   /** The server's signature, on topics with a mesh (PROTOCOL.md §10). */
@@ -186,7 +188,9 @@ export class Fanout {
       return;
     }
     let payloadJson: string | undefined;
-    const frames = new Frames(topic, message, () => (payloadJson ??= message.payloadJson ?? JSON.stringify(message.payload)), message.payloadBytes);
+    // An adapter that serializes messages turns the bytes into `{type, data}`: only real bytes count.
+    const bytes = Buffer.isBuffer(message.payloadBytes) ? message.payloadBytes : undefined;
+    const frames = new Frames(topic, message, () => (payloadJson ??= message.payloadJson ?? JSON.stringify(message.payload)), bytes);
     for (const member of group.members) this.deliverTo(member, message, frames);
   }
 

@@ -5,6 +5,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { MemoryAdapter, MemoryBus } from '../server/pubsub/memory';
 import { PubSub } from '../server/pubsub/pubsub';
+import type { Envelope } from '../server/pubsub/adapter';
 import { PlumeServer } from '../server/server';
 import { RawClient, Recorder, useServers } from './helpers';
 
@@ -122,5 +123,29 @@ describe('several nodes on one MemoryBus', () => {
     expect((await onB.next((f) => f.event === 'msg')).raw).toBe('[null,null,"room:x","msg",{"from":"a"}]');
     expect((await onA.next((f) => f.event === 'msg')).payload).toEqual({ from: 'a' });
     expect(await onA.drain((f) => f.event === 'msg')).toEqual([]);
+  });
+
+  it('delivers the same frames when the adapter serializes messages as JSON (the encoded payload bytes arrive as a plain object)', async () => {
+    const bus = new MemoryBus();
+    /** What a network adapter does to a message: JSON out, JSON in. */
+    class JsonAdapter extends MemoryAdapter {
+      override publish(envelope: Envelope): void {
+        super.publish(JSON.parse(JSON.stringify(envelope)) as Envelope);
+      }
+    }
+    const nodes = ['a', 'b'].map((name) => {
+      const pubsub = new PubSub(new JsonAdapter({ bus, nodeName: name }));
+      pubsubs.push(pubsub);
+      return pubsub;
+    });
+    const a = await start({ pubsub: nodes[0] });
+    const b = await start({ pubsub: nodes[1] });
+    const onA = await a.connect({ name: 'ada' });
+    const onB = await b.connect({ name: 'bob' });
+    const joinRef = await onA.joinOk('room:x');
+    await onB.joinOk('room:x');
+    const body = { text: 'é'.repeat(300), n: 1 };
+    await onA.request('room:x', 'msg', body, joinRef);
+    expect((await onB.next((f) => f.event === 'msg')).raw).toBe(`[null,null,"room:x","msg",${JSON.stringify(body)}]`);
   });
 });
