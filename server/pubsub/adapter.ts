@@ -6,7 +6,13 @@
  * process); a Redis adapter implements the same interface.
  */
 
-/** What travels between nodes. `message` must be JSON-serializable for any adapter but memory. */
+/**
+ * What travels between nodes. `message` must be JSON-serializable for any adapter but memory.
+ * A channel broadcast (`kind: "plume:broadcast"`) also carries its payload as text and as UTF-8
+ * bytes (`payloadJson`, `payloadBytes`) for this node's fan-out: a network adapter should leave
+ * both out, since the receiving node serializes the payload itself (bytes that arrive as anything
+ * but a Buffer are ignored).
+ */
 export interface Envelope {
   topic: string;
   message: unknown;
