@@ -106,19 +106,23 @@ describe('several nodes on one MemoryBus', () => {
     await Promise.all(pubsubs.splice(0).map((p) => p.close()));
   });
 
-  it('delivers a broadcast made on one node to members on the other', async () => {
+  /** Two nodes on one bus, each with a member of room:x: ada on a, bob on b. */
+  async function twoNodes(Adapter: typeof MemoryAdapter = MemoryAdapter) {
     const bus = new MemoryBus();
-    const nodes = ['a', 'b'].map((name) => {
-      const pubsub = new PubSub(new MemoryAdapter({ bus, nodeName: name }));
+    const [a, b] = await Promise.all(['a', 'b'].map((name) => {
+      const pubsub = new PubSub(new Adapter({ bus, nodeName: name }));
       pubsubs.push(pubsub);
-      return pubsub;
-    });
-    const a = await start({ pubsub: nodes[0] });
-    const b = await start({ pubsub: nodes[1] });
-    const onA = await a.connect({ name: 'ada' });
-    const onB = await b.connect({ name: 'bob' });
+      return start({ pubsub });
+    }));
+    const onA = await a!.connect({ name: 'ada' });
+    const onB = await b!.connect({ name: 'bob' });
     const joinRef = await onA.joinOk('room:x');
     await onB.joinOk('room:x');
+    return { onA, onB, joinRef };
+  }
+
+  it('delivers a broadcast made on one node to members on the other', async () => {
+    const { onA, onB, joinRef } = await twoNodes();
     await onA.request('room:x', 'msg', { from: 'a' }, joinRef);
     expect((await onB.next((f) => f.event === 'msg')).raw).toBe('[null,null,"room:x","msg",{"from":"a"}]');
     expect((await onA.next((f) => f.event === 'msg')).payload).toEqual({ from: 'a' });
@@ -126,24 +130,13 @@ describe('several nodes on one MemoryBus', () => {
   });
 
   it('delivers the same frames when the adapter serializes messages as JSON (the encoded payload bytes arrive as a plain object)', async () => {
-    const bus = new MemoryBus();
     /** What a network adapter does to a message: JSON out, JSON in. */
     class JsonAdapter extends MemoryAdapter {
       override publish(envelope: Envelope): void {
         super.publish(JSON.parse(JSON.stringify(envelope)) as Envelope);
       }
     }
-    const nodes = ['a', 'b'].map((name) => {
-      const pubsub = new PubSub(new JsonAdapter({ bus, nodeName: name }));
-      pubsubs.push(pubsub);
-      return pubsub;
-    });
-    const a = await start({ pubsub: nodes[0] });
-    const b = await start({ pubsub: nodes[1] });
-    const onA = await a.connect({ name: 'ada' });
-    const onB = await b.connect({ name: 'bob' });
-    const joinRef = await onA.joinOk('room:x');
-    await onB.joinOk('room:x');
+    const { onA, onB, joinRef } = await twoNodes(JsonAdapter);
     const body = { text: 'é'.repeat(300), n: 1 };
     await onA.request('room:x', 'msg', body, joinRef);
     expect((await onB.next((f) => f.event === 'msg')).raw).toBe(`[null,null,"room:x","msg",${JSON.stringify(body)}]`);
