@@ -17,7 +17,9 @@
  * without long text is slower than one call for the whole object, so they
  * get that. Anything the built-in would treat specially (a nested
  * `toJSON`) or throw on hands the whole payload back to it, so the output
- * and the errors are always the built-in's.
+ * and the errors are always the built-in's. (One difference only a getter
+ * could see: top-level values are read once to look for a long string and
+ * again to write them.)
  */
 
 /**

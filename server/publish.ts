@@ -5,10 +5,10 @@
  * topic's broadcasts are published in seq order whether or not they wait
  * for a signature.
  */
-import { signedContent, signedContentHead } from '../src/protocol';
+import { signedContentHead } from '../src/protocol';
 import type { BroadcastMessage } from './fanout';
 import type { MeshRegistry } from './mesh/registry';
-import { leafHash, leafHashOf, type Signature } from './mesh/signer';
+import { leafHashOf, type Signature } from './mesh/signer';
 import { beforeWrite } from './outbound';
 import type { PubSub } from './pubsub/pubsub';
 
@@ -24,7 +24,8 @@ export class Publisher {
     this.close = mesh ? beforeWrite(() => mesh.signer.flush()) : () => {};
   }
 
-  publish(message: BroadcastMessage, payloadJson: string): void {
+  /** Publishes a broadcast made on this node (it carries its payload's encoded bytes, which a signature covers). */
+  publish(message: BroadcastMessage & { payloadBytes: Buffer }): void {
     const topic = message.topic;
     const mesh = this.mesh;
     // Only rooms where some member is reached through peers need signatures (a topic with broadcasts
@@ -32,12 +33,8 @@ export class Publisher {
     if (!mesh || (!mesh.relaying(topic) && !this.waiting.has(topic))) return this.pubsub.broadcast(topic, message);
     mesh.announce(topic, message.epoch, message.seq);
     this.waiting.set(topic, (this.waiting.get(topic) ?? 0) + 1);
-    const id = message.id ?? null;
-    const bytes = message.payloadBytes;
-    const leaf = bytes
-      ? leafHashOf(signedContentHead(topic, message.epoch, message.seq, message.event, id, message.exclude), bytes)
-      : leafHash(signedContent(topic, message.epoch, message.seq, message.event, id, payloadJson, message.exclude));
-    mesh.signer.sign(leaf, message, this.signed);
+    const head = signedContentHead(topic, message.epoch, message.seq, message.event, message.id ?? null, message.exclude);
+    mesh.signer.sign(leafHashOf(head, message.payloadBytes), message, this.signed);
   }
 
   /** A signed broadcast goes on to PubSub (batches are signed in the order they were queued). */

@@ -126,9 +126,9 @@ export class PlumeServer implements ConnectionHost {
     // Encoded once: history keeps these bytes and every frame of the broadcast is built around them.
     const payloadBytes = textBytes(payloadJson);
     const position = this.history.append(topic, { event, payloadJson, payloadBytes, id: options.id });
-    const message: BroadcastMessage = { kind: 'plume:broadcast', topic, event, payload, payloadJson, payloadBytes, ...position, exclude: options.exclude ?? null };
+    const message: BroadcastMessage & { payloadBytes: Buffer } = { kind: 'plume:broadcast', topic, event, payload, payloadJson, payloadBytes, ...position, exclude: options.exclude ?? null };
     if (options.id !== undefined) message.id = options.id;
-    this.publisher.publish(message, payloadJson);
+    this.publisher.publish(message);
     return position;
   }
 
