@@ -84,17 +84,13 @@ class Frames {
 
   /**
    * With the signature (and the excluded member): for members that forward to peers. Built from the
-   * bytes of the Plume frame (which the other members get), so the payload is not encoded twice.
+   * bytes of the Plume frame (which the other members get), whose text ends with the meta's closing
+   * brace and the array's: the signature goes in before them, and the payload is not encoded twice.
    */
   signed(): Buffer {
     if (this.signedFrame) return this.signedFrame;
     const { sig, exclude } = this.message;
-    // The Plume meta with the signature spliced in (and the excluded member); key id, signature and
-    // proof steps are base64url (with an L/R prefix), so they need no escaping.
-    const plumeMeta = this.meta();
-    const proof = sig!.p ? `,"p":["${sig!.p.join('","')}"]` : '';
-    const signedMeta = `${plumeMeta.slice(0, -1)},"sig":{"k":"${sig!.k}","s":"${sig!.s}"${proof}}${exclude !== null ? `,"x":${JSON.stringify(exclude)}` : ''}}`;
-    return (this.signedFrame = reframe(this.plume(), Buffer.byteLength(plumeMeta) + 1, `${signedMeta}]`));
+    return (this.signedFrame = reframe(this.plume(), 2, ',"sig":', sig!.json, exclude !== null ? `,"x":${JSON.stringify(exclude)}` : '', '}]'));
   }
 
   skip(): string {

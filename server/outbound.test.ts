@@ -69,6 +69,8 @@ describe('reframe', () => {
       for (const tail of ['{"seq":1,"sig":{"k":"ü","p":["R' + 'y'.repeat(300) + '"]}}]', '0]', '{"é":1}]']) {
         expect(texts(reframe(base, Buffer.byteLength('{"seq":1}]'), tail))).toEqual([body + tail]);
       }
+      // A tail in parts, an empty one among them, is written as their concatenation.
+      expect(texts(reframe(base, 2, ',"sig":', '{"k":"ü"}', '', '}]'))).toEqual([`${body}{"seq":1,"sig":{"k":"ü"}}]`]);
     }
   });
 });

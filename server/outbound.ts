@@ -138,21 +138,26 @@ function frameWithHeader(length: number): Buffer {
 }
 
 /**
- * The frame of `base`'s text with its last `cut` bytes replaced by `tail`:
- * the rest of the text is copied as bytes, not encoded again (a broadcast
- * frame and its signed variant differ only in their last element).
+ * The frame of `base`'s text with its last `cut` bytes replaced by the
+ * `tail` strings, one after another: the rest of the text is copied as
+ * bytes, not encoded again (a broadcast frame and its signed variant differ
+ * only in their last element). The tail comes in parts, so a signed frame's
+ * fixed pieces and its signature's JSON text (made once, by the signer) are
+ * written as they are rather than concatenated into one string per frame.
  *
- * @example reframe(frameOf('[1,{"seq":1}]'), 8, '{"seq":1,"sig":{}}]')
+ * @example reframe(frameOf('[1,{"seq":1}]'), 2, ',"sig":{}', '}]') // the frame of '[1,{"seq":1,"sig":{}}]'
  */
-export function reframe(base: Buffer, cut: number, tail: string): Buffer {
+export function reframe(base: Buffer, cut: number, ...tail: string[]): Buffer {
   const head = base[1]! < 126 ? 2 : base[1] === 126 ? 4 : 10;
   const kept = base.length - head - cut;
-  const tailBytes = Buffer.byteLength(tail);
+  let tailBytes = 0;
+  for (const part of tail) tailBytes += Buffer.byteLength(part);
   const frame = frameWithHeader(kept + tailBytes);
-  const start = frame.length - kept - tailBytes;
+  let at = frame.length - kept - tailBytes;
   // A typed-array copy: Buffer#copy's argument handling cost more than its 1 KB memcpy.
-  frame.set(base.subarray(head, head + kept), start);
-  utf8Write(frame, tail, start + kept);
+  frame.set(base.subarray(head, head + kept), at);
+  at += kept;
+  for (const part of tail) at += utf8Write(frame, part, at);
   return frame;
 }
 

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { leafHash, leafHashOf, merkle, type Digest } from './signer';
+import { leafHash, leafHashOf, merkle, Signer, type Digest, type Signature } from './signer';
 
 const sha256 = (...parts: Buffer[]) => createHash('sha256').update(Buffer.concat(parts)).digest();
 const bytes = (digest: Digest) => Buffer.from(digest, 'latin1');
@@ -30,5 +30,20 @@ describe('Merkle hashing (PROTOCOL.md §10)', () => {
       [`L${leaves[0]!.toString('base64url')}`, `R${leaves[2]!.toString('base64url')}`],
       [`L${ab.toString('base64url')}`],
     ]);
+  });
+
+  it("gives each signature its JSON text, as frames carry it, for a lone broadcast and for a batch", () => {
+    for (const size of [1, 5]) {
+      const signer = new Signer();
+      const signatures: Signature[] = [];
+      for (let i = 0; i < size; i++) signer.sign(leafHash(`content ${i}`), i, (_, signature) => signatures.push(signature));
+      signer.flush();
+      expect(signatures).toHaveLength(size);
+      for (const { json, ...fields } of signatures) {
+        if (size === 1) expect(fields).not.toHaveProperty('p');
+        else expect(fields.p!.length).toBeGreaterThan(0);
+        expect(json).toBe(JSON.stringify(fields));
+      }
+    }
   });
 });

@@ -26,6 +26,11 @@ export interface Signature {
   k: string;
   s: string;
   p?: string[];
+  /**
+   * `JSON.stringify({k, s, p})`, made by the signer (ASCII only: base64url and the step prefixes), so
+   * a signed frame copies it instead of putting it together per broadcast.
+   */
+  json: string;
 }
 
 interface Key {
@@ -161,6 +166,11 @@ export class Signer {
     const s = sign(null, Buffer.from(`${SIGNATURE_DOMAIN}${root}`, 'latin1'), this.current.privateKey).toString('base64url');
     this.signatures++;
     const k = this.current.info.kid;
-    batch.forEach((entry, i) => entry.done(entry.item, proofs[i]!.length ? { k, s, p: proofs[i] } : { k, s }));
+    // Key id and signature are base64url: the JSON text needs no escaping, and its start is shared by the batch.
+    const start = `{"k":"${k}","s":"${s}"`;
+    batch.forEach((entry, i) => {
+      const p = proofs[i]!;
+      entry.done(entry.item, p.length ? { k, s, p, json: `${start},"p":["${p.join('","')}"]}` } : { k, s, json: `${start}}` });
+    });
   }
 }
