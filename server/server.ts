@@ -211,7 +211,7 @@ export class PlumeServer implements ConnectionHost {
     this.fanout.add(instance);
     this.presence.joined(instance);
     // Only members that asked to mesh have a place in it; the others get every broadcast directly.
-    if (instance.meshCapable) this.mesh?.join(instance.topic, instance, true);
+    if (instance.meshCapable) this.mesh?.join(instance.topic, instance);
   }
 
   replay(instance: ChannelInstance, epoch: string, entries: readonly StoredBroadcast[]): void {

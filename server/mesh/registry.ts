@@ -37,8 +37,8 @@ export class MeshRegistry {
     for (const members of this.members.values()) for (const m of members.values()) m.push('plume:keys', { keys });
   }
 
-  /** A Plume member joined `topic`; `capable` when it asked to mesh. */
-  join(topic: string, member: MeshMember, capable: boolean): void {
+  /** A Plume member that asked to mesh joined `topic`. */
+  join(topic: string, member: MeshMember): void {
     let room = this.rooms.get(topic);
     if (!room) {
       room = new MeshRoom(this.limits, (peer, by, reason) => this.reported(topic, peer, by, reason), (id) => this.catchUp(topic, id));
@@ -46,7 +46,7 @@ export class MeshRegistry {
       this.members.set(topic, new Map());
     }
     this.members.get(topic)!.set(member.socketId, member);
-    room.join(member, capable);
+    room.join(member);
   }
 
   /** A member left `topic`. */

@@ -14,7 +14,7 @@ describe('MeshRoom', () => {
     try {
       const room = new MeshRoom(limits, () => {});
       const members = Array.from({ length: 12 }, (_, i) => member(`m${String(i).padStart(2, '0')}`));
-      for (const m of members) room.join(m, true);
+      for (const m of members) room.join(m);
       vi.runAllTimers();
       for (const m of members) {
         const links = m.pushes.at(-1)!.links;
@@ -36,7 +36,7 @@ describe('MeshRoom', () => {
       const reports: string[] = [];
       const room = new MeshRoom(limits, (peer) => reports.push(peer));
       const [a, b, c] = [member('a'), member('b'), member('c')];
-      for (const m of [a, b, c]) room.join(m, true);
+      for (const m of [a, b, c]) room.join(m);
       vi.runAllTimers();
       expect(room.assignment('b')?.direct).toBe(true); // no link is up yet: everyone direct
       room.reportLink('a', 'b', true);

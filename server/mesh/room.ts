@@ -30,7 +30,6 @@ export interface MeshLimits {
 
 interface Entry {
   member: MeshMember;
-  capable: boolean;
   banned: boolean;
 }
 
@@ -64,11 +63,11 @@ export class MeshRoom {
     return this.entries.size;
   }
 
-  /** Adds a member; a capable one gets links to the least-linked capable members. */
-  join(member: MeshMember, capable: boolean): void {
-    this.entries.set(member.socketId, { member, capable, banned: false });
+  /** Adds a member (one that asked to mesh: no other has a place here); it gets links to the least-linked members. */
+  join(member: MeshMember): void {
+    this.entries.set(member.socketId, { member, banned: false });
     this.plan.set(member.socketId, { direct: true, forward: [], depth: 0 });
-    if (capable) this.link(member.socketId);
+    this.link(member.socketId);
     this.schedule();
   }
 
@@ -127,8 +126,8 @@ export class MeshRoom {
 
   private link(id: string): void {
     const entry = this.entries.get(id);
-    if (!entry?.capable || entry.banned) return;
-    const candidates = [...this.entries].filter(([, e]) => e.capable && !e.banned).map(([peer]) => peer);
+    if (!entry || entry.banned) return;
+    const candidates = [...this.entries].filter(([, e]) => !e.banned).map(([peer]) => peer);
     for (const peer of chooseLinks(id, candidates, this.wanted, this.limits.degree)) undirected(this.wanted, id, peer, true);
     // Everyone else is at the degree cap: splice into existing links (a-b becomes a-id-b), so a
     // newcomer still joins the mesh and nobody goes over the cap.
@@ -172,12 +171,11 @@ export class MeshRoom {
 
   private update(): void {
     const ids = [...this.entries.keys()];
-    const mesh = new Set(ids.filter((id) => this.entries.get(id)!.capable && !this.entries.get(id)!.banned));
+    const mesh = new Set(ids.filter((id) => !this.entries.get(id)!.banned));
     const before = this.plan;
     this.plan = planDelivery(ids, mesh, this.working, this.limits);
     this.relays = [...this.plan.values()].some((a) => !a.direct);
     for (const [id, entry] of this.entries) {
-      if (!entry.capable) continue;
       const assignment = this.plan.get(id)!;
       // Broadcasts sent between its relay going away and this plan were sent to nobody on its behalf.
       if (before.get(id)?.direct === false && assignment.direct) this.onPromoted(id);
