@@ -152,6 +152,16 @@ describe('Dedupe', () => {
       finish(okOutcome);
       expect(retry.all).toEqual([[okOutcome, true]]);
     });
+    it('forgets expired ids behind one whose handler is still running', () => {
+      const time = clock();
+      const dedupe = new Dedupe({ windowMs: 1000, now: time.now });
+      dedupe.run('stuck', () => {}, answers().answer); // never finishes
+      runDone(dedupe, 'done');
+      time.advance(1001);
+      runDone(dedupe, 'other'); // any call evicts what is due
+      expect(dedupe.size).toBe(2); // 'stuck' and 'other': 'done' is gone
+      expect(runDone(dedupe, 'done')).toBe(true);
+    });
   });
 
   describe('entry cap', () => {

@@ -94,10 +94,9 @@ export class Dedupe {
     for (const [key, entry] of this.entries) {
       const full = makeRoom && this.entries.size >= this.maxEntries;
       if (entry.at >= cutoff && !full) break;
-      if (!entry.outcome) {
-        if (!full) break;
-        continue; // never forget an id that is still being handled
-      }
+      // Never forget an id that is still being handled; the ones behind it still go when due (a
+      // handler that never finishes must not keep every later id for good).
+      if (!entry.outcome) continue;
       if (entry.at >= cutoff) this.onEarlyEviction(this.now() - entry.at);
       this.entries.delete(key);
     }
