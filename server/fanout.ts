@@ -7,15 +7,17 @@
  * Responsible for turning a `BroadcastMessage` (live, or replayed from
  * history) into frames for this node's members, honouring broadcast-from
  * exclusion and `handleOut` interception, and sending Plume members a skip
- * for every position they do not receive. Not responsible for order (the
- * history) or cross-node transport (PubSub).
+ * for every position they do not receive. On topics whose mesh here relays,
+ * a broadcast first waits for this node's signature (`mesh/signing.ts`).
+ * Not responsible for order (the history) or cross-node transport (PubSub).
  */
 import { encodeRaw, isPayload, type Payload } from '../src/protocol';
-import { frameAround, frameOf, reframe } from './outbound';
+import { frameAround, frameOf, reframe, textBytes } from './outbound';
 import type { ChannelInstance } from './channel-instance';
 import type { StoredBroadcast } from './history';
 import type { MeshRegistry } from './mesh/registry';
 import type { Signature } from './mesh/signer';
+import { Signing } from './mesh/signing';
 import type { PubSub, Subscription } from './pubsub/pubsub';
 
 /** A channel broadcast as it travels through PubSub. */
@@ -39,8 +41,6 @@ export interface BroadcastMessage {
    * is not a Buffer and is ignored.
    */
   payloadBytes?: Buffer;
-  /** The server's signature, on topics with a mesh (PROTOCOL.md §10). */
-  sig?: Signature;
 }
 
 /** The event of the frame that tells a Plume member it does not receive a position. */
@@ -56,9 +56,11 @@ class Frames {
 
   constructor(
     private readonly topic: string,
-    private readonly message: Pick<BroadcastMessage, 'event' | 'epoch' | 'seq' | 'id' | 'sig' | 'exclude'>,
+    private readonly message: Pick<BroadcastMessage, 'event' | 'epoch' | 'seq' | 'id' | 'exclude'>,
     private readonly payloadJson: () => string,
     private readonly payloadBytes?: Buffer,
+    /** This node's signature of the broadcast, when its mesh relays the topic (PROTOCOL.md §10). */
+    readonly sig?: Signature,
   ) {}
 
   meta(): string {
@@ -89,8 +91,8 @@ class Frames {
    */
   signed(): Buffer {
     if (this.signedFrame) return this.signedFrame;
-    const { sig, exclude } = this.message;
-    return (this.signedFrame = reframe(this.plume(), 2, ',"sig":', sig!.json, exclude !== null ? `,"x":${JSON.stringify(exclude)}` : '', '}]'));
+    const exclude = this.message.exclude;
+    return (this.signedFrame = reframe(this.plume(), 2, ',"sig":', this.sig!.json, exclude !== null ? `,"x":${JSON.stringify(exclude)}` : '', '}]'));
   }
 
   skip(): string {
@@ -128,10 +130,17 @@ export class Fanout {
   private readonly groups = new Map<string, Group>();
   private readonly pubsub: PubSub;
   private readonly mesh: MeshRegistry | null;
+  private readonly signing: Signing | null;
 
   constructor(pubsub: PubSub, mesh: MeshRegistry | null = null) {
     this.pubsub = pubsub;
     this.mesh = mesh;
+    this.signing = mesh ? new Signing(mesh) : null;
+  }
+
+  /** Stops signing at the end of each turn (the server is closing). */
+  close(): void {
+    this.signing?.close();
   }
 
   /** Adds a joined channel to its topic's group. */
@@ -183,10 +192,21 @@ export class Fanout {
       for (const member of group.members) member.info(message);
       return;
     }
-    let payloadJson: string | undefined;
     // An adapter that serializes messages turns the bytes into `{type, data}`: only real bytes count.
     const bytes = Buffer.isBuffer(message.payloadBytes) ? message.payloadBytes : undefined;
-    const frames = new Frames(topic, message, () => (payloadJson ??= message.payloadJson ?? JSON.stringify(message.payload)), bytes);
+    // The signature covers the payload's bytes: a broadcast made on another node arrives without them.
+    if (this.signing?.needed(topic)) return this.signing.sign(message, bytes ?? textBytes(message.payloadJson ?? JSON.stringify(message.payload)), this.deliverSigned);
+    this.deliverBroadcast(message, bytes, undefined);
+  }
+
+  /** A broadcast this node signed, to the members the topic has now. */
+  private readonly deliverSigned = (message: BroadcastMessage, bytes: Buffer, sig: Signature): void => this.deliverBroadcast(message, bytes, sig);
+
+  private deliverBroadcast(message: BroadcastMessage, bytes: Buffer | undefined, sig: Signature | undefined): void {
+    const group = this.groups.get(message.topic);
+    if (!group) return;
+    let payloadJson: string | undefined;
+    const frames = new Frames(message.topic, message, () => (payloadJson ??= message.payloadJson ?? JSON.stringify(message.payload)), bytes, sig);
     for (const member of group.members) this.deliverTo(member, message, frames);
   }
 
@@ -199,7 +219,7 @@ export class Fanout {
       if (!member.plume) return member.sendRaw(frames.phoenix());
       // On a mesh, a member may get it from a peer instead, and a member that forwards needs the signature
       // (only members that asked to mesh have a place in the plan: the others are not looked up).
-      const assignment = message.sig && member.meshCapable ? this.mesh?.assignment(member.topic, member.socketId) : undefined;
+      const assignment = frames.sig && member.meshCapable ? this.mesh?.assignment(member.topic, member.socketId) : undefined;
       if (assignment?.direct === false) return;
       member.sendRaw(assignment && assignment.forward.length > 0 ? frames.signed() : frames.plume());
       return;

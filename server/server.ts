@@ -17,7 +17,6 @@ import { Dedupe } from './dedupe';
 import { Connection, type ConnectionHost } from './connection';
 import { Fanout, type BroadcastMessage, type EphemeralMessage } from './fanout';
 import { MeshRegistry } from './mesh/registry';
-import { Publisher } from './publish';
 import { consoleLogger, silentLogger, type Logger } from './log';
 import { resolveOptions, type ResolvedOptions, type ServerOptions } from './options';
 import { PubSub } from './pubsub/pubsub';
@@ -54,7 +53,6 @@ export class PlumeServer implements ConnectionHost {
   readonly mesh: MeshRegistry | null;
   /** Frames and bytes this server has sent, for monitoring and benchmarks. */
   readonly counters = { frames: 0, bytes: 0 };
-  private readonly publisher: Publisher;
   readonly log: Logger;
   private readonly ownsPubSub: boolean;
   private readonly router = new Router<ChannelHandler>();
@@ -82,7 +80,6 @@ export class PlumeServer implements ConnectionHost {
     });
     this.mesh = this.options.mesh ? new MeshRegistry(this.options.mesh, this.log) : null;
     this.fanout = new Fanout(this.pubsub, this.mesh);
-    this.publisher = new Publisher(this.pubsub, this.mesh);
     this.presence = new PresenceTracker(this.pubsub, { graceMs: this.options.presenceGraceMs, coalesceMs: this.options.presenceCoalesceMs });
     this.transport = new Transport(this.options, this.log, {
       accept: (ws, request, params) => this.accept(ws, request, params),
@@ -126,9 +123,9 @@ export class PlumeServer implements ConnectionHost {
     // Encoded once: history keeps these bytes and every frame of the broadcast is built around them.
     const payloadBytes = textBytes(payloadJson);
     const position = this.history.append(topic, { event, payloadJson, payloadBytes, id: options.id });
-    const message: BroadcastMessage & { payloadBytes: Buffer } = { kind: 'plume:broadcast', topic, event, payload, payloadJson, payloadBytes, ...position, exclude: options.exclude ?? null };
+    const message: BroadcastMessage = { kind: 'plume:broadcast', topic, event, payload, payloadJson, payloadBytes, ...position, exclude: options.exclude ?? null };
     if (options.id !== undefined) message.id = options.id;
-    this.publisher.publish(message);
+    this.pubsub.broadcast(topic, message);
     return position;
   }
 
@@ -195,7 +192,7 @@ export class PlumeServer implements ConnectionHost {
     clearInterval(this.sweepTimer);
     this.disconnect(() => true, CLOSE.goingAway, 'server shutting down');
     this.presence.close();
-    this.publisher.close();
+    this.fanout.close();
     await this.transport.close();
     if (this.ownsPubSub) await this.pubsub.close();
     this.closed = true;

@@ -5,7 +5,9 @@
  * everybody gets frames directly (no links up, or no member that asked to
  * mesh) must not pay it.
  */
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
+import { MemoryAdapter, MemoryBus } from '../server/pubsub/memory';
+import { PubSub } from '../server/pubsub/pubsub';
 import { joinOkWith, PLUME, requestWith } from './plume-frames';
 import { useServers, type RawClient } from './helpers';
 
@@ -13,10 +15,10 @@ const start = useServers();
 const TOPIC = 'room:signing';
 
 /** A Plume member that asked to mesh, with its member id. */
-async function meshJoin(connect: (options?: object) => Promise<RawClient>, name: string): Promise<{ client: RawClient; joinRef: string; member: string }> {
+async function meshJoin(connect: (options?: object) => Promise<RawClient>, name: string): Promise<{ client: RawClient; joinRef: string; member: string; keys: Array<{ kid: string }> }> {
   const client = await connect({ name, params: PLUME });
   const { joinRef, reply } = await joinOkWith(client, TOPIC, { mesh: true });
-  return { client, joinRef, member: reply.meta!.member as string };
+  return { client, joinRef, member: reply.meta!.member as string, keys: reply.meta!.keys as Array<{ kid: string }> };
 }
 
 describe('signing relayed broadcasts', () => {
@@ -69,5 +71,49 @@ describe('signing relayed broadcasts', () => {
     expect(server.stats().mesh?.signatures).toBeGreaterThan(0);
     // One mesh, of the two members that asked for it.
     expect(server.stats().mesh?.rooms).toBe(1);
+  });
+
+  /** Two members of a node that asked to mesh, with their link up: one relays to the other. */
+  async function relayingPair(connect: (options?: object) => Promise<RawClient>, names: [string, string]) {
+    const x = await meshJoin(connect, names[0]);
+    const y = await meshJoin(connect, names[1]);
+    await x.client.next((f) => f.event === 'plume:mesh' && (f.payload.links as string[]).includes(y.member));
+    await requestWith(x.client, TOPIC, x.joinRef, 'plume:link', { peer: y.member, up: true });
+    const plan = await x.client.next((f) => f.event === 'plume:mesh' && ((f.payload.forward as string[]).length > 0 || f.payload.direct === false));
+    const [root, relayed] = plan.payload.direct === false ? [y, x] : [x, y];
+    return { root, relayed, kid: x.keys[0]!.kid };
+  }
+
+  describe('on several nodes', () => {
+    const pubsubs: PubSub[] = [];
+    afterEach(async () => {
+      await Promise.all(pubsubs.splice(0).map((p) => p.close()));
+    });
+
+    async function twoNodes() {
+      const bus = new MemoryBus();
+      pubsubs.push(...['a', 'b'].map((nodeName) => new PubSub(new MemoryAdapter({ bus, nodeName }))));
+      return [await start({ pubsub: pubsubs[0] }), await start({ pubsub: pubsubs[1] })] as const;
+    }
+
+    it('signs on the node whose mesh relays the room, for a broadcast made on another node', async () => {
+      const [a, b] = await twoNodes();
+      const { root, relayed, kid } = await relayingPair(b.connect, ['ada', 'bob']);
+      // Node a has no member of the room, let alone a mesh: node b signs for its own.
+      a.server.broadcast(TOPIC, 'msg', { n: 1 });
+      expect(((await root.client.next((f) => f.event === 'msg')).meta?.sig as { k: string }).k).toBe(kid);
+      expect([a.server.stats().mesh?.signatures, b.server.stats().mesh?.signatures]).toEqual([0, 1]);
+      // The relayed member gets it from its peer, not from the server.
+      expect(await relayed.client.drain((f) => f.event === 'msg')).toEqual([]);
+    });
+
+    it("signs with each node's own key, the one its members were given, when both nodes relay the room", async () => {
+      const [a, b] = await twoNodes();
+      const onA = await relayingPair(a.connect, ['ada', 'bob']);
+      const onB = await relayingPair(b.connect, ['cy', 'dee']);
+      expect(onA.kid).not.toBe(onB.kid);
+      a.server.broadcast(TOPIC, 'msg', { n: 1 });
+      for (const node of [onA, onB]) expect(((await node.root.client.next((f) => f.event === 'msg')).meta?.sig as { k: string }).k).toBe(node.kid);
+    });
   });
 });
