@@ -6,8 +6,11 @@
  * mesh) must not pay it.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import type { Envelope } from '../server/pubsub/adapter';
 import { MemoryAdapter, MemoryBus } from '../server/pubsub/memory';
 import { PubSub } from '../server/pubsub/pubsub';
+import { contentOf } from '../src/mesh/relay';
+import { Verifier, type PublicKeyInfo, type Signature } from '../src/mesh/verify';
 import { joinOkWith, PLUME, requestWith } from './plume-frames';
 import { useServers, type RawClient } from './helpers';
 
@@ -15,10 +18,10 @@ const start = useServers();
 const TOPIC = 'room:signing';
 
 /** A Plume member that asked to mesh, with its member id. */
-async function meshJoin(connect: (options?: object) => Promise<RawClient>, name: string): Promise<{ client: RawClient; joinRef: string; member: string; keys: Array<{ kid: string }> }> {
+async function meshJoin(connect: (options?: object) => Promise<RawClient>, name: string): Promise<{ client: RawClient; joinRef: string; member: string; keys: PublicKeyInfo[] }> {
   const client = await connect({ name, params: PLUME });
   const { joinRef, reply } = await joinOkWith(client, TOPIC, { mesh: true });
-  return { client, joinRef, member: reply.meta!.member as string, keys: reply.meta!.keys as Array<{ kid: string }> };
+  return { client, joinRef, member: reply.meta!.member as string, keys: reply.meta!.keys as PublicKeyInfo[] };
 }
 
 describe('signing relayed broadcasts', () => {
@@ -81,7 +84,7 @@ describe('signing relayed broadcasts', () => {
     await requestWith(x.client, TOPIC, x.joinRef, 'plume:link', { peer: y.member, up: true });
     const plan = await x.client.next((f) => f.event === 'plume:mesh' && ((f.payload.forward as string[]).length > 0 || f.payload.direct === false));
     const [root, relayed] = plan.payload.direct === false ? [y, x] : [x, y];
-    return { root, relayed, kid: x.keys[0]!.kid };
+    return { root, relayed, keys: x.keys, kid: x.keys[0]!.kid };
   }
 
   describe('on several nodes', () => {
@@ -90,9 +93,9 @@ describe('signing relayed broadcasts', () => {
       await Promise.all(pubsubs.splice(0).map((p) => p.close()));
     });
 
-    async function twoNodes() {
+    async function twoNodes(Adapter: typeof MemoryAdapter = MemoryAdapter) {
       const bus = new MemoryBus();
-      pubsubs.push(...['a', 'b'].map((nodeName) => new PubSub(new MemoryAdapter({ bus, nodeName }))));
+      pubsubs.push(...['a', 'b'].map((nodeName) => new PubSub(new Adapter({ bus, nodeName }))));
       return [await start({ pubsub: pubsubs[0] }), await start({ pubsub: pubsubs[1] })] as const;
     }
 
@@ -114,6 +117,25 @@ describe('signing relayed broadcasts', () => {
       expect(onA.kid).not.toBe(onB.kid);
       a.server.broadcast(TOPIC, 'msg', { n: 1 });
       for (const node of [onA, onB]) expect(((await node.root.client.next((f) => f.event === 'msg')).meta?.sig as { k: string }).k).toBe(node.kid);
+    });
+
+    it('signs exactly the text it frames for a broadcast that crossed nodes as JSON, without its encoded bytes', async () => {
+      /** What a network adapter does to a message: JSON out, JSON in (the payload's bytes arrive as a plain object). */
+      class JsonAdapter extends MemoryAdapter {
+        override publish(envelope: Envelope): void {
+          super.publish(JSON.parse(JSON.stringify(envelope)) as Envelope);
+        }
+      }
+      const [a, b] = await twoNodes(JsonAdapter);
+      const { root, keys } = await relayingPair(b.connect, ['ada', 'bob']);
+      a.server.broadcast(TOPIC, 'msg', { text: `é日🎉 "quoted" ${'x'.repeat(300)}`, n: 1 });
+      const frame = await root.client.next((f) => f.event === 'msg');
+      const meta = frame.meta as { epoch: string; seq: number; id?: string; x?: string; sig: Signature };
+      const verifier = new Verifier();
+      verifier.setKeys(keys);
+      const relayed = { topic: TOPIC, epoch: meta.epoch, seq: meta.seq, event: 'msg', id: meta.id ?? null, payloadJson: JSON.stringify(frame.payload), exclude: meta.x ?? null, sig: meta.sig };
+      expect(await verifier.verify(contentOf(relayed), meta.sig)).toBe(true);
+      expect(await verifier.verify(contentOf({ ...relayed, payloadJson: JSON.stringify({ ...frame.payload, n: 2 }) }), meta.sig)).toBe(false);
     });
   });
 });
