@@ -11,6 +11,9 @@ import { afterEach } from 'vitest';
 import WebSocket from 'ws';
 import { PlumeServer } from '../server/server';
 import type { ServerOptions } from '../server/options';
+import type { Envelope } from '../server/pubsub/adapter';
+import { MemoryAdapter, MemoryBus } from '../server/pubsub/memory';
+import { PubSub } from '../server/pubsub/pubsub';
 import type { Address } from '../server/transport';
 import { DEADLINE_MS, deadline } from './waiting';
 
@@ -297,6 +300,35 @@ export function useServers(): (options?: ServerOptions, configure?: (server: Plu
       return client;
     };
     return { ...address, server, connect };
+  };
+}
+
+/** What a network adapter does to a message: JSON out, JSON in (a Buffer in it arrives as `{type, data}`). */
+export class JsonAdapter extends MemoryAdapter {
+  override publish(envelope: Envelope): void {
+    super.publish(JSON.parse(JSON.stringify(envelope)) as Envelope);
+  }
+}
+
+/**
+ * Registers an `afterEach` that closes the PubSubs it made, and returns a
+ * function that starts two servers, nodes `a` and `b`, on one MemoryBus
+ * (through `Adapter`, the in-memory one unless given).
+ *
+ * @example
+ * const twoNodes = useTwoNodes(useServers());
+ * it('...', async () => { const [a, b] = await twoNodes(JsonAdapter); });
+ */
+export function useTwoNodes(start: ReturnType<typeof useServers>): (Adapter?: typeof MemoryAdapter) => Promise<readonly [TestServer, TestServer]> {
+  const pubsubs: PubSub[] = [];
+  afterEach(async () => {
+    await Promise.all(pubsubs.splice(0).map((p) => p.close()));
+  });
+  return async (Adapter = MemoryAdapter) => {
+    const bus = new MemoryBus();
+    const [a, b] = ['a', 'b'].map((nodeName) => new PubSub(new Adapter({ bus, nodeName })));
+    pubsubs.push(a!, b!);
+    return [await start({ pubsub: a }), await start({ pubsub: b })] as const;
   };
 }
 

@@ -5,14 +5,11 @@
  * everybody gets frames directly (no links up, or no member that asked to
  * mesh) must not pay it.
  */
-import { afterEach, describe, expect, it } from 'vitest';
-import type { Envelope } from '../server/pubsub/adapter';
-import { MemoryAdapter, MemoryBus } from '../server/pubsub/memory';
-import { PubSub } from '../server/pubsub/pubsub';
+import { describe, expect, it } from 'vitest';
 import { contentOf } from '../src/mesh/relay';
 import { Verifier, type PublicKeyInfo, type Signature } from '../src/mesh/verify';
 import { joinOkWith, PLUME, requestWith } from './plume-frames';
-import { useServers, type RawClient } from './helpers';
+import { JsonAdapter, useServers, useTwoNodes, type RawClient } from './helpers';
 
 const start = useServers();
 const TOPIC = 'room:signing';
@@ -88,16 +85,7 @@ describe('signing relayed broadcasts', () => {
   }
 
   describe('on several nodes', () => {
-    const pubsubs: PubSub[] = [];
-    afterEach(async () => {
-      await Promise.all(pubsubs.splice(0).map((p) => p.close()));
-    });
-
-    async function twoNodes(Adapter: typeof MemoryAdapter = MemoryAdapter) {
-      const bus = new MemoryBus();
-      pubsubs.push(...['a', 'b'].map((nodeName) => new PubSub(new Adapter({ bus, nodeName }))));
-      return [await start({ pubsub: pubsubs[0] }), await start({ pubsub: pubsubs[1] })] as const;
-    }
+    const twoNodes = useTwoNodes(start);
 
     it('signs on the node whose mesh relays the room, for a broadcast made on another node', async () => {
       const [a, b] = await twoNodes();
@@ -120,12 +108,6 @@ describe('signing relayed broadcasts', () => {
     });
 
     it('signs exactly the text it frames for a broadcast that crossed nodes as JSON, without its encoded bytes', async () => {
-      /** What a network adapter does to a message: JSON out, JSON in (the payload's bytes arrive as a plain object). */
-      class JsonAdapter extends MemoryAdapter {
-        override publish(envelope: Envelope): void {
-          super.publish(JSON.parse(JSON.stringify(envelope)) as Envelope);
-        }
-      }
       const [a, b] = await twoNodes(JsonAdapter);
       const { root, keys } = await relayingPair(b.connect, ['ada', 'bob']);
       a.server.broadcast(TOPIC, 'msg', { text: `é日🎉 "quoted" ${'x'.repeat(300)}`, n: 1 });

@@ -3,11 +3,9 @@
  * PubSub messages to channels, and several nodes sharing one PubSub bus.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { MemoryAdapter, MemoryBus } from '../server/pubsub/memory';
-import { PubSub } from '../server/pubsub/pubsub';
-import type { Envelope } from '../server/pubsub/adapter';
+import type { MemoryAdapter } from '../server/pubsub/memory';
 import { PlumeServer } from '../server/server';
-import { RawClient, Recorder, useServers } from './helpers';
+import { JsonAdapter, RawClient, Recorder, useServers, useTwoNodes } from './helpers';
 
 const start = useServers();
 
@@ -101,21 +99,13 @@ describe('PubSub messages to channels', () => {
 });
 
 describe('several nodes on one MemoryBus', () => {
-  const pubsubs: PubSub[] = [];
-  afterEach(async () => {
-    await Promise.all(pubsubs.splice(0).map((p) => p.close()));
-  });
+  const nodes = useTwoNodes(start);
 
   /** Two nodes on one bus, each with a member of room:x: ada on a, bob on b. */
-  async function twoNodes(Adapter: typeof MemoryAdapter = MemoryAdapter) {
-    const bus = new MemoryBus();
-    const [a, b] = await Promise.all(['a', 'b'].map((name) => {
-      const pubsub = new PubSub(new Adapter({ bus, nodeName: name }));
-      pubsubs.push(pubsub);
-      return start({ pubsub });
-    }));
-    const onA = await a!.connect({ name: 'ada' });
-    const onB = await b!.connect({ name: 'bob' });
+  async function twoNodes(Adapter?: typeof MemoryAdapter) {
+    const [a, b] = await nodes(Adapter);
+    const onA = await a.connect({ name: 'ada' });
+    const onB = await b.connect({ name: 'bob' });
     const joinRef = await onA.joinOk('room:x');
     await onB.joinOk('room:x');
     return { onA, onB, joinRef };
@@ -130,12 +120,6 @@ describe('several nodes on one MemoryBus', () => {
   });
 
   it('delivers the same frames when the adapter serializes messages as JSON (the encoded payload bytes arrive as a plain object)', async () => {
-    /** What a network adapter does to a message: JSON out, JSON in. */
-    class JsonAdapter extends MemoryAdapter {
-      override publish(envelope: Envelope): void {
-        super.publish(JSON.parse(JSON.stringify(envelope)) as Envelope);
-      }
-    }
     const { onA, onB, joinRef } = await twoNodes(JsonAdapter);
     const body = { text: 'é'.repeat(300), n: 1 };
     await onA.request('room:x', 'msg', body, joinRef);
