@@ -66,6 +66,56 @@ describe('MemoryHistory', () => {
     });
   });
 
+  describe('memory', () => {
+    // 120 topics × 100 entries of 4 KB: 48 MB held, and about one 256 KB chunk per topic in transit
+    // between eviction and reuse, more than a fixed 16 MB pool could keep.
+    const topics = Array.from({ length: 120 }, (_, i) => `room:${i}`);
+    const text = JSON.stringify({ pad: 'x'.repeat(4000) });
+    const busy = (history: MemoryHistory, rounds: number) => {
+      for (let r = 0; r < rounds; r++) for (const topic of topics) history.append(topic, { event: 'm', payloadJson: text });
+    };
+
+    it('stops allocating once a busy history is full: emptied chunks are reused, not freed and allocated again', () => {
+      const history = new MemoryHistory({ limit: 100 });
+      busy(history, 300);
+      const { allocatedBytes, heldBytes } = history.memory();
+      expect(heldBytes).toBe(topics.length * 100 * text.length);
+      busy(history, 500);
+      expect(history.memory().allocatedBytes).toBe(allocatedBytes);
+      expect(history.memory().heldBytes).toBe(heldBytes);
+      const { entries } = history.read('room:7', history.epoch, 1, 1000, 1000);
+      expect(entries.map((e) => e.seq)).toEqual(Array.from({ length: 100 }, (_, i) => 701 + i));
+      expect(entries.every((e) => e.payloadJson === text)).toBe(true);
+    });
+
+    it('frees emptied chunks that no topic took again by the sweep after next', () => {
+      const history = new MemoryHistory({ limit: 100 });
+      busy(history, 300);
+      const pooled = history.memory().pooledBytes;
+      expect(pooled).toBeGreaterThan(0);
+      history.sweep();
+      expect(history.memory().pooledBytes).toBe(pooled);
+      history.sweep();
+      expect(history.memory().pooledBytes).toBe(0);
+      // What is held is untouched, and appending goes on.
+      expect(history.memory().heldBytes).toBe(topics.length * 100 * text.length);
+      busy(history, 1);
+      expect(history.read('room:0', history.epoch, 301, 301, 1).entries[0]!.payloadJson).toBe(text);
+    });
+
+    it('gives chunks back as entries expire, and holds nothing once every entry did', () => {
+      const time = clock();
+      const history = new MemoryHistory({ limit: 100, maxAgeMs: 1_000, now: time.now });
+      busy(history, 150);
+      time.advance(2_000);
+      history.sweep();
+      expect(history.memory().heldBytes).toBe(0);
+      history.sweep();
+      history.sweep();
+      expect(history.memory().pooledBytes).toBe(0);
+    });
+  });
+
   describe('positions', () => {
     it('gives each append the topic\'s next seq, starting at 1, per topic', () => {
       const history = new MemoryHistory();

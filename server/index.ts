@@ -19,7 +19,7 @@ export { signToken, verifyToken, TokenError, type TokenClaims, type SignOptions 
 export { PubSub, type PubSubHandler, type Subscription } from './pubsub/pubsub';
 export type { PubSubAdapter, Envelope } from './pubsub/adapter';
 export { MemoryAdapter, MemoryBus } from './pubsub/memory';
-export { MemoryHistory, type AppendedBroadcast, type History, type HistoryOptions, type Position, type StoredBroadcast } from './history';
+export { MemoryHistory, type AppendedBroadcast, type History, type HistoryMemory, type HistoryOptions, type Position, type StoredBroadcast } from './history';
 export { relayChannel } from './relay';
 export { PresenceTracker, type PresenceOptions, type MetaUpdate } from './presence/tracker';
 export { trackOnJoin } from './presence/track-on-join';

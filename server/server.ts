@@ -24,7 +24,7 @@ import { trackOnJoin } from './presence/track-on-join';
 import { PresenceTracker } from './presence/tracker';
 import { relayChannel, RELAY_PATTERN } from './relay';
 import { Router } from './router';
-import { MemoryHistory, type History, type Position, type StoredBroadcast } from './history';
+import { MemoryHistory, type History, type HistoryMemory, type Position, type StoredBroadcast } from './history';
 import { toJson } from './json';
 import { textBytes } from './outbound';
 import { Transport, type Address } from './transport';
@@ -168,11 +168,11 @@ export class PlumeServer implements ConnectionHost {
   }
 
   /** Counts for `/health` and monitoring. */
-  stats(): { sockets: number; channels: number; topics: number; framesSent: number; bytesSent: number; mesh: { rooms: number; signatures: number; reports: number } | null } {
+  stats(): { sockets: number; channels: number; topics: number; framesSent: number; bytesSent: number; mesh: { rooms: number; signatures: number; reports: number } | null; history: HistoryMemory | null } {
     let channels = 0;
     for (const c of this.connections.values()) channels += c.channelCount;
     const mesh = this.mesh && { rooms: this.mesh.roomCount, signatures: this.mesh.signer.signatures, reports: this.mesh.reports };
-    return { sockets: this.connections.size, channels, topics: this.fanout.topicCount, framesSent: this.counters.frames, bytesSent: this.counters.bytes, mesh };
+    return { sockets: this.connections.size, channels, topics: this.fanout.topicCount, framesSent: this.counters.frames, bytesSent: this.counters.bytes, mesh, history: this.history.memory?.() ?? null };
   }
 
   /** Starts an HTTP server and listens. Port 0 picks a free port. */

@@ -50,6 +50,21 @@ describe('server.disconnect', () => {
   });
 });
 
+describe('server.stats', () => {
+  it('reports what the history holds in memory, and null for a store that cannot tell', async () => {
+    const { server } = await start();
+    expect(server.stats().history).toEqual({ heldBytes: 0, pooledBytes: 0, allocatedBytes: 0 });
+    server.broadcast('room:a', 'msg', { body: 'héllo' });
+    server.broadcast('room:b', 'msg', { body: 'hi' });
+    const held = Buffer.byteLength('{"body":"héllo"}') + Buffer.byteLength('{"body":"hi"}');
+    expect(server.stats().history).toMatchObject({ heldBytes: held, pooledBytes: 0 });
+    expect(server.stats().history!.allocatedBytes).toBeGreaterThanOrEqual(held);
+    const bare = new PlumeServer({ logger: false, history: { append: () => ({ epoch: 'e', seq: 1 }), head: () => ({ epoch: 'e', seq: 0 }), read: () => ({ entries: [], complete: true }), oldest: () => 1 } });
+    expect(bare.stats().history).toBeNull();
+    await bare.close();
+  });
+});
+
 describe('server.close', () => {
   it('closes every socket with 1001 and stops listening', async () => {
     const server = new PlumeServer({ logger: false });
