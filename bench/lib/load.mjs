@@ -189,6 +189,8 @@ export async function fanout(contender, server, { rooms, perRoom, payloadBytes, 
     serverSystemShare: systemSeconds / cpuSeconds,
     // Above ~0.9 the load generator, not the server, may be what limits the figure.
     loadCpuShare: (load1.user + load1.system) / 1e6 / seconds,
+    // First touches of fresh memory per broadcast: a server whose memory is still growing (Plume filling its history) pays for each.
+    faultsPerBroadcast: (cpu1.faults - cpu0.faults) / ((d1 - d0) / perRoom),
     messages: sent,
     complete,
   };

@@ -60,7 +60,7 @@ export function render(results) {
   if (results.fanout?.length) {
     out.push('', `### 1. Fan-out throughput (deliveries/s, and per server CPU-second; ${config.fanout.measureMs / 1000} s after ${config.fanout.warmupMs / 1000} s warm-up, ${si(config.fanout.window)} deliveries in flight${(config.fanout.rounds ?? 1) > 1 ? `; best of ${config.fanout.rounds} runs in alternating order` : ''})`, '');
     out.push(table(
-      ['scenario', 'plume', 'socket.io', 'ws', 'plume / socket.io', 'plume / ws', 'per CPU-s: plume', 'socket.io', 'ws'],
+      ['scenario', 'plume', 'socket.io', 'ws', 'plume / socket.io', 'plume / ws', 'per CPU-s: plume', 'socket.io', 'ws', 'plume: page faults / broadcast'],
       results.fanout.map((s) => [
         s.label,
         si(s.plume.deliveriesPerSec) + (s.plume.complete ? '' : ' (lost!)'),
@@ -71,8 +71,10 @@ export function render(results) {
         si(s.plume.deliveriesPerCpuSec),
         si(s.socketio.deliveriesPerCpuSec),
         si(s.ws.deliveriesPerCpuSec),
+        s.plume.faultsPerBroadcast === undefined ? '–' : s.plume.faultsPerBroadcast.toFixed(2),
       ]),
     ));
+    out.push('', 'Page faults are first touches of memory the server never used before, which the kernel zero-fills: in its first seconds a fresh Plume server fills its rooms\' histories (the last 1,000 broadcasts per room) and pays for each page (see bench/README.md).');
   }
   if (results.latency) {
     const l = results.latency;

@@ -21,7 +21,7 @@ export const SIGNING_SCENARIOS = [
  * way the server sends each broadcast one frame more than the measured
  * members get, so the fan-out work is the same.
  */
-async function extraMembers(port, rooms, kind) {
+export async function extraMembers(port, rooms, kind) {
   const sockets = [];
   const relayed = new Set();
   for (let r = 0; r < rooms; r++) {

@@ -20,8 +20,8 @@ export function serveControl(port: number): void {
   lines.on('line', (line) => {
     const [command, id] = line.trim().split(' ');
     if (command === 'cpu') {
-      const { user, system } = process.cpuUsage();
-      reply(id, { user, system });
+      const { userCPUTime: user, systemCPUTime: system, minorPageFault: faults } = process.resourceUsage();
+      reply(id, { user, system, faults });
     } else if (command === 'mem') {
       const { gc } = globalThis as Gc;
       if (!gc) return reply(id, { error: 'start node with --expose-gc' });
