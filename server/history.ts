@@ -106,8 +106,8 @@ interface Chunk {
  * the history holds (at least {@link POOL_FLOOR}): a fixed cap below that
  * freed chunks only to fault in fresh ones a moment later, for as long as
  * the server ran. What nobody takes is freed by `release`, which the
- * history's periodic sweep calls: a chunk is kept from one sweep to the
- * next at most.
+ * history's periodic sweep calls: a chunk given back is freed by the second
+ * sweep after, at the latest (within two minutes with the server's sweep).
  */
 class ChunkPool {
   /** Chunks given back since the last release, by size. */
