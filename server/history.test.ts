@@ -116,6 +116,90 @@ describe('MemoryHistory', () => {
     });
   });
 
+  describe('byte budget', () => {
+    const payload = (n: number, size: number) => ({ event: 'm', payloadJson: JSON.stringify({ n, pad: 'x'.repeat(size - 15 - String(n).length) }) });
+    const held = (history: MemoryHistory, topic: string) => seqs(history.read(topic, history.epoch, 1, 1_000_000, 1_000_000).entries);
+
+    it('drops the oldest entries across topics, whichever topic they are in, to stay within maxBytes', () => {
+      const time = clock();
+      const history = new MemoryHistory({ maxBytes: 10_000, now: time.now });
+      // A quiet topic's one entry, then a busy one's: the quiet one is the oldest, so it goes first.
+      history.append('room:quiet', payload(1, 1000));
+      time.advance(1);
+      for (let i = 1; i <= 9; i++) {
+        history.append('room:busy', payload(i, 1000));
+        time.advance(1);
+      }
+      expect(history.memory()).toMatchObject({ heldBytes: 10_000, evictedForBudget: 0 });
+      history.append('room:busy', payload(10, 1000));
+      expect(held(history, 'room:quiet')).toEqual([]);
+      expect(history.read('room:quiet', history.epoch, 1, 1, 10)).toEqual({ entries: [], complete: false });
+      expect(held(history, 'room:busy')).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+      // From then on, the busy topic's own oldest entries go, in order, and its reads say what is missing.
+      time.advance(1);
+      history.append('room:other', payload(1, 3000));
+      expect(held(history, 'room:busy')).toEqual([4, 5, 6, 7, 8, 9, 10]);
+      expect(held(history, 'room:other')).toEqual([1]);
+      expect(history.read('room:busy', history.epoch, 2, 10, 100).complete).toBe(false);
+      expect(history.read('room:busy', history.epoch, 4, 10, 100).complete).toBe(true);
+      expect(history.memory()).toMatchObject({ heldBytes: 10_000, evictedForBudget: 4 });
+      // Sequence numbers go on: nothing dropped for the budget changes a topic's order.
+      expect(history.append('room:quiet', payload(2, 1000)).seq).toBe(2);
+    });
+
+    it('interleaves topics by the age of their entries', () => {
+      const time = clock();
+      const history = new MemoryHistory({ maxBytes: 6_000, now: time.now });
+      for (let i = 1; i <= 6; i++) {
+        history.append(i % 2 ? 'room:a' : 'room:b', payload(i, 1000));
+        time.advance(1);
+      }
+      for (let i = 7; i <= 10; i++) {
+        history.append(i % 2 ? 'room:a' : 'room:b', payload(i, 1000));
+        time.advance(1);
+      }
+      // Appended a1 b2 a3 b4 a5 b6 a7 b8 a9 b10: the six newest stay.
+      expect(held(history, 'room:a')).toEqual([3, 4, 5]);
+      expect(held(history, 'room:b')).toEqual([3, 4, 5]);
+      expect(history.memory().heldBytes).toBe(6_000);
+    });
+
+    it('keeps the entry just appended even when it alone is over the budget, and drops it for the next one', () => {
+      const history = new MemoryHistory({ maxBytes: 500 });
+      history.append('t', payload(1, 2000));
+      expect(held(history, 't')).toEqual([1]);
+      expect(history.memory().heldBytes).toBe(2000);
+      history.append('t', payload(2, 200));
+      expect(held(history, 't')).toEqual([2]);
+      expect(history.memory().heldBytes).toBe(200);
+    });
+
+    it('reuses what it drops: a history at its budget stops allocating', () => {
+      const time = clock();
+      const history = new MemoryHistory({ maxBytes: 4 * 1024 * 1024, now: time.now });
+      const round = () => {
+        for (let i = 0; i < 40; i++) history.append(`room:${i}`, payload(i, 4000));
+        time.advance(1);
+      };
+      for (let r = 0; r < 200; r++) round();
+      const { allocatedBytes } = history.memory();
+      for (let r = 0; r < 200; r++) round();
+      expect(history.memory().allocatedBytes).toBe(allocatedBytes);
+      expect(history.memory().heldBytes).toBeLessThanOrEqual(4 * 1024 * 1024);
+      expect(history.memory().evictedForBudget).toBeGreaterThan(0);
+      // Every topic still holds its newest entries, contiguous up to its head.
+      for (let i = 0; i < 40; i++) {
+        const kept = held(history, `room:${i}`);
+        expect(kept.at(-1)).toBe(400);
+        expect(kept).toEqual(Array.from({ length: kept.length }, (_, k) => 401 - kept.length + k));
+      }
+    });
+
+    it('refuses a budget that is not a positive number', () => {
+      expect(() => new MemoryHistory({ maxBytes: 0 })).toThrow(/maxBytes/);
+    });
+  });
+
   describe('positions', () => {
     it('gives each append the topic\'s next seq, starting at 1, per topic', () => {
       const history = new MemoryHistory();

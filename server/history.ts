@@ -65,6 +65,8 @@ export interface HistoryMemory {
   pooledBytes: number;
   /** Chunks allocated since start: stops growing once a busy history is full. */
   allocatedBytes: number;
+  /** Entries dropped since start, before their count or age limit, to keep `heldBytes` within the byte budget. */
+  evictedForBudget: number;
 }
 
 /** Retention limits. */
@@ -73,6 +75,11 @@ export interface HistoryOptions {
   limit?: number;
   /** Age after which an entry is dropped (ms). Default 3600000 (one hour). */
   maxAgeMs?: number;
+  /**
+   * Payload bytes kept across all topics. Beyond it, the oldest entries of any topic are dropped
+   * first, in the order they were appended (never the one just appended). Default 268435456 (256 MiB).
+   */
+  maxBytes?: number;
   /** Current time (ms), for tests. Default `Date.now`. */
   now?: () => number;
 }
@@ -185,6 +192,8 @@ interface Kept {
   event: string;
   id: string | undefined;
   at: number;
+  /** Its place in the order of appends across topics (which entries are oldest, for the byte budget). */
+  order: number;
   chunk: Chunk;
   start: number;
   end: number;
@@ -201,6 +210,58 @@ interface TopicLog {
   chunk: Chunk;
   /** Payload bytes of the entries held, which sizes the next chunk. */
   bytes: number;
+  /** Whether the topic has a place in the oldest-first heap (see `MemoryHistory.fitBudget`). */
+  queued: boolean;
+}
+
+/**
+ * Topics by the append order of their oldest entry, oldest first, for the
+ * byte budget. A topic's key is at most its oldest entry's order (entries
+ * only ever get dropped from the front, so a key goes stale by being too
+ * old): whoever pops a topic compares and pushes it back with its true key.
+ */
+class OldestFirst {
+  private readonly keys: number[] = [];
+  private readonly logs: TopicLog[] = [];
+
+  push(key: number, log: TopicLog): void {
+    let i = this.keys.length;
+    this.keys.push(key);
+    this.logs.push(log);
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (this.keys[parent]! <= key) break;
+      this.keys[i] = this.keys[parent]!;
+      this.logs[i] = this.logs[parent]!;
+      i = parent;
+    }
+    this.keys[i] = key;
+    this.logs[i] = log;
+  }
+
+  /** The topic with the smallest key and that key, removed from the heap; undefined when empty. */
+  pop(): { key: number; log: TopicLog } | undefined {
+    const size = this.keys.length;
+    if (size === 0) return undefined;
+    const top = { key: this.keys[0]!, log: this.logs[0]! };
+    const key = this.keys.pop()!;
+    const log = this.logs.pop()!;
+    if (size > 1) {
+      let i = 0;
+      for (;;) {
+        let child = 2 * i + 1;
+        if (child >= size - 1) break;
+        if (child + 1 < size - 1 && this.keys[child + 1]! < this.keys[child]!) child++;
+        if (this.keys[child]! >= key) break;
+        this.keys[i] = this.keys[child]!;
+        this.logs[i] = this.logs[child]!;
+        i = child;
+      }
+      this.keys[i] = key;
+      this.logs[i] = log;
+    }
+    return top;
+  }
 }
 
 /** The chunk of a topic that has written nothing yet (never pooled: its count never reaches 0). */
@@ -217,21 +278,27 @@ export class MemoryHistory implements History {
   private readonly pool = new ChunkPool();
   /** Payload bytes of every entry held, across topics. */
   private bytes = 0;
+  private readonly oldestFirst = new OldestFirst();
+  private evictedForBudget = 0;
+  /** Appends so far, across topics: each entry's `order`. */
+  private appended = 0;
   private readonly limit: number;
   private readonly maxAgeMs: number;
+  private readonly maxBytes: number;
   private readonly now: () => number;
 
   constructor(options: HistoryOptions = {}, epoch: string = newEpoch()) {
     this.epoch = epoch;
     this.limit = options.limit ?? 1000;
     this.maxAgeMs = options.maxAgeMs ?? 3_600_000;
+    this.maxBytes = options.maxBytes ?? 256 * 1024 * 1024;
     this.now = options.now ?? Date.now;
-    if (!(this.limit >= 0) || !(this.maxAgeMs > 0)) throw new Error('history limit must be >= 0 and maxAgeMs > 0');
+    if (!(this.limit >= 0) || !(this.maxAgeMs > 0) || !(this.maxBytes > 0)) throw new Error('history limit must be >= 0, maxAgeMs and maxBytes > 0');
   }
 
   append(topic: string, broadcast: AppendedBroadcast): Position {
     let log = this.logs.get(topic);
-    if (!log) this.logs.set(topic, (log = { head: 0, first: 1, ring: [], chunk: NO_CHUNK, bytes: 0 }));
+    if (!log) this.logs.set(topic, (log = { head: 0, first: 1, ring: [], chunk: NO_CHUNK, bytes: 0, queued: false }));
     const seq = ++log.head;
     if (this.limit === 0) log.first = seq + 1;
     else {
@@ -239,10 +306,54 @@ export class MemoryHistory implements History {
       const evicted = log.ring[slot];
       if (evicted) this.drop(log, evicted);
       // A fixed-size ring: appending allocates one entry and moves no array.
-      log.ring[slot] = this.keep(log, seq, broadcast);
+      const kept = (log.ring[slot] = this.keep(log, seq, broadcast));
       if (seq - log.first >= this.limit) log.first = seq - this.limit + 1;
+      if (!log.queued) {
+        log.queued = true;
+        this.oldestFirst.push(kept.order, log);
+      }
+      if (this.bytes > this.maxBytes) this.fitBudget(log);
     }
     return { epoch: this.epoch, seq };
+  }
+
+  /**
+   * Drops the oldest entries across topics until the payloads fit the byte budget, or until only
+   * `newest`'s latest entry (the one just appended) would be left to drop.
+   */
+  private fitBudget(newest: TopicLog): void {
+    while (this.bytes > this.maxBytes) {
+      const top = this.oldestFirst.pop();
+      if (!top) return;
+      const log = top.log;
+      if (log.first > log.head) {
+        log.queued = false;
+        continue;
+      }
+      const oldest = log.ring[(log.first - 1) % this.limit]!;
+      if (top.key < oldest.order || (log === newest && log.first === log.head)) {
+        // A stale key gets its true one; the entry just appended stays (and keeps its place).
+        this.oldestFirst.push(oldest.order, log);
+        if (top.key >= oldest.order) return;
+        continue;
+      }
+      this.dropOldest(log);
+      this.evictedForBudget++;
+      if (log.first <= log.head) this.oldestFirst.push(log.ring[(log.first - 1) % this.limit]!.order, log);
+      else log.queued = false;
+    }
+  }
+
+  /** Drops the topic's oldest entry (there is one); a topic left with none gives its last chunk back. */
+  private dropOldest(log: TopicLog): void {
+    const slot = (log.first - 1) % this.limit;
+    this.drop(log, log.ring[slot]!);
+    log.ring[slot] = undefined;
+    log.first++;
+    if (log.first <= log.head) return;
+    if (log.ring.length > 0) log.ring = [];
+    if (log.chunk.live === 0) this.pool.give(log.chunk, this.bytes);
+    log.chunk = NO_CHUNK;
   }
 
   /** Writes the payload into the topic's current chunk (a new one when it does not fit). */
@@ -268,7 +379,7 @@ export class MemoryHistory implements History {
     chunk.live++;
     log.bytes += chunk.used - start;
     this.bytes += chunk.used - start;
-    return { seq, event: broadcast.event, id: broadcast.id, at: this.now(), chunk, start, end: chunk.used };
+    return { seq, event: broadcast.event, id: broadcast.id, at: this.now(), order: ++this.appended, chunk, start, end: chunk.used };
   }
 
   /** Forgets an entry's payload; its chunk goes back to the pool with its last entry. */
@@ -314,23 +425,12 @@ export class MemoryHistory implements History {
 
   /** Memory the payloads take (see {@link HistoryMemory}). */
   memory(): HistoryMemory {
-    return { heldBytes: this.bytes, pooledBytes: this.pool.held, allocatedBytes: this.pool.allocated };
+    return { heldBytes: this.bytes, pooledBytes: this.pool.held, allocatedBytes: this.pool.allocated, evictedForBudget: this.evictedForBudget };
   }
 
   /** Drops entries older than the age limit (their slots are freed). */
   private expire(log: TopicLog): void {
     const cutoff = this.now() - this.maxAgeMs;
-    while (log.first <= log.head) {
-      const slot = (log.first - 1) % this.limit;
-      const kept = log.ring[slot]!;
-      if (kept.at >= cutoff) return;
-      this.drop(log, kept);
-      log.ring[slot] = undefined;
-      log.first++;
-    }
-    if (log.ring.length > 0) log.ring = [];
-    // Nothing is held: the last chunk goes too.
-    if (log.chunk.live === 0) this.pool.give(log.chunk, this.bytes);
-    log.chunk = NO_CHUNK;
+    while (log.first <= log.head && log.ring[(log.first - 1) % this.limit]!.at < cutoff) this.dropOldest(log);
   }
 }

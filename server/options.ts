@@ -51,6 +51,11 @@ export interface ServerOptions {
   historyLimit?: number;
   /** Age after which a kept broadcast is dropped, in ms (memory history). Default 3600000 (one hour). */
   historyMaxAgeMs?: number;
+  /**
+   * Payload bytes kept across all topics (memory history): beyond it, the oldest broadcasts of any
+   * topic are dropped first, and the server logs a warning at most once a minute. Default 268435456 (256 MiB).
+   */
+  historyMaxBytes?: number;
   /** Most entries one `plume:history` answer carries. Default 500. */
   historyPageSize?: number;
   /** How long the server remembers a client message id to apply it at most once, in ms. Default 86400000 (24 h). */
@@ -85,6 +90,7 @@ export interface ResolvedOptions {
   staticDir: string | undefined;
   historyLimit: number;
   historyMaxAgeMs: number;
+  historyMaxBytes: number;
   historyPageSize: number;
   dedupeWindowMs: number;
   dedupeMaxEntries: number;
@@ -118,6 +124,7 @@ export function resolveOptions(options: ServerOptions): ResolvedOptions {
     staticDir: options.staticDir,
     historyLimit: options.historyLimit ?? 1000,
     historyMaxAgeMs: options.historyMaxAgeMs ?? 3_600_000,
+    historyMaxBytes: options.historyMaxBytes ?? 256 * 1024 * 1024,
     historyPageSize: options.historyPageSize ?? 500,
     dedupeWindowMs: options.dedupeWindowMs ?? 86_400_000,
     dedupeMaxEntries: options.dedupeMaxEntries ?? 100_000,
@@ -129,7 +136,7 @@ export function resolveOptions(options: ServerOptions): ResolvedOptions {
   if (resolved.maxPayloadBytes > resolved.maxFrameBytes) {
     throw new Error('maxPayloadBytes must not exceed maxFrameBytes');
   }
-  for (const key of ['heartbeatTimeoutMs', 'maxPayloadBytes', 'maxFrameBytes', 'maxChannelsPerSocket', 'maxBufferedBytes', 'historyMaxAgeMs', 'historyPageSize', 'dedupeWindowMs', 'dedupeMaxEntries'] as const) {
+  for (const key of ['heartbeatTimeoutMs', 'maxPayloadBytes', 'maxFrameBytes', 'maxChannelsPerSocket', 'maxBufferedBytes', 'historyMaxAgeMs', 'historyMaxBytes', 'historyPageSize', 'dedupeWindowMs', 'dedupeMaxEntries'] as const) {
     if (!(resolved[key] > 0)) throw new Error(`${key} must be a positive number, got ${String(options[key])}`);
   }
   if (!(resolved.historyLimit >= 0)) throw new Error(`historyLimit must be 0 or more, got ${String(options.historyLimit)}`);

@@ -72,7 +72,7 @@ export class PlumeServer implements ConnectionHost {
     this.log = options.logger === false ? silentLogger : options.logger ?? consoleLogger;
     this.ownsPubSub = !options.pubsub;
     this.pubsub = options.pubsub ?? new PubSub(undefined, (err, topic) => this.reportError(err, `pubsub ${topic}`));
-    this.history = options.history ?? new MemoryHistory({ limit: this.options.historyLimit, maxAgeMs: this.options.historyMaxAgeMs });
+    this.history = options.history ?? new MemoryHistory({ limit: this.options.historyLimit, maxAgeMs: this.options.historyMaxAgeMs, maxBytes: this.options.historyMaxBytes });
     this.dedupe = new Dedupe({
       windowMs: this.options.dedupeWindowMs,
       maxEntries: this.options.dedupeMaxEntries,
@@ -252,12 +252,24 @@ export class PlumeServer implements ConnectionHost {
     this.log.warn(`dedupe: forgot a message id after ${Math.round(ageMs / 1000)} s, before dedupeWindowMs, because dedupeMaxEntries (${this.options.dedupeMaxEntries}) was reached; raise it to keep the window`);
   }
 
+  private budgetEvictionsSeen = 0;
+
+  /** Says, once a minute at most, that the history dropped broadcasts early to stay within its byte budget. */
+  private warnBudgetEvictions(): void {
+    const evicted = this.history.memory?.().evictedForBudget ?? 0;
+    if (evicted <= this.budgetEvictionsSeen) return;
+    const mib = Math.round(this.options.historyMaxBytes / 2 ** 20);
+    this.log.warn(`history: dropped ${evicted - this.budgetEvictionsSeen} broadcasts in the last minute, before historyLimit or historyMaxAgeMs, to keep within historyMaxBytes (${mib} MiB): clients recover less far back; raise historyMaxBytes or lower historyLimit`);
+    this.budgetEvictionsSeen = evicted;
+  }
+
   /** Closes sockets that went silent or whose token expired; trims history now and then. */
   private sweep(): void {
     const now = Date.now();
     if (now - this.lastHistorySweep > 60_000) {
       this.lastHistorySweep = now;
       this.history.sweep?.();
+      this.warnBudgetEvictions();
     }
     for (const connection of [...this.connections.values()]) {
       if (now - connection.lastSeen > this.options.heartbeatTimeoutMs) connection.close(CLOSE.heartbeatTimeout, 'heartbeat timeout');

@@ -124,6 +124,31 @@ describe('joining with recovery', () => {
     expect(await back.drain(isMsg)).toEqual([]);
   });
 
+  it('says recovered: false when the byte budget dropped part of the gap, across topics, and replays what it holds', async () => {
+    // Each broadcast of broadcastMany is {"n":N} padded here to 1 KB; the budget holds three of them.
+    const { connect, server } = await start({ historyMaxBytes: 3 * 1024 });
+    const pad = (n: number) => ({ n, pad: 'x'.repeat(1024 - 15 - String(n).length) });
+    const reader = await connect({ name: 'reader', params: PLUME });
+    await reader.joinOk('room:budget');
+    server.broadcast('room:budget', 'm', pad(1));
+    const first = await reader.next(isMsg);
+    await reader.dispose();
+    server.broadcast('room:budget', 'm', pad(2));
+    server.broadcast('room:budget', 'm', pad(3));
+    server.broadcast('room:other', 'm', pad(1)); // the oldest entries go first, whichever topic they are in
+    server.broadcast('room:budget', 'm', pad(4));
+    expect(server.stats().history).toMatchObject({ heldBytes: 3 * 1024, evictedForBudget: 2 });
+    const back = await connect({ name: 'reader', params: PLUME });
+    const { reply } = await joinOkWith(back, 'room:budget', { since: first.meta });
+    expect(reply.meta).toEqual({ epoch: first.meta?.epoch, seq: 4, from: 3, recovered: false });
+    expect((await back.take(2, isMsg)).map(seqOf)).toEqual([3, 4]);
+    expect(await back.drain(isMsg)).toEqual([]);
+  });
+
+  it('refuses a byte budget that is not a positive number', () => {
+    expect(() => new PlumeServer({ logger: false, historyMaxBytes: 0 })).toThrow(/historyMaxBytes must be a positive number/);
+  });
+
   it('says recovered: false after an epoch change (a new server on the same port)', async () => {
     const first = await start();
     const reader = await first.connect({ name: 'reader', params: PLUME });

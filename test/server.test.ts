@@ -53,7 +53,7 @@ describe('server.disconnect', () => {
 describe('server.stats', () => {
   it('reports what the history holds in memory, and null for a store that cannot tell', async () => {
     const { server } = await start();
-    expect(server.stats().history).toEqual({ heldBytes: 0, pooledBytes: 0, allocatedBytes: 0 });
+    expect(server.stats().history).toEqual({ heldBytes: 0, pooledBytes: 0, allocatedBytes: 0, evictedForBudget: 0 });
     server.broadcast('room:a', 'msg', { body: 'héllo' });
     server.broadcast('room:b', 'msg', { body: 'hi' });
     const held = Buffer.byteLength('{"body":"héllo"}') + Buffer.byteLength('{"body":"hi"}');
