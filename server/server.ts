@@ -258,8 +258,9 @@ export class PlumeServer implements ConnectionHost {
   private warnBudgetEvictions(): void {
     const evicted = this.history.memory?.().evictedForBudget ?? 0;
     if (evicted <= this.budgetEvictionsSeen) return;
-    const mib = Math.round(this.options.historyMaxBytes / 2 ** 20);
-    this.log.warn(`history: dropped ${evicted - this.budgetEvictionsSeen} broadcasts in the last minute, before historyLimit or historyMaxAgeMs, to keep within historyMaxBytes (${mib} MiB): clients recover less far back; raise historyMaxBytes or lower historyLimit`);
+    const budget = this.options.historyMaxBytes;
+    const size = budget >= 2 ** 20 ? `${Math.round(budget / 2 ** 20)} MiB` : `${budget} bytes`;
+    this.log.warn(`history: dropped ${evicted - this.budgetEvictionsSeen} broadcasts in the last minute, before historyLimit or historyMaxAgeMs, to keep within historyMaxBytes (${size}): clients recover less far back; raise historyMaxBytes or lower historyLimit`);
     this.budgetEvictionsSeen = evicted;
   }
 

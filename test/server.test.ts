@@ -65,6 +65,27 @@ describe('server.stats', () => {
   });
 });
 
+describe('history byte budget', () => {
+  it('warns once a minute at most, saying how many broadcasts it dropped early and what to change', async () => {
+    const warnings: string[] = [];
+    const server = new PlumeServer({ historyMaxBytes: 1000, logger: { info: () => {}, warn: (m: string) => warnings.push(m), error: () => {} } });
+    const sweep = () => {
+      // The history part of the periodic sweep runs once a minute; this test does not wait for one.
+      (server as unknown as { lastHistorySweep: number }).lastHistorySweep = 0;
+      (server as unknown as { sweep: () => void }).sweep();
+    };
+    sweep();
+    expect(warnings).toEqual([]);
+    for (let n = 0; n < 3; n++) server.broadcast('room:a', 'msg', { body: 'x'.repeat(590) });
+    sweep();
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(/dropped 2 broadcasts .*historyMaxBytes \(1000 bytes\)/);
+    sweep();
+    expect(warnings).toHaveLength(1);
+    await server.close();
+  });
+});
+
 describe('server.close', () => {
   it('closes every socket with 1001 and stops listening', async () => {
     const server = new PlumeServer({ logger: false });
