@@ -55,6 +55,8 @@ export class PlumeServer implements ConnectionHost {
   readonly counters = { frames: 0, bytes: 0 };
   readonly log: Logger;
   private readonly ownsPubSub: boolean;
+  /** The history was made here from the options (not passed in), so `historyMaxBytes` is its budget. */
+  private readonly ownsHistory: boolean;
   private readonly router = new Router<ChannelHandler>();
   private readonly fanout: Fanout;
   private readonly connections = new Map<string, Connection>();
@@ -71,6 +73,7 @@ export class PlumeServer implements ConnectionHost {
     this.options = resolveOptions(options);
     this.log = options.logger === false ? silentLogger : options.logger ?? consoleLogger;
     this.ownsPubSub = !options.pubsub;
+    this.ownsHistory = !options.history;
     this.pubsub = options.pubsub ?? new PubSub(undefined, (err, topic) => this.reportError(err, `pubsub ${topic}`));
     this.history = options.history ?? new MemoryHistory({ limit: this.options.historyLimit, maxAgeMs: this.options.historyMaxAgeMs, maxBytes: this.options.historyMaxBytes });
     this.dedupe = new Dedupe({
@@ -260,7 +263,9 @@ export class PlumeServer implements ConnectionHost {
     if (evicted <= this.budgetEvictionsSeen) return;
     const budget = this.options.historyMaxBytes;
     const size = budget >= 2 ** 20 ? `${Math.round(budget / 2 ** 20)} MiB` : `${budget} bytes`;
-    this.log.warn(`history: dropped ${evicted - this.budgetEvictionsSeen} broadcasts in the last minute, before historyLimit or historyMaxAgeMs, to keep within historyMaxBytes (${size}): clients recover less far back; raise historyMaxBytes or lower historyLimit`);
+    const within = this.ownsHistory ? `historyMaxBytes (${size})` : 'its byte budget';
+    const dropped = evicted - this.budgetEvictionsSeen;
+    this.log.warn(`history: dropped ${dropped} broadcast${dropped === 1 ? '' : 's'} in the last minute, before their count or age limit, to keep within ${within}: clients recover less far back; raise the budget or lower the count limit`);
     this.budgetEvictionsSeen = evicted;
   }
 

@@ -4,6 +4,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { MemoryAdapter } from '../server/pubsub/memory';
+import { MemoryHistory } from '../server/history';
 import { PlumeServer } from '../server/server';
 import { JsonAdapter, RawClient, Recorder, useServers, useTwoNodes } from './helpers';
 
@@ -79,9 +80,20 @@ describe('history byte budget', () => {
     for (let n = 0; n < 3; n++) server.broadcast('room:a', 'msg', { body: 'x'.repeat(590) });
     sweep();
     expect(warnings).toHaveLength(1);
-    expect(warnings[0]).toMatch(/dropped 2 broadcasts .*historyMaxBytes \(1000 bytes\)/);
+    expect(warnings[0]).toMatch(/dropped 2 broadcasts .*historyMaxBytes \(1000 bytes\).*raise the budget/);
     sweep();
     expect(warnings).toHaveLength(1);
+    await server.close();
+  });
+
+  it('does not name historyMaxBytes for a history store passed in, whose budget is its own', async () => {
+    const warnings: string[] = [];
+    const server = new PlumeServer({ history: new MemoryHistory({ maxBytes: 1000 }), logger: { info: () => {}, warn: (m: string) => warnings.push(m), error: () => {} } });
+    for (let n = 0; n < 2; n++) server.broadcast('room:a', 'msg', { body: 'x'.repeat(590) });
+    (server as unknown as { lastHistorySweep: number }).lastHistorySweep = 0;
+    (server as unknown as { sweep: () => void }).sweep();
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(/dropped 1 broadcast in the last minute, .*within its byte budget/);
     await server.close();
   });
 });
