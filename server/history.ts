@@ -331,11 +331,15 @@ export class MemoryHistory implements History {
         continue;
       }
       const oldest = log.ring[(log.first - 1) % this.limit]!;
-      if (top.key < oldest.order || (log === newest && log.first === log.head)) {
-        // A stale key gets its true one; the entry just appended stays (and keeps its place).
+      if (top.key < oldest.order) {
+        // A stale key: the topic goes back with its true one.
         this.oldestFirst.push(oldest.order, log);
-        if (top.key >= oldest.order) return;
         continue;
+      }
+      if (log === newest && log.first === log.head) {
+        // Only the entry just appended is left to drop: it stays, and keeps its place.
+        this.oldestFirst.push(top.key, log);
+        return;
       }
       this.dropOldest(log);
       this.evictedForBudget++;
