@@ -19,6 +19,7 @@ import { ChannelTable } from './channel-table';
 import type { Dedupe, Outcome } from './dedupe';
 import type { History, Position, StoredBroadcast } from './history';
 import type { ResolvedOptions } from './options';
+import type { FrameJson } from './frame-json';
 import { Outbound } from './outbound';
 import type { PresenceTracker } from './presence/tracker';
 import type { MeshRegistry } from './mesh/registry';
@@ -39,6 +40,8 @@ export interface ConnectionHost {
   readonly mesh: MeshRegistry | null;
   /** Frames and bytes sent, across sockets. */
   readonly counters: { frames: number; bytes: number };
+  /** The frame in hand while a push's handler runs (`frame-json.ts`). */
+  readonly frames: FrameJson;
   ephemeral(instance: ChannelInstance, payload: Payload): Reply;
   reportError(error: unknown, context: string): void;
   removed(connection: Connection): void;
@@ -161,7 +164,8 @@ export class Connection implements ChannelHost {
   }
 
   private handle(data: Buffer): void {
-    const result = decode(data.toString('utf8'), this.plume);
+    const text = data.toString('utf8');
+    const result = decode(text, this.plume);
     if (!result.ok) return this.close(result.code, result.reason);
     const message = result.message;
     if (message.ref === null) return this.close(CLOSE.badFrame, 'malformed frame: ref must be a string');
@@ -180,7 +184,7 @@ export class Connection implements ChannelHost {
         return this.plume ? this.meshRequest(message) : this.replyError(message, REASONS.unknownEvent);
       default:
         if (isReservedEvent(message.event)) return this.replyError(message, REASONS.unknownEvent);
-        return this.push(message);
+        return this.host.frames.during(text, data, message.payload, () => this.push(message));
     }
   }
 

@@ -25,6 +25,7 @@ import { PresenceTracker } from './presence/tracker';
 import { relayChannel, RELAY_PATTERN } from './relay';
 import { Router } from './router';
 import { MemoryHistory, type History, type HistoryMemory, type Position, type StoredBroadcast } from './history';
+import { FrameJson } from './frame-json';
 import { toJson } from './json';
 import { textBytes } from './outbound';
 import { Transport, type Address } from './transport';
@@ -53,6 +54,8 @@ export class PlumeServer implements ConnectionHost {
   readonly mesh: MeshRegistry | null;
   /** Frames and bytes this server has sent, for monitoring and benchmarks. */
   readonly counters = { frames: 0, bytes: 0 };
+  /** @internal The frame whose push is being handled: a broadcast of what the client sent reuses its text. */
+  readonly frames = new FrameJson();
   readonly log: Logger;
   private readonly ownsPubSub: boolean;
   /** The history was made here from the options (not passed in), so `historyMaxBytes` is its budget. */
@@ -117,14 +120,16 @@ export class PlumeServer implements ConnectionHost {
     if (isReservedEvent(event)) throw new Error(`"${event}" is a reserved event name (phx_*, presence_*, plume:*); pick another`);
     // Serialized before sequencing: a payload that cannot be (a BigInt, a cycle, nesting deeper than
     // the stack) must fail here, not during fan-out after it took a seq that no member will ever see.
+    // What a client sent and a handler passes on as it came is not serialized again (frame-json.ts).
+    const source = this.frames.sourceOf(payload);
     let payloadJson: string;
     try {
-      payloadJson = toJson(payload);
+      payloadJson = source ? source.json : toJson(payload);
     } catch (err) {
       throw new TypeError(`broadcast payload on ${topic} cannot be serialized to JSON: ${(err as Error).message}`, { cause: err });
     }
     // Encoded once: history keeps these bytes and every frame of the broadcast is built around them.
-    const payloadBytes = textBytes(payloadJson);
+    const payloadBytes = source ? source.bytes : textBytes(payloadJson);
     const position = this.history.append(topic, { event, payloadJson, payloadBytes, id: options.id });
     const message: BroadcastMessage = { kind: 'plume:broadcast', topic, event, payload, payloadJson, payloadBytes, ...position, exclude: options.exclude ?? null };
     if (options.id !== undefined) message.id = options.id;

@@ -110,4 +110,29 @@ describe('fan-out', () => {
     expect((await bob.next((f) => f.event === 'm')).meta?.seq).toBe(1);
     expect((await ada.next((f) => f.event === 'm')).meta?.seq).toBe(2);
   });
+  it('relays what a handler passed on as JSON.stringify writes it, and what it changed as changed', async () => {
+    const { connect } = await start({}, (server) => {
+      server.channel('chat:*', {
+        handleIn(event, payload, socket) {
+          if (event === 'edit') payload.body = 'edited by the server';
+          socket.broadcast(event, payload);
+        },
+      });
+    });
+    const listener = await connect({ name: 'l' });
+    await listener.joinOk('chat:a');
+    const speaker = await connect({ name: 's' });
+    const joinRef = await speaker.joinOk('chat:a');
+    // The first text is reused as sent (it is JSON.stringify's); the spaced one is written again.
+    const canonical = '{"body":"héllo","n":1.5,"list":[true,null,{"k":"v"}]}';
+    speaker.send(`["${joinRef}","r1","chat:a","say",${canonical}]`);
+    speaker.send(`["${joinRef}","r2","chat:a","say",{ "body": "spaced", "n": 1.50 }]`);
+    speaker.send(`["${joinRef}","r3","chat:a","edit",${canonical}]`);
+    const frames = await listener.take(3, (f) => f.event === 'say' || f.event === 'edit');
+    expect(frames.map((f) => f.raw)).toEqual([
+      `[null,null,"chat:a","say",${canonical}]`,
+      '[null,null,"chat:a","say",{"body":"spaced","n":1.5}]',
+      '[null,null,"chat:a","edit",{"body":"edited by the server","n":1.5,"list":[true,null,{"k":"v"}]}]',
+    ]);
+  });
 });

@@ -27,10 +27,12 @@ export async function until(predicate, ms, what) {
 /**
  * The data object a publisher sends, as JSON of exactly `bytes` bytes when
  * `bytes` allows: `{"t":<ms>,"n":<count>,"p":"xxx…"}`. `t` is first so the
- * receiver finds it a few bytes into every contender's frame.
+ * receiver finds it a few bytes into every contender's frame. Written as
+ * `JSON.stringify` writes it (`0`, not `0.000`), as a JavaScript client
+ * sends it.
  */
 export function dataJson(bytes, t, n) {
-  const head = `{"t":${t.toFixed(3)},"n":${n},"p":"`;
+  const head = `{"t":${Number(t.toFixed(3))},"n":${n},"p":"`;
   return `${head}${'x'.repeat(Math.max(0, bytes - head.length - 2))}"}`;
 }
 
