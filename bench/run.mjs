@@ -77,7 +77,7 @@ function options() {
     quick,
     fanout: { warmupMs: Number(values.warmup ?? (quick ? 500 : 1000)), measureMs: quick ? 1000 : 3000, window: Number(values.window ?? 20_000), rounds: quick ? 1 : 2 },
     latency: { fraction: 0.5, warmupMs: quick ? 500 : 1000, measureMs: quick ? 2000 : 5000, fallbackPerSec: 90_000, rounds: quick ? 1 : 2 },
-    memory: { connections: Number(values.connections ?? (quick ? 2000 : 10_000)), rooms: 100, settleMs: 1000 },
+    memory: { connections: Number(values.connections ?? (quick ? 2000 : 10_000)), rooms: 100, settleMs: 1000, rounds: quick ? 1 : 3 },
     coldStart: { runs: quick ? 3 : 5 },
   };
 }
@@ -215,15 +215,26 @@ async function main() {
   }
 
   if (config.only.has('memory')) {
-    const { connections, rooms } = config.memory;
-    results.memory = {};
-    for (const key of ORDER) {
-      results.memory[key] = await withServer(key, (server) => memory(CONTENDERS[key], server, { rooms, perRoom: Math.ceil(connections / rooms), settleMs: config.memory.settleMs }));
-      console.log(`[bench] memory: ${CONTENDERS[key].name} ${results.memory[key].rssPerConnKB.toFixed(2)} KB RSS per connection`);
+    const { connections, rooms, rounds } = config.memory;
+    const measure = (key, extra) => withServer(key === 'plumeRelay' ? 'plume' : key, (server) => memory(CONTENDERS[key === 'plumeRelay' ? 'plume' : key], server, { rooms, perRoom: Math.ceil(connections / rooms), settleMs: config.memory.settleMs }), extra);
+    // Plume's default relay channel (`plumeRelay`) also tracks every member in presence, which the others do not offer.
+    const keys = [...ORDER, 'plumeRelay'];
+    const runs = Object.fromEntries(keys.map((key) => [key, []]));
+    // Rounds in alternating order, each contender credited with its median run: RSS after the same
+    // 10,000 joins moved by ±1 KB per connection from run to run (how much of its young generation
+    // V8 has touched, and malloc's arenas), enough to swing the ratio to ws from 1.07 to 1.35.
+    for (let round = 0; round < rounds; round++) {
+      for (const key of round % 2 === 0 ? keys : [...keys].reverse()) {
+        const result = await measure(key, key === 'plumeRelay' ? ['--relay'] : []);
+        runs[key].push(result);
+        console.log(`[bench] memory: ${key === 'plumeRelay' ? 'plume (relay channel, presence)' : CONTENDERS[key].name} ${result.rssPerConnKB.toFixed(2)} KB RSS per connection`);
+      }
     }
-    // Plume's default relay channel also tracks every member in presence, which the others do not offer.
-    results.memory.plumeRelay = await withServer('plume', (server) => memory(CONTENDERS.plume, server, { rooms, perRoom: Math.ceil(connections / rooms), settleMs: config.memory.settleMs }), ['--relay']);
-    console.log(`[bench] memory: plume (relay channel, presence) ${results.memory.plumeRelay.rssPerConnKB.toFixed(2)} KB RSS per connection`);
+    results.memory = {};
+    for (const key of keys) {
+      const sorted = [...runs[key]].sort((a, b) => a.rssPerConnKB - b.rssPerConnKB);
+      results.memory[key] = { ...sorted[(sorted.length - 1) >> 1], rssRunsKB: runs[key].map((r) => r.rssPerConnKB) };
+    }
   }
 
   if (config.only.has('cold')) {

@@ -278,13 +278,19 @@ export async function latency(contender, server, { rooms, perRoom, payloadBytes,
  */
 export async function memory(contender, server, { rooms, perRoom, settleMs }) {
   const before = await server.memory();
-  const members = await connectMembers(contender, server.port, { rooms, perRoom, onDelivery: () => {} });
+  const first = await connectMembers(contender, server.port, { rooms, perRoom: Math.max(1, Math.round(perRoom / 5)), onDelivery: () => {} });
+  await sleep(settleMs);
+  const mid = await server.memory();
+  const rest = await connectMembers(contender, server.port, { rooms, perRoom: perRoom - Math.max(1, Math.round(perRoom / 5)), onDelivery: () => {} });
   await sleep(settleMs);
   const after = await server.memory();
+  const members = [...first, ...rest];
   const n = members.length;
   destroyAll(members);
   return {
     connections: n,
+    marginalRssPerConnKB: (after.rss - mid.rss) / rest.length / 1024,
+    marginalHeapPerConnKB: (after.heapUsed - mid.heapUsed) / rest.length / 1024,
     rssPerConnKB: (after.rss - before.rss) / n / 1024,
     heapPerConnKB: (after.heapUsed - before.heapUsed) / n / 1024,
     rssMB: after.rss / 2 ** 20,

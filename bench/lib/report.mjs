@@ -86,12 +86,18 @@ export function render(results) {
   }
   if (results.memory) {
     const m = results.memory;
-    out.push('', `### 3. Idle memory per connection (${si(m.plume.connections)} connections, each joined to one of ${config.memory.rooms} rooms; after full GC)`, '');
+    const rounds = m.plume.rssRunsKB?.length ?? 1;
+    out.push('', `### 3. Idle memory per connection (${si(m.plume.connections)} connections, each joined to one of ${config.memory.rooms} rooms; after full GC${rounds > 1 ? `; median of ${rounds} runs in alternating order` : ''})`, '');
     const rows = ['plume', 'socketio', 'ws', 'plumeRelay'].filter((k) => m[k]);
     out.push(table(
-      ['contender', 'RSS / conn', 'heap / conn', 'RSS total', 'vs ws (RSS)', 'vs socket.io (RSS)'],
-      rows.map((k) => [NAMES[k], kb(m[k].rssPerConnKB), kb(m[k].heapPerConnKB), `${m[k].rssMB.toFixed(0)} MB`, ratio(m[k].rssPerConnKB, m.ws.rssPerConnKB), ratio(m[k].rssPerConnKB, m.socketio.rssPerConnKB)]),
+      ['contender', 'RSS / conn', 'heap / conn', 'RSS total', 'vs ws (RSS)', 'vs socket.io (RSS)', 'RSS / conn, each run', 'last 80%: RSS / heap per conn'],
+      rows.map((k) => [
+        NAMES[k], kb(m[k].rssPerConnKB), kb(m[k].heapPerConnKB), `${m[k].rssMB.toFixed(0)} MB`, ratio(m[k].rssPerConnKB, m.ws.rssPerConnKB), ratio(m[k].rssPerConnKB, m.socketio.rssPerConnKB),
+        (m[k].rssRunsKB ?? [m[k].rssPerConnKB]).map((v) => v.toFixed(2)).join(', '),
+        m[k].marginalRssPerConnKB === undefined ? 'n/a' : `${kb(m[k].marginalRssPerConnKB)} / ${kb(m[k].marginalHeapPerConnKB)}`,
+      ]),
     ));
+    out.push('', 'RSS / conn is the growth from the fresh server to all connections, divided by their number (what the targets use). The last column counts only the last 80% of the connections (from a measurement after the first fifth joined): one-time costs such as compiling the join path and V8 growing its young generation fall out of it.');
   }
   if (results.coldStart) {
     const c = results.coldStart;
