@@ -89,7 +89,7 @@ export class FrameJson {
     const end = match(value, text, start);
     if (end < 0) return undefined;
     const json = text.slice(start, end);
-    // All ASCII (as many bytes as characters): a character's index is its byte's.
+    // All ASCII (as many bytes as characters, in UTF-8 that ws has validated): a character's index is its byte's.
     const bytes = frame.data.length === text.length ? frame.data.subarray(start, end) : Buffer.from(json, 'utf8');
     return { json, bytes };
   }
