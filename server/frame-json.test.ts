@@ -114,6 +114,12 @@ describe('FrameJson', () => {
     expect(withFrame(frame('{"a":1,"a":2}'), (payload, frames) => frames.sourceOf(payload))).toBeUndefined();
   });
 
+  it('gives nothing, rather than throwing, for nesting deeper than the stack', () => {
+    const depth = 30_000;
+    const text = frame(`{"a":${'['.repeat(depth)}${']'.repeat(depth)}}`);
+    expect(withFrame(text, (payload, frames) => frames.sourceOf(payload))).toBeUndefined();
+  });
+
   it('gives nothing for values that are not the payload nor one of its members', () => {
     const text = frame('{"a":{"b":{"c":1}}}');
     expect(withFrame(text, (payload, frames) => frames.sourceOf((payload.a as any).b))).toBeUndefined();

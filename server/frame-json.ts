@@ -86,7 +86,14 @@ export class FrameJson {
       start = memberStart(text, start, payload, value);
       if (start < 0) return undefined;
     }
-    const end = match(value, text, start);
+    let end: number;
+    try {
+      end = match(value, text, start);
+    } catch {
+      // Nesting deeper than the stack (JSON.parse took it, being iterative): JSON.stringify cannot
+      // write it either, and the caller's serialization reports that in its own words.
+      return undefined;
+    }
     if (end < 0) return undefined;
     const json = text.slice(start, end);
     // All ASCII (as many bytes as characters, in UTF-8 that ws has validated): a character's index is its byte's.
