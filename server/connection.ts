@@ -41,7 +41,7 @@ export interface ConnectionHost {
   /** Frames and bytes sent, across sockets. */
   readonly counters: { frames: number; bytes: number };
   /** The frame in hand while a push's handler runs (`frame-json.ts`). */
-  readonly frames: FrameJson;
+  readonly frameJson: FrameJson;
   ephemeral(instance: ChannelInstance, payload: Payload): Reply;
   reportError(error: unknown, context: string): void;
   removed(connection: Connection): void;
@@ -184,7 +184,7 @@ export class Connection implements ChannelHost {
         return this.plume ? this.meshRequest(message) : this.replyError(message, REASONS.unknownEvent);
       default:
         if (isReservedEvent(message.event)) return this.replyError(message, REASONS.unknownEvent);
-        return this.host.frames.during(text, data, message.payload, () => this.push(message));
+        return this.host.frameJson.during(text, data, message.payload, () => this.push(message));
     }
   }
 

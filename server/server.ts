@@ -55,7 +55,7 @@ export class PlumeServer implements ConnectionHost {
   /** Frames and bytes this server has sent, for monitoring and benchmarks. */
   readonly counters = { frames: 0, bytes: 0 };
   /** @internal The frame whose push is being handled: a broadcast of what the client sent reuses its text. */
-  readonly frames = new FrameJson();
+  readonly frameJson = new FrameJson();
   readonly log: Logger;
   private readonly ownsPubSub: boolean;
   /** The history was made here from the options (not passed in), so `historyMaxBytes` is its budget. */
@@ -121,7 +121,7 @@ export class PlumeServer implements ConnectionHost {
     // Serialized before sequencing: a payload that cannot be (a BigInt, a cycle, nesting deeper than
     // the stack) must fail here, not during fan-out after it took a seq that no member will ever see.
     // What a client sent and a handler passes on as it came is not serialized again (frame-json.ts).
-    const source = this.frames.sourceOf(payload);
+    const source = this.frameJson.sourceOf(payload);
     let payloadJson: string;
     try {
       payloadJson = source ? source.json : toJson(payload);
