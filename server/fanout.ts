@@ -35,7 +35,8 @@ export interface BroadcastMessage {
   /** The payload's JSON text when the sender already has it (saves serializing it again on this node). */
   payloadJson?: string;
   /**
-   * That text as UTF-8, when the sender already encoded it: frames are built around these bytes.
+   * That text as UTF-8, when the sender already encoded it (possibly a view into the buffer the client's
+   * frame arrived in, `frame-json.ts`): frames are built around these bytes.
    * Meant for this node: an adapter carrying messages between nodes should leave it out (and
    * `payloadJson`, which the payload duplicates); if it serializes it anyway, the copy that arrives
    * is not a Buffer and is ignored.

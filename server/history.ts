@@ -37,7 +37,10 @@ export interface HistoryRead {
 
 /** What `History.append` is given: the broadcast, and its payload's UTF-8 bytes when the caller has them. */
 export type AppendedBroadcast = Omit<StoredBroadcast, 'seq' | 'at'> & {
-  /** `payloadJson` as UTF-8, already encoded (a store may copy these instead of encoding the text again). */
+  /**
+   * `payloadJson` as UTF-8, already encoded (a store may copy these instead of encoding the text again).
+   * Possibly a view into the larger buffer the client's frame arrived in: copy it, do not keep it.
+   */
   payloadBytes?: Uint8Array;
 };
 
