@@ -216,16 +216,20 @@ async function main() {
 
   if (config.only.has('memory')) {
     const { connections, rooms, rounds } = config.memory;
-    const measure = (key, extra) => withServer(key === 'plumeRelay' ? 'plume' : key, (server) => memory(CONTENDERS[key === 'plumeRelay' ? 'plume' : key], server, { rooms, perRoom: Math.ceil(connections / rooms), settleMs: config.memory.settleMs }), extra);
-    // Plume's default relay channel (`plumeRelay`) also tracks every member in presence, which the others do not offer.
+    // Plume's default relay channel (`plumeRelay`: plume started with --relay) also tracks every member in presence, which the others do not offer.
     const keys = [...ORDER, 'plumeRelay'];
+    const measure = (key) => {
+      const contender = key === 'plumeRelay' ? 'plume' : key;
+      const extra = key === 'plumeRelay' ? ['--relay'] : [];
+      return withServer(contender, (server) => memory(CONTENDERS[contender], server, { rooms, perRoom: Math.ceil(connections / rooms), settleMs: config.memory.settleMs }), extra);
+    };
     const runs = Object.fromEntries(keys.map((key) => [key, []]));
     // Rounds in alternating order, each contender credited with its median run: RSS after the same
     // 10,000 joins moved by ±1 KB per connection from run to run (how much of its young generation
     // V8 has touched, and malloc's arenas), enough to swing the ratio to ws from 1.07 to 1.35.
     for (let round = 0; round < rounds; round++) {
       for (const key of round % 2 === 0 ? keys : [...keys].reverse()) {
-        const result = await measure(key, key === 'plumeRelay' ? ['--relay'] : []);
+        const result = await measure(key);
         runs[key].push(result);
         console.log(`[bench] memory: ${key === 'plumeRelay' ? 'plume (relay channel, presence)' : CONTENDERS[key].name} ${result.rssPerConnKB.toFixed(2)} KB RSS per connection`);
       }

@@ -30,15 +30,6 @@ export interface PayloadSource {
   bytes: Buffer;
 }
 
-/** The frame in hand while its handler runs. */
-interface Frame {
-  text: string;
-  data: Buffer;
-  payload: object;
-  /** Where the payload's text starts, once found (-1: not looked for yet; -2: the text cannot be used). */
-  start: number;
-}
-
 const QUOTE = 0x22;
 const COMMA = 0x2c;
 const COLON = 0x3a;
@@ -56,19 +47,30 @@ const CLOSE_BRACKET = 0x5d;
  * // inside: frames.sourceOf(message.payload) → { json, bytes } cut from the frame, or undefined
  */
 export class FrameJson {
-  private frame: Frame | null = null;
+  // The frame in hand while its handler runs (text null: none); fields rather than an object per push.
+  private text: string | null = null;
+  private data: Buffer | null = null;
+  private payload: object | null = null;
+  /** Where the payload's text starts, once found (-1: not looked for yet; -2: the text cannot be used). */
+  private start = -1;
 
   /**
    * Runs `fn` with a frame in hand: `text`, decoded from `data`, must be valid JSON (it was parsed into
    * the frame whose payload is `payload`).
    */
   during(text: string, data: Buffer, payload: object, fn: () => void): void {
-    const outer = this.frame;
-    this.frame = { text, data, payload, start: -1 };
+    const { text: outerText, data: outerData, payload: outerPayload, start: outerStart } = this;
+    this.text = text;
+    this.data = data;
+    this.payload = payload;
+    this.start = -1;
     try {
       fn();
     } finally {
-      this.frame = outer;
+      this.text = outerText;
+      this.data = outerData;
+      this.payload = outerPayload;
+      this.start = outerStart;
     }
   }
 
@@ -77,12 +79,11 @@ export class FrameJson {
    * frame's payload or one of its members and still reads exactly as that text; otherwise undefined.
    */
   sourceOf(value: object): PayloadSource | undefined {
-    const frame = this.frame;
-    if (!frame) return undefined;
-    if (frame.start === -1) frame.start = payloadStart(frame.text);
-    if (frame.start < 0) return undefined;
-    const { text, payload } = frame;
-    let start = frame.start;
+    const { text, payload } = this;
+    if (text === null || payload === null) return undefined;
+    if (this.start === -1) this.start = payloadStart(text);
+    let start = this.start;
+    if (start < 0) return undefined;
     if (value !== payload) {
       start = memberStart(text, start, payload, value);
       if (start < 0) return undefined;
@@ -98,7 +99,8 @@ export class FrameJson {
     if (end < 0) return undefined;
     const json = text.slice(start, end);
     // All ASCII (as many bytes as characters, in UTF-8 that ws has validated): a character's index is its byte's.
-    const bytes = frame.data.length === text.length ? frame.data.subarray(start, end) : Buffer.from(json, 'utf8');
+    const data = this.data!;
+    const bytes = data.length === text.length ? data.subarray(start, end) : Buffer.from(json, 'utf8');
     return { json, bytes };
   }
 }

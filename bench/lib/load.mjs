@@ -278,10 +278,11 @@ export async function latency(contender, server, { rooms, perRoom, payloadBytes,
  */
 export async function memory(contender, server, { rooms, perRoom, settleMs }) {
   const before = await server.memory();
-  const first = await connectMembers(contender, server.port, { rooms, perRoom: Math.max(1, Math.round(perRoom / 5)), onDelivery: () => {} });
+  const early = Math.max(1, Math.round(perRoom / 5));
+  const first = await connectMembers(contender, server.port, { rooms, perRoom: early, onDelivery: () => {} });
   await sleep(settleMs);
   const mid = await server.memory();
-  const rest = await connectMembers(contender, server.port, { rooms, perRoom: perRoom - Math.max(1, Math.round(perRoom / 5)), onDelivery: () => {} });
+  const rest = await connectMembers(contender, server.port, { rooms, perRoom: perRoom - early, onDelivery: () => {} });
   await sleep(settleMs);
   const after = await server.memory();
   const members = [...first, ...rest];
