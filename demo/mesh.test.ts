@@ -4,7 +4,7 @@ import { formatBytes, listNames, summarize } from './mesh';
 
 function mesh(extra: Partial<MeshStats> = {}): MeshStats {
   return {
-    member: 'm0', planDirect: true, receivedDirect: 0, receivedRelayed: 0, forwarded: 0, bytesForwarded: 0,
+    member: 'm0', planDirect: true, receivedDirect: 0, receivedRelayed: 0, forwarded: 0, bytesForwarded: 0, ephemeralSent: 0, bytesEphemeral: 0,
     forgeries: 0, duplicates: 0, peers: [], forwardTo: [], ...extra,
   };
 }

@@ -44,9 +44,12 @@ export interface MeshStats {
   planDirect: boolean;
   receivedDirect: number;
   receivedRelayed: number;
-  /** Messages (and bytes) this member carried for others. */
+  /** Broadcasts (and their bytes) this member passed on to peers. */
   forwarded: number;
   bytesForwarded: number;
+  /** Ephemeral events (and bytes) this member sent to peers: its own, and others' it flooded on. Not in `forwarded`. */
+  ephemeralSent: number;
+  bytesEphemeral: number;
   /** Messages from peers that failed verification (the peer was cut and reported). */
   forgeries: number;
   /** Relayed messages that had already arrived another way. */

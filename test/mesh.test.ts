@@ -136,6 +136,25 @@ describe('the mesh with Node peers', () => {
     for (const p of rest) expect(p.got).toEqual([1, 2, 3, 4, 5, 6]);
   }, 30_000);
 
+  it('counts ephemeral events sent to peers apart from the broadcasts a member passes on', async () => {
+    const { url, server } = await start();
+    const list = await peers(url, 4);
+    await until(() => relayed(list) === 3 && list.every((p) => p.room.stats().mesh!.peers.filter((l) => l.up).length === 3), 'the mesh to settle');
+    const leaf = list.find((p) => p.room.stats().mesh!.planDirect === false && p.room.stats().mesh!.forwardTo.length === 0)!;
+    const heard: string[] = [];
+    for (const p of list) if (p !== leaf) p.room.on('cursor', (payload) => heard.push(String(payload.x)));
+    leaf.room.ephemeral('cursor', { x: 1 });
+    await until(() => heard.length === 3, 'the other three to see the cursor');
+    for (let n = 1; n <= 5; n++) server.broadcast(TOPIC, 'msg', { n });
+    await until(() => list.every((p) => p.got.length === 5), 'every broadcast everywhere');
+    const mine = leaf.room.stats().mesh!;
+    expect(mine.ephemeralSent).toBe(3); // one per link
+    expect(mine.bytesEphemeral).toBeGreaterThan(0);
+    expect(mine.forwarded).toBe(0); // it passes no broadcast on, whatever it sent of its own
+    const carried = list.reduce((sum, p) => sum + p.room.stats().mesh!.forwarded, 0);
+    expect(carried).toBe(5 * 3); // each broadcast once to each relayed member
+  }, 30_000);
+
   it('delivers ephemeral events sent at the moment of joining from every member', async () => {
     const { url } = await start();
     const [watcher] = await peers(url, 1, SimplePeer, 'w');

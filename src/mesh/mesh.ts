@@ -47,7 +47,7 @@ export class ChannelMesh implements ChannelMeshLike {
   private readonly relayed = new Seen();
   private readonly ephemerals = new Seen();
   private eids = 0;
-  private readonly counters = { direct: 0, relayed: 0, forwarded: 0, bytesForwarded: 0, forgeries: 0, duplicates: 0 };
+  private readonly counters = { direct: 0, relayed: 0, forwarded: 0, bytesForwarded: 0, ephemeralSent: 0, bytesEphemeral: 0, forgeries: 0, duplicates: 0 };
 
   constructor(private readonly host: MeshHost, private readonly options: ChannelMeshOptions) {}
 
@@ -89,16 +89,16 @@ export class ChannelMesh implements ChannelMeshLike {
     // proper prefix of another one), and the message goes on at once. Otherwise the signature is
     // checked first, which costs a WebCrypto verification and a task hop per batch on every relay path.
     if (message.frame?.startsWith(`${encodeRaw(null, null, relayed.topic, relayed.event, relayed.payloadJson).slice(0, -1)},`)) {
-      this.send(this.forward, encodeRelayed(relayed));
+      this.relay(this.forward, encodeRelayed(relayed));
       return;
     }
-    void this.verifier.verify(contentOf(relayed), relayed.sig).then((ok) => ok && this.send(this.forward, encodeRelayed(relayed)));
+    void this.verifier.verify(contentOf(relayed), relayed.sig).then((ok) => ok && this.relay(this.forward, encodeRelayed(relayed)));
   }
 
   ephemeral(event: string, payload: Payload): void {
     const eid = `${this.self ?? 'anon'}:${++this.eids}`;
     this.ephemerals.first(eid);
-    if (this.self) this.send([...this.links.keys()], encodeEphemeral({ topic: this.host.topic, event, payload, from: this.self, eid, ttl: EPHEMERAL_TTL }));
+    if (this.self) this.flood([...this.links.keys()], encodeEphemeral({ topic: this.host.topic, event, payload, from: this.self, eid, ttl: EPHEMERAL_TTL }));
     void this.host.request('plume:ephemeral', { event, payload, eid }, undefined);
   }
 
@@ -107,9 +107,9 @@ export class ChannelMesh implements ChannelMeshLike {
   }
 
   stats(): MeshStats {
-    const { direct, relayed, forwarded, bytesForwarded, forgeries, duplicates } = this.counters;
+    const { direct, relayed, forwarded, bytesForwarded, ephemeralSent, bytesEphemeral, forgeries, duplicates } = this.counters;
     return {
-      member: this.self, planDirect: this.direct, receivedDirect: direct, receivedRelayed: relayed, forwarded, bytesForwarded, forgeries, duplicates,
+      member: this.self, planDirect: this.direct, receivedDirect: direct, receivedRelayed: relayed, forwarded, bytesForwarded, ephemeralSent, bytesEphemeral, forgeries, duplicates,
       peers: [...this.links.values()].map((l) => ({ id: l.peer, up: l.isUp })), forwardTo: [...this.forward],
     };
   }
@@ -193,7 +193,7 @@ export class ChannelMesh implements ChannelMeshLike {
         return;
       }
       this.counters.relayed++;
-      this.send(this.forward.filter((f) => f !== peer), encodeRelayed(relayed));
+      this.relay(this.forward.filter((f) => f !== peer), encodeRelayed(relayed));
       this.host.deliver({
         joinRef: null, ref: null, topic: relayed.topic,
         event: relayed.exclude !== null && relayed.exclude === this.self ? 'plume:skip' : relayed.event,
@@ -205,7 +205,7 @@ export class ChannelMesh implements ChannelMeshLike {
 
   private fromPeerEphemeral(peer: string, e: Ephemeral): void {
     if (!this.ephemerals.first(e.eid)) return;
-    if (e.ttl > 0) this.send([...this.links.keys()].filter((p) => p !== peer), encodeEphemeral({ ...e, ttl: e.ttl - 1 }));
+    if (e.ttl > 0) this.flood([...this.links.keys()].filter((p) => p !== peer), encodeEphemeral({ ...e, ttl: e.ttl - 1 }));
     this.host.dispatch({ joinRef: null, ref: null, topic: e.topic, event: e.event, payload: e.payload, meta: { ephemeral: true, from: e.from } });
   }
 
@@ -217,12 +217,28 @@ export class ChannelMesh implements ChannelMeshLike {
     void this.host.request('plume:report', { peer, reason }, undefined);
   }
 
-  private send(peers: readonly string[], text: string): void {
+  /** Passes a relayed broadcast on to `peers`, counted as forwarded. */
+  private relay(peers: readonly string[], text: string): void {
     for (const peer of peers) {
-      const bytes = this.links.get(peer)?.send(text) ?? 0;
+      const bytes = this.send(peer, text);
       if (bytes === 0) continue;
       this.counters.forwarded++;
       this.counters.bytesForwarded += bytes;
     }
+  }
+
+  /** Sends an ephemeral event (this member's, or one it floods on) to `peers`, counted apart from broadcasts. */
+  private flood(peers: readonly string[], text: string): void {
+    for (const peer of peers) {
+      const bytes = this.send(peer, text);
+      if (bytes === 0) continue;
+      this.counters.ephemeralSent++;
+      this.counters.bytesEphemeral += bytes;
+    }
+  }
+
+  /** Bytes sent to `peer` (0 when there is no open link). */
+  private send(peer: string, text: string): number {
+    return this.links.get(peer)?.send(text) ?? 0;
   }
 }
