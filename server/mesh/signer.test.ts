@@ -25,11 +25,30 @@ describe('Merkle hashing (PROTOCOL.md §10)', () => {
     const ab = sha256(Buffer.from([1]), leaves[0]!, leaves[1]!);
     const { root, proofs } = merkle(digests);
     expect(bytes(root).equals(sha256(Buffer.from([1]), ab, leaves[2]!))).toBe(true);
-    expect(proofs).toEqual([
+    expect(proofs.map((p) => JSON.parse(p))).toEqual([
       [`R${leaves[1]!.toString('base64url')}`, `R${leaves[2]!.toString('base64url')}`],
       [`L${leaves[0]!.toString('base64url')}`, `R${leaves[2]!.toString('base64url')}`],
       [`L${ab.toString('base64url')}`],
     ]);
+    expect(merkle([digests[0]!]).proofs).toEqual(['']);
+  });
+
+  it('gives every leaf of larger trees, odd sizes included, a proof that leads to the root', () => {
+    const fold = (leaf: Buffer, proof: string[]) =>
+      proof.reduce((node, step) => {
+        const sibling = Buffer.from(step.slice(1), 'base64url');
+        return step[0] === 'L' ? sha256(Buffer.from([1]), sibling, node) : sha256(Buffer.from([1]), node, sibling);
+      }, leaf);
+    for (const size of [2, 5, 8, 13, 256]) {
+      const digests = Array.from({ length: size }, (_, i) => leafHash(`leaf ${i}`));
+      const { root, proofs } = merkle(digests);
+      expect(proofs).toHaveLength(size);
+      proofs.forEach((proof, i) => {
+        const steps = JSON.parse(proof) as string[];
+        expect(steps.length).toBeLessThanOrEqual(Math.ceil(Math.log2(size)));
+        expect(fold(bytes(digests[i]!), steps).equals(bytes(root))).toBe(true);
+      });
+    }
   });
 
   it("gives each signature its JSON text, as frames carry it, for a lone broadcast and for a batch", () => {
@@ -39,10 +58,11 @@ describe('Merkle hashing (PROTOCOL.md §10)', () => {
       for (let i = 0; i < size; i++) signer.sign(leafHash(`content ${i}`), i, (_, signature) => signatures.push(signature));
       signer.flush();
       expect(signatures).toHaveLength(size);
-      for (const { json, ...fields } of signatures) {
-        if (size === 1) expect(fields).not.toHaveProperty('p');
-        else expect(fields.p!.length).toBeGreaterThan(0);
-        expect(json).toBe(JSON.stringify(fields));
+      for (const { json, k, s } of signatures) {
+        const parsed = JSON.parse(json) as { k: string; s: string; p?: string[] };
+        if (size === 1) expect(Object.keys(parsed)).toEqual(['k', 's']);
+        else expect(parsed.p!.length).toBeGreaterThan(0);
+        expect(json).toBe(JSON.stringify({ k, s, ...(parsed.p ? { p: parsed.p } : {}) }));
       }
     }
   });

@@ -21,14 +21,14 @@ export interface PublicKeyInfo {
   x: string;
 }
 
-/** A broadcast's signature: key id, the batch signature, and the Merkle proof (`L`/`R` + sibling hash). */
+/** A broadcast's signature: key id and the batch signature, with the Merkle proof (`L`/`R` + sibling hash) in its JSON. */
 export interface Signature {
   k: string;
   s: string;
-  p?: string[];
   /**
-   * `JSON.stringify({k, s, p})`, made by the signer (ASCII only: base64url and the step prefixes), so
-   * a signed frame copies it instead of putting it together per broadcast.
+   * The signature as frames carry it, `{"k":…,"s":…,"p":[…]}` (`p` left out for a batch of one),
+   * made by the signer (ASCII only: base64url and the step prefixes), so a signed frame copies it
+   * instead of putting it together per broadcast.
    */
   json: string;
 }
@@ -90,8 +90,15 @@ function base64url(digest: Digest): string {
   return ENCODE.toString('base64url', 0, 32);
 }
 
-/** Builds a Merkle tree over `leaves`: its root and each leaf's proof. */
-export function merkle(leaves: Digest[]): { root: Digest; proofs: string[][] } {
+/**
+ * Builds a Merkle tree over `leaves`: its root, and each leaf's proof as the
+ * JSON text of its steps (`["R…","L…"]`, `L`/`R` + the sibling's hash in
+ * base64url, leaf level first), or `''` for a lone leaf. Leaves under one
+ * node share the steps above it, so each node's steps upward are written
+ * once, as text the nodes below it extend: a leaf's proof costs one string
+ * concatenation, not one per step.
+ */
+export function merkle(leaves: Digest[]): { root: Digest; proofs: string[] } {
   // levels[0] are the leaves; an odd node at the end of a level is promoted unchanged.
   const levels: Digest[][] = [leaves];
   for (let level = leaves; level.length > 1; ) {
@@ -99,18 +106,23 @@ export function merkle(leaves: Digest[]): { root: Digest; proofs: string[][] } {
     for (let i = 0; i < level.length; i += 2) next.push(i + 1 < level.length ? nodeHash(level[i]!, level[i + 1]!) : level[i]!);
     levels.push((level = next));
   }
-  // Each sibling is encoded once, however many leaves below it share the step.
-  const encoded: Array<Array<string | undefined>> = levels.map(() => []);
-  const proofs = leaves.map((_, leaf) => {
-    const proof: string[] = [];
-    for (let l = 0, i = leaf; l < levels.length - 1; l++, i >>= 1) {
-      const sibling = i ^ 1;
-      const nodes = levels[l]!;
-      if (sibling >= nodes.length) continue; // promoted: no step at this level
-      proof.push((encoded[l]![sibling] ??= `${sibling > i ? 'R' : 'L'}${base64url(nodes[sibling]!)}`));
+  // above[j]: the steps from node j of the current level up to the root, as comma-separated JSON strings.
+  let above: string[] = [''];
+  for (let l = levels.length - 2; l >= 0; l--) {
+    const nodes = levels[l]!;
+    const steps: string[] = new Array(nodes.length);
+    for (let j = 0; j < nodes.length; j++) {
+      const sibling = j ^ 1;
+      const up = above[j >> 1]!;
+      if (sibling >= nodes.length) steps[j] = up; // promoted: no step at this level
+      else {
+        const step = `"${sibling > j ? 'R' : 'L'}${base64url(nodes[sibling]!)}"`;
+        steps[j] = up === '' ? step : `${step},${up}`;
+      }
     }
-    return proof;
-  });
+    above = steps;
+  }
+  const proofs = leaves.length < 2 ? leaves.map(() => '') : above.map((steps) => `[${steps}]`);
   return { root: levels[levels.length - 1]![0] ?? ('\u0000'.repeat(32) as Digest), proofs };
 }
 
@@ -168,9 +180,10 @@ export class Signer {
     const k = this.current.info.kid;
     // Key id and signature are base64url: the JSON text needs no escaping, and its start is shared by the batch.
     const start = `{"k":"${k}","s":"${s}"`;
-    batch.forEach((entry, i) => {
+    for (let i = 0; i < batch.length; i++) {
+      const entry = batch[i]!;
       const p = proofs[i]!;
-      entry.done(entry.item, p.length ? { k, s, p, json: `${start},"p":["${p.join('","')}"]}` } : { k, s, json: `${start}}` });
-    });
+      entry.done(entry.item, { k, s, json: p === '' ? `${start}}` : `${start},"p":${p}}` });
+    }
   }
 }
