@@ -124,20 +124,28 @@ export function destroyAll(sockets) {
  * turn. Counts
  * deliveries and server CPU over `measureMs` after `warmupMs`, then checks
  * that every message reached every member of its room.
+ *
+ * `members(port, onDelivery)`, if given, connects the members instead of
+ * `perRoom` plain ones per room, and says how many deliveries each room's
+ * broadcasts make (`{ sockets, deliveries: number[] }`): the signing part
+ * of `npm run bench:mesh` uses it for rooms whose members get most
+ * broadcasts from peers.
  */
-export async function fanout(contender, server, { rooms, perRoom, payloadBytes, warmupMs, measureMs, window }) {
+export async function fanout(contender, server, { rooms, perRoom, payloadBytes, warmupMs, measureMs, window, members: connect }) {
   let delivered = 0;
   let sent = 0;
+  /** Deliveries the messages sent so far make when all have arrived. */
+  let expected = 0;
   let running = true;
   let scheduled = false;
-  const members = await connectMembers(contender, server.port, {
-    rooms,
-    perRoom,
-    onDelivery: () => {
-      delivered++;
-      schedulePump();
-    },
-  });
+  const onDelivery = () => {
+    delivered++;
+    schedulePump();
+  };
+  const { sockets: members, deliveries } = connect
+    ? await connect(server.port, onDelivery)
+    : { sockets: await connectMembers(contender, server.port, { rooms, perRoom, onDelivery }), deliveries: Array.from({ length: rooms }, () => perRoom) };
+  const perBroadcast = deliveries.reduce((a, b) => a + b, 0) / rooms;
   const publishers = await Promise.all(Array.from({ length: rooms }, () => connectPublisher(contender, server.port)));
   // Throughput messages are prebuilt (t = 0): building them must not take the load core's time.
   const frames = Array.from({ length: rooms }, (_, r) => clientFrame(contender.publish(`room:${r}`, dataJson(payloadBytes, 0, 0))));
@@ -145,8 +153,9 @@ export async function fanout(contender, server, { rooms, perRoom, payloadBytes, 
   const pump = () => {
     scheduled = false;
     if (!running) return;
-    while ((sent + 1) * perRoom - delivered <= window) {
+    while (expected + perBroadcast - delivered <= window) {
       const room = sent++ % rooms;
+      expected += deliveries[room];
       batches[room].push(frames[room]);
     }
     for (let room = 0; room < rooms; room++) {
@@ -174,7 +183,7 @@ export async function fanout(contender, server, { rooms, perRoom, payloadBytes, 
   running = false;
   let complete = true;
   try {
-    await until(() => delivered >= sent * perRoom, 20_000, 'the last messages to arrive');
+    await until(() => delivered >= expected, 20_000, 'the last messages to arrive');
   } catch {
     // Reported as incomplete rather than thrown: the table says which contender lost messages.
     complete = false;
@@ -186,14 +195,19 @@ export async function fanout(contender, server, { rooms, perRoom, payloadBytes, 
   return {
     deliveriesPerSec: (d1 - d0) / seconds,
     deliveriesPerCpuSec: (d1 - d0) / cpuSeconds,
+    // Rooms are published to in turn, so broadcasts = deliveries ÷ the rooms' mean deliveries per broadcast.
+    broadcastsPerSec: (d1 - d0) / perBroadcast / seconds,
+    broadcastsPerCpuSec: (d1 - d0) / perBroadcast / cpuSeconds,
     serverCpuShare: cpuSeconds / seconds,
     // The kernel's share of the server's CPU time: writes and loopback TCP.
     serverSystemShare: systemSeconds / cpuSeconds,
     // Above ~0.9 the load generator, not the server, may be what limits the figure.
     loadCpuShare: (load1.user + load1.system) / 1e6 / seconds,
     // First touches of fresh memory per broadcast: a server whose memory is still growing (Plume filling its history) pays for each.
-    faultsPerBroadcast: (cpu1.faults - cpu0.faults) / ((d1 - d0) / perRoom),
+    faultsPerBroadcast: (cpu1.faults - cpu0.faults) / ((d1 - d0) / perBroadcast),
     messages: sent,
+    /** Deliveries per broadcast, the mean over rooms. */
+    perBroadcast,
     complete,
   };
 }

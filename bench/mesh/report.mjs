@@ -162,7 +162,7 @@ export function render(results) {
     const s = results.signing;
     out.push('', `### 3. Signing cost: broadcasts/s the server sustains (closed loop, ${si(config.signing.window)} deliveries in flight, ${config.signing.measureMs / 1000} s after ${config.signing.warmupMs / 1000} s warm-up; ${config.signing.repeats} rounds: best run shown, ratios the median of the rounds). ${s.pinning}`, '');
     out.push(table(
-      ['scenario', 'mesh: false', 'relaying pair per room (signed)', 'signed / off', 'no member asked to mesh', 'that / off', 'per server CPU-s: off', 'signed', 'signed / off', 'signed / off by round'],
+      ['scenario', 'mesh: false', 'relaying pair per room (signed)', 'signed / off', 'no member asked to mesh', 'that / off', 'mesh carries the room (signed)', 'that / off', 'per server CPU-s: off', 'signed', 'signed / off', 'signed / off by round'],
       s.scenarios.map((x) => [
         x.label,
         `${si(x.off.broadcastsPerSec)}/s`,
@@ -170,6 +170,8 @@ export function render(results) {
         pct(x.signedShare),
         `${si(x.plain.broadcastsPerSec)}/s`,
         pct(x.plainShare),
+        x.meshed ? `${si(x.meshed.broadcastsPerSec)}/s (${x.meshed.perBroadcast.toFixed(1)} direct)` : '–',
+        x.meshed ? pct(x.meshedShare) : '–',
         si(x.off.broadcastsPerCpuSec),
         si(x.signed.broadcastsPerCpuSec),
         pct(x.signedCpuShare ?? x.signed.broadcastsPerCpuSec / x.off.broadcastsPerCpuSec),
