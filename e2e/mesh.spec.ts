@@ -54,12 +54,29 @@ function settled(members: number): string[] {
   return [`direct/${members - 1}`, ...Array.from({ length: members - 1 }, () => `relayed/${members - 1}`)];
 }
 
-/** Four people signed in to a fresh room, waiting until the mesh has formed. */
+/**
+ * Four people signed in to a fresh room, waiting until the mesh has formed
+ * and its plan has stopped changing: one page forwards to the three others,
+ * and each page's role is the same on two reads further apart than the
+ * panel's refresh (1 s). Every page can show its links up while the server
+ * still waits (50 ms) on a last link report, after which it may plan another
+ * page as the one it sends to; a test that picked its relay on the plan
+ * before would be looking at the wrong page.
+ */
 async function fourInAMesh(openPages: (n: number, path?: string) => Promise<Page[]>): Promise<Page[]> {
   const pages = await openPages(4, `/#/mesh-${tag()}`);
   for (const [i, page] of pages.entries()) await signIn(page, NAMES[i]!);
   const signedIn = Date.now();
   await expect.poll(() => routes(pages), { timeout: MESH_TIMEOUT_MS, message: 'the mesh to form' }).toEqual(settled(4));
+  let previous = '';
+  await expect
+    .poll(async () => {
+      const roles = JSON.stringify((await Promise.all(pages.map(counters))).map((c) => `${c.route}/${c.peersUp}/${c.forwardTo}`));
+      const stable = roles === previous;
+      previous = roles;
+      return stable && [...(JSON.parse(roles) as string[])].sort().join(' ') === 'direct/3/3 relayed/3/0 relayed/3/0 relayed/3/0';
+    }, { intervals: [1_500], timeout: MESH_TIMEOUT_MS, message: 'the plan to stop changing' })
+    .toBe(true);
   test.info().annotations.push({ type: 'mesh formed', description: `${Date.now() - signedIn} ms after the last sign-in (panel refreshes every 1 s)` });
   return pages;
 }
