@@ -37,6 +37,12 @@ class Seen {
   }
 }
 
+/** Messages sent to peers, and their bytes. */
+interface Tally {
+  messages: number;
+  bytes: number;
+}
+
 export class ChannelMesh implements ChannelMeshLike {
   private self: string | null = null;
   private readonly verifier = new Verifier();
@@ -47,7 +53,10 @@ export class ChannelMesh implements ChannelMeshLike {
   private readonly relayed = new Seen();
   private readonly ephemerals = new Seen();
   private eids = 0;
-  private readonly counters = { direct: 0, relayed: 0, forwarded: 0, bytesForwarded: 0, ephemeralSent: 0, bytesEphemeral: 0, forgeries: 0, duplicates: 0 };
+  private readonly counters = { direct: 0, relayed: 0, forgeries: 0, duplicates: 0 };
+  /** What this member sent to peers: broadcasts it passed on, and ephemeral events (its own and those it flooded on). */
+  private readonly forwarded: Tally = { messages: 0, bytes: 0 };
+  private readonly ephemeralSent: Tally = { messages: 0, bytes: 0 };
 
   constructor(private readonly host: MeshHost, private readonly options: ChannelMeshOptions) {}
 
@@ -107,9 +116,11 @@ export class ChannelMesh implements ChannelMeshLike {
   }
 
   stats(): MeshStats {
-    const { direct, relayed, forwarded, bytesForwarded, ephemeralSent, bytesEphemeral, forgeries, duplicates } = this.counters;
+    const { direct, relayed, forgeries, duplicates } = this.counters;
+    const { forwarded, ephemeralSent } = this;
     return {
-      member: this.self, planDirect: this.direct, receivedDirect: direct, receivedRelayed: relayed, forwarded, bytesForwarded, ephemeralSent, bytesEphemeral, forgeries, duplicates,
+      member: this.self, planDirect: this.direct, receivedDirect: direct, receivedRelayed: relayed, forgeries, duplicates,
+      forwarded: forwarded.messages, bytesForwarded: forwarded.bytes, ephemeralSent: ephemeralSent.messages, bytesEphemeral: ephemeralSent.bytes,
       peers: [...this.links.values()].map((l) => ({ id: l.peer, up: l.isUp })), forwardTo: [...this.forward],
     };
   }
@@ -219,26 +230,21 @@ export class ChannelMesh implements ChannelMeshLike {
 
   /** Passes a relayed broadcast on to `peers`, counted as forwarded. */
   private relay(peers: readonly string[], text: string): void {
-    for (const peer of peers) {
-      const bytes = this.send(peer, text);
-      if (bytes === 0) continue;
-      this.counters.forwarded++;
-      this.counters.bytesForwarded += bytes;
-    }
+    this.send(peers, text, this.forwarded);
   }
 
   /** Sends an ephemeral event (this member's, or one it floods on) to `peers`, counted apart from broadcasts. */
   private flood(peers: readonly string[], text: string): void {
-    for (const peer of peers) {
-      const bytes = this.send(peer, text);
-      if (bytes === 0) continue;
-      this.counters.ephemeralSent++;
-      this.counters.bytesEphemeral += bytes;
-    }
+    this.send(peers, text, this.ephemeralSent);
   }
 
-  /** Bytes sent to `peer` (0 when there is no open link). */
-  private send(peer: string, text: string): number {
-    return this.links.get(peer)?.send(text) ?? 0;
+  /** Sends `text` to each of `peers` with an open link, counting what went in `tally`. */
+  private send(peers: readonly string[], text: string, tally: Tally): void {
+    for (const peer of peers) {
+      const bytes = this.links.get(peer)?.send(text) ?? 0;
+      if (bytes === 0) continue;
+      tally.messages++;
+      tally.bytes += bytes;
+    }
   }
 }
