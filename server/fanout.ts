@@ -12,7 +12,7 @@
  * Not responsible for order (the history) or cross-node transport (PubSub).
  */
 import { encodeRaw, isPayload, type Payload } from '../src/protocol';
-import { frameAround, frameOf, reframe, textBytes } from './outbound';
+import { frameAround, frameOf, reframe, reframeAscii, textBytes } from './outbound';
 import type { ChannelInstance } from './channel-instance';
 import type { StoredBroadcast } from './history';
 import type { MeshRegistry } from './mesh/registry';
@@ -46,6 +46,8 @@ export interface BroadcastMessage {
 
 /** The event of the frame that tells a Plume member it does not receive a position. */
 export const SKIP_EVENT = 'plume:skip';
+
+const ASCII = /^[\x00-\x7f]*$/;
 
 /** Builds each kind of frame for one broadcast at most once, however many members get it. */
 class Frames {
@@ -92,8 +94,12 @@ class Frames {
    */
   signed(): Buffer {
     if (this.signedFrame) return this.signedFrame;
+    const { start, proof } = this.sig!;
     const exclude = this.message.exclude;
-    return (this.signedFrame = reframe(this.plume(), 2, ',"sig":', this.sig!.json, exclude !== null ? `,"x":${JSON.stringify(exclude)}` : '', '}]'));
+    if (exclude === null) return (this.signedFrame = reframeAscii(this.plume(), 2, ',"sig":', start, proof, '}}]'));
+    // Socket ids are base64url, but a broadcast may name any string as the one to leave out.
+    const x = `,"x":${JSON.stringify(exclude)}`;
+    return (this.signedFrame = (ASCII.test(x) ? reframeAscii : reframe)(this.plume(), 2, ',"sig":', start, proof, '}', x, '}]'));
   }
 
   skip(): string {

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
 import { CLOSE } from '../src/protocol';
-import { Outbound, beforeWrite, frameAround, frameOf, reframe, textBytes } from './outbound';
+import { Outbound, beforeWrite, frameAround, frameOf, reframe, reframeAscii, textBytes } from './outbound';
 
 /** Lets the end-of-turn flush run. */
 const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
@@ -71,6 +71,9 @@ describe('reframe', () => {
       }
       // A tail in parts, an empty one among them, is written as their concatenation.
       expect(texts(reframe(base, 2, ',"sig":', '{"k":"ü"}', '', '}]'))).toEqual([`${body}{"seq":1,"sig":{"k":"ü"}}]`]);
+      // An ASCII tail written byte per character gives the same frame, the length in its header included.
+      const ascii = [',"sig":', '{"k":"a","s":"b"', ',"p":["R' + 'y'.repeat(200) + '"]', '}}]'];
+      expect(reframeAscii(base, 2, ...ascii)).toEqual(reframe(base, 2, ...ascii));
     }
   });
 });

@@ -19,7 +19,7 @@
 import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
 import { CLOSE } from '../src/protocol';
-import { utf8Write } from './bytes';
+import { latin1Write, utf8Write } from './bytes';
 
 /** Queued bytes that make a socket write at once instead of at the end of the turn. */
 const FLUSH_BYTES = 64 * 1024;
@@ -148,16 +148,28 @@ function frameWithHeader(length: number): Buffer {
  * @example reframe(frameOf('[1,{"seq":1}]'), 2, ',"sig":{}', '}]') // the frame of '[1,{"seq":1,"sig":{}}]'
  */
 export function reframe(base: Buffer, cut: number, ...tail: string[]): Buffer {
+  return rebuilt(base, cut, tail, false);
+}
+
+/**
+ * `reframe` for a tail known to be ASCII (base64url, digits, JSON punctuation): its parts are
+ * measured by their length and written one byte per character, with no UTF-8 encoding.
+ */
+export function reframeAscii(base: Buffer, cut: number, ...tail: string[]): Buffer {
+  return rebuilt(base, cut, tail, true);
+}
+
+function rebuilt(base: Buffer, cut: number, tail: string[], ascii: boolean): Buffer {
   const head = base[1]! < 126 ? 2 : base[1] === 126 ? 4 : 10;
   const kept = base.length - head - cut;
   let tailBytes = 0;
-  for (const part of tail) tailBytes += Buffer.byteLength(part);
+  for (const part of tail) tailBytes += ascii ? part.length : Buffer.byteLength(part);
   const frame = frameWithHeader(kept + tailBytes);
   let at = frame.length - kept - tailBytes;
   // A typed-array copy: Buffer#copy's argument handling cost more than its 1 KB memcpy.
   frame.set(base.subarray(head, head + kept), at);
   at += kept;
-  for (const part of tail) at += utf8Write(frame, part, at);
+  for (const part of tail) at += ascii ? latin1Write(frame, part, at) : utf8Write(frame, part, at);
   return frame;
 }
 

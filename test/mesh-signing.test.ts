@@ -84,6 +84,22 @@ describe('signing relayed broadcasts', () => {
     return { root, relayed, keys: x.keys, kid: x.keys[0]!.kid };
   }
 
+  it('signs the member a broadcast leaves out, whatever text names it, and the signed frame carries it', async () => {
+    const { connect, server } = await start();
+    const { root, keys } = await relayingPair(connect, ['ada', 'bob']);
+    const verifier = new Verifier();
+    verifier.setKeys(keys);
+    for (const [n, exclude] of [[1, 'AbC-_09xyz'], [2, 'ünï "côde" 日']] as const) {
+      server.broadcast(TOPIC, 'msg', { n }, { exclude });
+      const frame = await root.client.next((f) => f.event === 'msg' && f.payload.n === n);
+      const meta = frame.meta as { epoch: string; seq: number; x?: string; sig: Signature };
+      expect(meta.x).toBe(exclude);
+      const relayed = { topic: TOPIC, epoch: meta.epoch, seq: meta.seq, event: 'msg', id: null, payloadJson: JSON.stringify(frame.payload), exclude: meta.x ?? null, sig: meta.sig };
+      expect(await verifier.verify(contentOf(relayed), meta.sig)).toBe(true);
+      expect(await verifier.verify(contentOf({ ...relayed, exclude: null }), meta.sig)).toBe(false);
+    }
+  });
+
   describe('on several nodes', () => {
     const twoNodes = useTwoNodes(start);
 

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { leafHash, leafHashOf, merkle, Signer, type Digest, type Signature } from './signer';
+import { leafHash, leafHashOf, merkle, Signer, signatureJson, type Digest, type Signature } from './signer';
 
 const sha256 = (...parts: Buffer[]) => createHash('sha256').update(Buffer.concat(parts)).digest();
 const bytes = (digest: Digest) => Buffer.from(digest, 'latin1');
@@ -58,7 +58,10 @@ describe('Merkle hashing (PROTOCOL.md §10)', () => {
       for (let i = 0; i < size; i++) signer.sign(leafHash(`content ${i}`), i, (_, signature) => signatures.push(signature));
       signer.flush();
       expect(signatures).toHaveLength(size);
-      for (const { json, k, s } of signatures) {
+      for (const signature of signatures) {
+        const { k, s } = signature;
+        const json = signatureJson(signature);
+        expect(json).toMatch(/^[\x20-\x7e]*$/); // ASCII: frames write it one byte per character
         const parsed = JSON.parse(json) as { k: string; s: string; p?: string[] };
         if (size === 1) expect(Object.keys(parsed)).toEqual(['k', 's']);
         else expect(parsed.p!.length).toBeGreaterThan(0);

@@ -21,16 +21,25 @@ export interface PublicKeyInfo {
   x: string;
 }
 
-/** A broadcast's signature: key id and the batch signature, with the Merkle proof (`L`/`R` + sibling hash) in its JSON. */
+/**
+ * A broadcast's signature: key id and the batch signature, and the JSON text frames carry,
+ * `{"k":…,"s":…,"p":[…]}` (`p`, the Merkle proof as `L`/`R` + sibling hash, left out for a batch of
+ * one), in two ASCII parts made by the signer (base64url and the step prefixes): `start`, shared by
+ * the batch, and `proof`, so a signed frame writes them as they are instead of joining them per
+ * broadcast. The text is `start + proof + '}'` (`signatureJson`).
+ */
 export interface Signature {
   k: string;
   s: string;
-  /**
-   * The signature as frames carry it, `{"k":…,"s":…,"p":[…]}` (`p` left out for a batch of one),
-   * made by the signer (ASCII only: base64url and the step prefixes), so a signed frame copies it
-   * instead of putting it together per broadcast.
-   */
-  json: string;
+  /** `{"k":"…","s":"…"`, the same for every broadcast of the batch. */
+  start: string;
+  /** `,"p":[…]`, or `''` for a batch of one. */
+  proof: string;
+}
+
+/** A signature's JSON text, as frames carry it. */
+export function signatureJson(sig: Signature): string {
+  return `${sig.start}${sig.proof}}`;
 }
 
 interface Key {
@@ -93,12 +102,13 @@ function base64url(digest: Digest): string {
 /**
  * Builds a Merkle tree over `leaves`: its root, and each leaf's proof as the
  * JSON text of its steps (`["R…","L…"]`, `L`/`R` + the sibling's hash in
- * base64url, leaf level first), or `''` for a lone leaf. Leaves under one
+ * base64url, leaf level first) after `open` (which replaces the `[`), or
+ * `''` for a lone leaf. Leaves under one
  * node share the steps above it, so each node's steps upward are written
  * once, as text the nodes below it extend: a leaf's proof costs one string
  * concatenation, not one per step.
  */
-export function merkle(leaves: Digest[]): { root: Digest; proofs: string[] } {
+export function merkle(leaves: Digest[], open = '['): { root: Digest; proofs: string[] } {
   // levels[0] are the leaves; an odd node at the end of a level is promoted unchanged.
   const levels: Digest[][] = [leaves];
   for (let level = leaves; level.length > 1; ) {
@@ -122,7 +132,7 @@ export function merkle(leaves: Digest[]): { root: Digest; proofs: string[] } {
     }
     above = steps;
   }
-  const proofs = leaves.length < 2 ? leaves.map(() => '') : above.map((steps) => `[${steps}]`);
+  const proofs = leaves.length < 2 ? leaves.map(() => '') : above.map((steps) => `${open}${steps}]`);
   return { root: levels[levels.length - 1]![0] ?? ('\u0000'.repeat(32) as Digest), proofs };
 }
 
@@ -174,7 +184,7 @@ export class Signer {
     const batch = this.batch;
     if (batch.length === 0) return;
     this.batch = [];
-    const { root, proofs } = merkle(batch.map((b) => b.leaf));
+    const { root, proofs } = merkle(batch.map((b) => b.leaf), ',"p":[');
     const s = sign(null, Buffer.from(`${SIGNATURE_DOMAIN}${root}`, 'latin1'), this.current.privateKey).toString('base64url');
     this.signatures++;
     const k = this.current.info.kid;
@@ -182,8 +192,7 @@ export class Signer {
     const start = `{"k":"${k}","s":"${s}"`;
     for (let i = 0; i < batch.length; i++) {
       const entry = batch[i]!;
-      const p = proofs[i]!;
-      entry.done(entry.item, { k, s, json: p === '' ? `${start}}` : `${start},"p":${p}}` });
+      entry.done(entry.item, { k, s, start, proof: proofs[i]! });
     }
   }
 }

@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { Signer, leafHash } from '../../server/mesh/signer';
+import { Signer, leafHash, signatureJson } from '../../server/mesh/signer';
 import { signedContent } from '../protocol';
 import { Verifier, type Signature } from './verify';
 
 /** Signs `contents` in one turn; each signature as a client gets it in a frame (its JSON, parsed). */
 function signAll(signer: Signer, contents: string[]): Signature[] {
   const out: Signature[] = [];
-  for (const c of contents) signer.sign(leafHash(c), out, (list, s) => list.push(JSON.parse(s.json) as Signature));
+  for (const c of contents) signer.sign(leafHash(c), out, (list, s) => list.push(JSON.parse(signatureJson(s)) as Signature));
   signer.flush();
   return out;
 }
