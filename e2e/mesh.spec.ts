@@ -138,6 +138,10 @@ test.describe('mesh', () => {
     await expect(relayed.getByTestId('mesh-share')).toContainText('100%');
     await expect(relayed.getByTestId('mesh-peer')).toHaveCount(3);
     await expect(relayed.locator('[data-testid="mesh-peer"][data-state="up"]')).toHaveCount(3);
+    // In a window this wide the open panel moves the conversation aside: your own messages, on the right, stay in view.
+    const panelBox = (await relayed.getByTestId('mesh-panel').boundingBox())!;
+    const ownBox = (await relayed.locator('[data-testid="message"][data-mine="true"] .msg__bubble').last().boundingBox())!;
+    expect(ownBox.x + ownBox.width).toBeLessThanOrEqual(panelBox.x);
     const root = pages[all.indexOf(relay)]!;
     await root.getByTestId('mesh-button').click();
     await expect(root.getByTestId('mesh-route')).toContainText('Straight from the server');
