@@ -102,11 +102,11 @@ function base64url(digest: Digest): string {
 /**
  * Builds a Merkle tree over `leaves`: its root, and each leaf's proof as the
  * JSON text of its steps (`["R…","L…"]`, `L`/`R` + the sibling's hash in
- * base64url, leaf level first) after `open` (which replaces the `[`), or
- * `''` for a lone leaf. Leaves under one
- * node share the steps above it, so each node's steps upward are written
- * once, as text the nodes below it extend: a leaf's proof costs one string
- * concatenation, not one per step.
+ * base64url, leaf level first), with `open` in place of the `[` (the signer
+ * passes `,"p":[`, the proof's place in a signature's JSON), or `''` for a
+ * lone leaf. Leaves under one node share the steps above it, so each node's
+ * steps upward are written once, as text the nodes below it extend: a leaf's
+ * proof costs one string concatenation, not one per step.
  */
 export function merkle(leaves: Digest[], open = '['): { root: Digest; proofs: string[] } {
   // levels[0] are the leaves; an odd node at the end of a level is promoted unchanged.
