@@ -81,7 +81,7 @@ function detailFor(route: Route, fed: readonly string[]): string {
   if (route === 'off') return 'This browser cannot link to peers (no WebRTC), so the server sends it everything.';
   if (route === 'joining') return 'Links to other members are being set up.';
   const passing = fed.length > 0 ? `You pass them on to ${listNames(fed)}.` : '';
-  if (route === 'relayed') return passing || 'You pass nothing on: you are at the end of the chain.';
+  if (route === 'relayed') return passing || 'For now you pass nothing on: you are at the end of the chain.';
   return passing || 'No peer link works yet, so the server sends you each message itself.';
 }
 
