@@ -30,6 +30,13 @@ describe('the mesh summary', () => {
     expect(s.peers.map((p) => [p.name, p.fedByYou])).toEqual([['Bob', true], ['Cy', true]]);
   });
 
+  it('tells a linked member that the server still sends it everything apart from one with no working link', () => {
+    expect(summarize({ repairs: 0, mesh: mesh({ peers: [{ id: 'm1', up: false }] }) }, names).detail).toContain('No peer link works yet');
+    const linked = summarize({ repairs: 0, mesh: mesh({ peers: [{ id: 'm1', up: true }] }) }, names);
+    expect(linked.route).toBe('direct');
+    expect(linked.detail).toContain('Your peer links work');
+  });
+
   it('counts the share received through peers, and lists working links first', () => {
     const s = summarize({ repairs: 2, mesh: mesh({ planDirect: false, receivedDirect: 1, receivedRelayed: 3, peers: [{ id: 'm1', up: false }, { id: 'zz99', up: true }] }) }, names);
     expect(s.route).toBe('relayed');

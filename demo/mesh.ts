@@ -77,12 +77,15 @@ function nameOf(id: string, names: ReadonlyMap<string, string>): string {
   return names.get(id) ?? `Someone (${id.slice(0, 4)})`;
 }
 
-function detailFor(route: Route, fed: readonly string[]): string {
+function detailFor(route: Route, fed: readonly string[], linked: boolean): string {
   if (route === 'off') return 'This browser cannot link to peers (no WebRTC), so the server sends it everything.';
   if (route === 'joining') return 'Links to other members are being set up.';
   const passing = fed.length > 0 ? `You pass them on to ${listNames(fed)}.` : '';
   if (route === 'relayed') return passing || 'For now you pass nothing on: you are at the end of the chain.';
-  return passing || 'No peer link works yet, so the server sends you each message itself.';
+  if (passing) return passing;
+  // Linked but served directly: a room too small for the server to relay (its mesh.minRelayed), or a member nobody is planned behind.
+  if (linked) return 'Your peer links work; the server sends you each message itself, and nobody needs you to pass it on.';
+  return 'No peer link works yet, so the server sends you each message itself.';
 }
 
 /**
@@ -98,12 +101,13 @@ export function summarize(stats: RoomStats, names: ReadonlyMap<string, string>):
   const receivedDirect = mesh?.receivedDirect ?? 0;
   const receivedRelayed = mesh?.receivedRelayed ?? 0;
   const received = receivedDirect + receivedRelayed;
+  const peersUp = peers.filter((peer) => peer.up).length;
   return {
     route,
     routeText: ROUTE_TEXT[route],
-    detail: detailFor(route, [...forwardTo].map((id) => nameOf(id, names))),
+    detail: detailFor(route, [...forwardTo].map((id) => nameOf(id, names)), peersUp > 0),
     peers,
-    peersUp: peers.filter((peer) => peer.up).length,
+    peersUp,
     receivedDirect,
     receivedRelayed,
     relayedShare: received > 0 ? receivedRelayed / received : null,

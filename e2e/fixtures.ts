@@ -6,9 +6,11 @@
  *   app. In `dev` mode the app is a Vite dev server (repo vite.config.ts,
  *   `/socket` proxied to Plume); in `prod` mode the Plume server itself serves
  *   the production build in demo/dist, so app and socket share an origin.
+ * - The server runs as `npm start` runs it: the defaults, but the mesh
+ *   relays from a room's second member (`mesh: { minRelayed: 1 }`).
  * - `serverProcess` (option, default false): run the Plume server as a child
  *   process instead (`node scripts/server.mjs --port P --host 127.0.0.1
- *   [--static demo/dist]`), so a test can kill it for real with
+ *   --mesh-min-relayed 1 [--static demo/dist]`), so a test can kill it for real with
  *   `stack.kill()` (SIGKILL: no close frames, memory lost) and bring a fresh
  *   one up on the same port with `stack.start()`. Vite's proxy (dev) points
  *   at that port. There is no `stack.server` then, and `serverOptions` do
@@ -130,9 +132,12 @@ export const test = base.extend<Fixtures, StackOptions & { stack: Stack }>({
 
 export { expect } from '@playwright/test';
 
+/** What `npm start` sets beyond the server's defaults (scripts/start.mjs): the mesh relays from a room's second member. */
+const DEMO_SERVER_OPTIONS: ServerOptions = { mesh: { minRelayed: 1 } };
+
 async function startStack(mode: Mode, serverOptions: ServerOptions) {
   const staticDir = mode === 'prod' ? prodStaticDir() : undefined;
-  const options: ServerOptions = { logger: false, ...serverOptions, ...(staticDir ? { staticDir } : {}) };
+  const options: ServerOptions = { logger: false, ...DEMO_SERVER_OPTIONS, ...serverOptions, ...(staticDir ? { staticDir } : {}) };
   let server: PlumeServer | undefined = new PlumeServer(options);
   const address = await server.listen(0, '127.0.0.1');
   let vite: ViteDevServer | undefined;
@@ -244,7 +249,7 @@ process.once('exit', () => {
 
 /** Starts `node scripts/server.mjs` on `port` (0: any) and resolves once it prints where it listens. */
 function spawnServer(port: number, extraArgs: string[]): Promise<ServerProcess> {
-  const child = spawn(process.execPath, [join(ROOT, 'scripts', 'server.mjs'), '--port', String(port), '--host', '127.0.0.1', ...extraArgs], {
+  const child = spawn(process.execPath, [join(ROOT, 'scripts', 'server.mjs'), '--port', String(port), '--host', '127.0.0.1', '--mesh-min-relayed', '1', ...extraArgs], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -3,7 +3,9 @@
  * browser context, chat in one room with the mesh on (WebRTC data channels
  * between the contexts, host candidates only). With four members and the
  * default degree of 4, everyone links to everyone, and the server sends each
- * message to one member, which passes it on to the other three.
+ * message to one member, which passes it on to the other three (the stack
+ * runs the server as `npm start` does, relaying from a room's second member;
+ * with the default `minRelayed` of 4 a room of four would not relay).
  *
  * The mesh's state is read from the demo's mesh panel: its root carries the
  * counters of `room.stats()` as `data-*` attributes, refreshed every second.

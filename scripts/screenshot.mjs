@@ -18,7 +18,8 @@ await ensureDeps();
 const chromium = await findChromium();
 if ((await run(process.execPath, [join(ROOT, 'node_modules', 'vite', 'bin', 'vite.js'), 'build', '--logLevel', 'warn'], { cwd: ROOT })) !== 0) throw new Error('vite build failed');
 
-const server = start(process.execPath, [join(ROOT, 'scripts', 'server.mjs'), '--port', '0', '--static', join(ROOT, 'demo', 'dist')], { stdout: 'pipe', stderr: 'inherit' });
+// The mesh relays from a room's second member, as under `npm start`.
+const server = start(process.execPath, [join(ROOT, 'scripts', 'server.mjs'), '--port', '0', '--mesh-min-relayed', '1', '--static', join(ROOT, 'demo', 'dist')], { stdout: 'pipe', stderr: 'inherit' });
 const url = await new Promise((resolve, reject) => {
   let seen = '';
   server.stdout.on('data', (d) => {

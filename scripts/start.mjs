@@ -113,7 +113,8 @@ async function main() {
   const serverUrl = `http://${HOST}:${port}`;
   const node = process.execPath;
   const children = {
-    plume: start(node, ['scripts/server.mjs', '--port', String(port), '--host', HOST]),
+    // Relaying from the second member on, so two windows show the mesh at work (by default a room relays once four members can be reached through peers).
+    plume: start(node, ['scripts/server.mjs', '--port', String(port), '--host', HOST, '--mesh-min-relayed', '1']),
     vite: start(node, ['node_modules/vite/bin/vite.js', '--host', HOST, '--port', String(vitePort), '--strictPort=false', '--clearScreen=false'], {
       env: { ...process.env, PLUME_SERVER_URL: serverUrl },
       stdout: 'pipe',

@@ -17,6 +17,7 @@ const HELP = `Usage: npm run server -- [options]
   --heartbeat-timeout <ms>   close sockets silent this long (default 60000)
   --no-relay                 do not register the default relay channel on room:*
   --no-mesh                  turn off peer-assisted fan-out (clients then get every broadcast directly)
+  --mesh-min-relayed <n>     relay a room's broadcasts only once the plan reaches n members through peers (default 4)
   -h, --help                 show this help`;
 
 function main(): void {
@@ -30,6 +31,7 @@ function main(): void {
       'heartbeat-timeout': { type: 'string' },
       'no-relay': { type: 'boolean' },
       'no-mesh': { type: 'boolean' },
+      'mesh-min-relayed': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -50,7 +52,7 @@ function main(): void {
     staticDir: values.static,
     heartbeatTimeoutMs: values['heartbeat-timeout'] ? Number(values['heartbeat-timeout']) : undefined,
     relay: !values['no-relay'],
-    mesh: !values['no-mesh'],
+    mesh: values['no-mesh'] ? false : values['mesh-min-relayed'] ? { minRelayed: Number(values['mesh-min-relayed']) } : true,
   });
   server.listen(port, host).then(
     (address) => {

@@ -69,9 +69,17 @@ export interface ServerOptions {
   /**
    * Peer-assisted fan-out (PROTOCOL.md §10): Plume clients that ask to mesh
    * relay signed broadcasts to each other. `false` turns it off; an object
-   * tunes it. Default on, `{ degree: 4, maxChildren: 4, maxDepth: 3 }`.
+   * tunes it. Default on, `{ degree: 4, maxChildren: 4, maxDepth: 3, minRelayed: 4 }`.
+   *
+   * `minRelayed`: the fewest members a room's plan must reach through peers
+   * for the room to relay at all. Below it every member gets broadcasts
+   * from the server and nothing is signed: signing every broadcast costs
+   * the server more than the frame or two that relaying to a member or two
+   * saves it (README, Performance). Links stay up either way, for
+   * ephemeral events. 1 relays as soon as any member can be reached
+   * through a peer.
    */
-  mesh?: boolean | { degree?: number; maxChildren?: number; maxDepth?: number };
+  mesh?: boolean | { degree?: number; maxChildren?: number; maxDepth?: number; minRelayed?: number };
   /** Where the server logs; `false` for silence. Default: console. */
   logger?: Logger | false;
 }
@@ -99,11 +107,14 @@ export interface ResolvedOptions {
   mesh: MeshLimits | null;
 }
 
+/** Default `mesh.minRelayed`: see `ServerOptions.mesh`. */
+const MIN_RELAYED = 4;
+
 function resolveMesh(option: ServerOptions['mesh']): MeshLimits | null {
   if (option === false) return null;
   const given = typeof option === 'object' ? option : {};
-  const limits = { degree: given.degree ?? 4, maxChildren: given.maxChildren ?? 4, maxDepth: given.maxDepth ?? 3, debounceMs: 50 };
-  for (const key of ['degree', 'maxChildren', 'maxDepth'] as const) {
+  const limits = { degree: given.degree ?? 4, maxChildren: given.maxChildren ?? 4, maxDepth: given.maxDepth ?? 3, minRelayed: given.minRelayed ?? MIN_RELAYED, debounceMs: 50 };
+  for (const key of ['degree', 'maxChildren', 'maxDepth', 'minRelayed'] as const) {
     if (!Number.isInteger(limits[key]) || limits[key] < 1) throw new Error(`mesh.${key} must be a positive integer, got ${String(given[key])}`);
   }
   return limits;

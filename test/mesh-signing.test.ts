@@ -11,7 +11,9 @@ import { Verifier, type PublicKeyInfo, type Signature } from '../src/mesh/verify
 import { joinOkWith, PLUME, requestWith } from './plume-frames';
 import { JsonAdapter, useServers, useTwoNodes, type RawClient } from './helpers';
 
-const start = useServers();
+const startServer = useServers();
+/** Rooms of two or three members here: the server relays (and signs) once a single member is reached through a peer. */
+const start: typeof startServer = (options, configure) => startServer({ mesh: { minRelayed: 1 }, ...options }, configure);
 const TOPIC = 'room:signing';
 
 /** A Plume member that asked to mesh, with its member id. */
@@ -48,6 +50,21 @@ describe('signing relayed broadcasts', () => {
     const signed = await root.client.next((f) => f.event === 'msg' && f.payload.n === 2);
     expect(signed.meta).toHaveProperty('sig');
     expect(server.stats().mesh?.signatures).toBe(1);
+  });
+
+  it('by default, neither relays nor signs for a room whose plan would reach a single member through a peer', async () => {
+    const { connect, server } = await startServer();
+    const a = await meshJoin(connect, 'ada');
+    const b = await meshJoin(connect, 'bob');
+    await a.client.next((f) => f.event === 'plume:mesh' && (f.payload.links as string[]).includes(b.member));
+    await requestWith(a.client, TOPIC, a.joinRef, 'plume:link', { peer: b.member, up: true });
+    await requestWith(b.client, TOPIC, b.joinRef, 'plume:link', { peer: a.member, up: true });
+    await new Promise((r) => setTimeout(r, 200)); // past the plan's 50 ms wait
+    const plans = [...(await a.client.drain((f) => f.event === 'plume:mesh')), ...(await b.client.drain((f) => f.event === 'plume:mesh'))];
+    for (const plan of plans) expect(plan.payload).toMatchObject({ direct: true, forward: [] });
+    server.broadcast(TOPIC, 'msg', { n: 1 });
+    for (const { client } of [a, b]) expect((await client.next((f) => f.event === 'msg')).meta).not.toHaveProperty('sig');
+    expect(server.stats().mesh?.signatures).toBe(0);
   });
 
   it('sends plain frames directly to the members of a signed room that did not ask to mesh, and keeps them out of the mesh', async () => {

@@ -31,7 +31,7 @@ import { ROOT, installCleanup } from '../../scripts/lib/proc.mjs';
 import { sleep } from '../lib/load.mjs';
 import { render, summarizeMembers, targets } from './report.mjs';
 import { browserRoom, nodeRoom } from './rooms.mjs';
-import { signingPart } from './signing.mjs';
+import { SIGNING_SCENARIOS, SIGNING_VARIANTS, signingPart } from './signing.mjs';
 
 const HELP = `Usage: npm run bench:mesh -- [options]
 
@@ -50,7 +50,6 @@ const HELP = `Usage: npm run bench:mesh -- [options]
 const ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-features=WebRtcHideLocalIpsWithMdns'];
 const TOPIC = 'room:bench';
 const RESULTS = join(ROOT, 'bench', 'results', 'mesh-latest.json');
-const DEADLINE_MS = 8 * 60_000;
 /** How long the mesh may take to settle before a run goes ahead anyway (and says so). */
 const SETTLE_MS = 25_000;
 /** How long after the last broadcast every member must have had every message. */
@@ -273,11 +272,14 @@ async function main() {
   const work = join(ROOT, 'node_modules', '.cache', 'plume', `bench-mesh-${process.pid}`);
   const removeWork = () => rmSync(work, { recursive: true, force: true });
   installCleanup({ onSignal: removeWork });
+  // A guard against a hung run: 8 minutes, plus what part 3's runs take (a long --signing-warmup makes them long).
+  const signingRuns = config.only.has('signing') ? SIGNING_SCENARIOS.length * SIGNING_VARIANTS * config.signing.repeats : 0;
+  const deadlineMs = 8 * 60_000 + signingRuns * (config.signing.warmupMs + config.signing.measureMs + 2_000);
   const watchdog = setTimeout(() => {
-    console.error(`[bench:mesh] still running after ${DEADLINE_MS / 1000} s: giving up`);
+    console.error(`[bench:mesh] still running after ${Math.round(deadlineMs / 1000)} s: giving up`);
     removeWork();
     process.exit(1);
-  }, DEADLINE_MS);
+  }, deadlineMs);
   watchdog.unref();
   try {
     const files = await bundle(work);

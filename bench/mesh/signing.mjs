@@ -4,7 +4,7 @@
  * server in a child process pinned to its own core. See README.md.
  */
 import { CONTENDERS } from '../lib/contenders.mjs';
-import { fanout, until } from '../lib/load.mjs';
+import { fanout, sleep, until } from '../lib/load.mjs';
 import { pinning, startServer } from '../lib/servers.mjs';
 import { RawSocket } from '../lib/wsclient.mjs';
 
@@ -14,46 +14,96 @@ export const SIGNING_SCENARIOS = [
 ];
 
 /**
- * Extra sockets per room for the signing-cost part. `pair`: two members
- * that ask to mesh and report their link up (no WebRTC behind it), so the
- * server plans one of them as relayed and signs every broadcast of the
- * room; the other gets signed frames. `single`: one plain member. Either
- * way the server sends each broadcast one frame more than the measured
- * members get, so the fan-out work is the same.
+ * Joins one member to `topic`; with `mesh`, it asks to mesh, reports every
+ * link the server gives it as up (no WebRTC behind it) and tells
+ * `onPlan(direct)` each plan; `onMessage()` hears each broadcast (event
+ * `msg`). Only the start of each frame is looked at:
+ * the load core also receives every broadcast here. Resolves to the
+ * socket once joined.
+ */
+function joinMember(port, topic, mesh, onPlan, onMessage = () => {}) {
+  return new Promise((resolve) => {
+    let socket;
+    const reported = new Set();
+    const onText = (buf, start, end) => {
+      const head = buf.toString('latin1', start, Math.min(end, start + 60));
+      if (head.includes('"msg"')) return onMessage();
+      if (head.includes('"phx_reply"')) resolve(socket);
+      if (!head.includes('"plume:mesh"')) return;
+      const [joinRef, , , , plan] = JSON.parse(buf.toString('utf8', start, end));
+      for (const peer of plan.links) {
+        if (reported.has(peer)) continue;
+        reported.add(peer);
+        socket.send(JSON.stringify([joinRef, `l${peer}`, topic, 'plume:link', { peer, up: true }]));
+      }
+      onPlan(plan.direct);
+    };
+    RawSocket.connect({ port, path: CONTENDERS.plume.path, onText }).then((s) => {
+      socket = s;
+      s.send(JSON.stringify(['x1', 'x1', topic, 'phx_join', {}, ...(mesh ? [{ mesh: true }] : [])]));
+    });
+  });
+}
+
+/** How many servers part 3 runs per scenario and round (the variants of `signingPart`). */
+export const SIGNING_VARIANTS = 6;
+
+/**
+ * Extra sockets per room, beside the measured members (their frames are
+ * not counted). `{ plain: n }`: n plain members. `{ mesh: n }`: n members
+ * that ask to mesh and report their links up; waits until the plan of every
+ * room has settled with n - 1 of them reached through the first (which gets
+ * signed frames), so the server signs every broadcast of the room.
  */
 export async function extraMembers(port, rooms, kind) {
   const sockets = [];
-  const relayed = new Set();
+  const mesh = kind.mesh !== undefined;
+  const count = mesh ? kind.mesh : kind.plain;
+  const relayed = Array.from({ length: rooms }, () => new Set());
+  let lastPlan = performance.now();
   for (let r = 0; r < rooms; r++) {
-    const topic = `room:${r}`;
-    for (let k = 0; k < (kind === 'pair' ? 2 : 1); k++) {
-      let socket;
-      const reported = new Set();
-      const joined = new Promise((resolve) => {
-        const onText = (buf, start, end) => {
-          // Only the start of each frame is looked at: the load core also receives every broadcast here.
-          const head = buf.toString('latin1', start, Math.min(end, start + 60));
-          if (head.includes('"phx_reply"')) resolve();
-          if (!head.includes('"plume:mesh"')) return;
-          const [joinRef, , , , plan] = JSON.parse(buf.toString('utf8', start, end));
-          for (const peer of plan.links) {
-            if (reported.has(peer)) continue;
-            reported.add(peer);
-            socket.send(JSON.stringify([joinRef, `l${peer}`, topic, 'plume:link', { peer, up: true }]));
-          }
-          if (plan.direct === false) relayed.add(r);
-        };
-        RawSocket.connect({ port, path: CONTENDERS.plume.path, onText }).then((s) => {
-          socket = s;
-          sockets.push(s);
-          s.send(JSON.stringify(['x1', 'x1', topic, 'phx_join', {}, ...(kind === 'pair' ? [{ mesh: true }] : [])]));
-        });
-      });
-      await joined;
+    for (let k = 0; k < count; k++) {
+      const onPlan = (direct) => {
+        lastPlan = performance.now();
+        if (direct) relayed[r].delete(k);
+        else relayed[r].add(k);
+      };
+      sockets.push(await joinMember(port, `room:${r}`, mesh, onPlan));
     }
   }
-  if (kind === 'pair') await until(() => relayed.size === rooms, 10_000, 'a relayed member in every room');
+  if (mesh) await until(() => relayed.every((set) => set.size === count - 1) && performance.now() - lastPlan > 500, 20_000, `${count - 1} relayed members in every room`);
   return sockets;
+}
+
+/**
+ * The fewest mesh members a room of the default server needs before it
+ * relays (and signs) at all (`mesh.minRelayed` + 1): members that report
+ * their links up join one room until its settled plan relays.
+ */
+export async function smallestRelayingRoom(files, pinned) {
+  const server = await startServer(process.execPath, [files.signing, '--port', '0'], { pinned });
+  const sockets = [];
+  try {
+    const relayed = new Set();
+    let lastPlan = performance.now();
+    for (let size = 1; size <= 64; size++) {
+      const k = size;
+      sockets.push(
+        await joinMember(server.port, 'room:0', true, (direct) => {
+          lastPlan = performance.now();
+          if (direct) relayed.delete(k);
+          else relayed.add(k);
+        }),
+      );
+      await sleep(100);
+      await until(() => performance.now() - lastPlan > 500, 10_000, 'a settled plan');
+      if (relayed.size > 0) return size;
+    }
+    throw new Error('no room of up to 64 mesh members relays');
+  } finally {
+    sockets.forEach((s) => s.destroy());
+    await server.stop();
+  }
 }
 
 /**
@@ -73,35 +123,14 @@ export function meshedMembers(rooms, size) {
     const relayed = Array.from({ length: rooms }, () => new Set());
     let lastPlan = performance.now();
     let ready = false;
-    const connect = (r, k) =>
-      new Promise((resolve) => {
-        const topic = `room:${r}`;
-        const reported = new Set();
-        let socket;
-        const onText = (buf, start, end) => {
-          const head = buf.toString('latin1', start, Math.min(end, start + 60));
-          if (head.includes('"msg"')) {
-            if (ready) onDelivery();
-            return;
-          }
-          if (head.includes('"phx_reply"')) return resolve();
-          if (!head.includes('"plume:mesh"')) return;
-          lastPlan = performance.now();
-          const [joinRef, , , , plan] = JSON.parse(buf.toString('utf8', start, end));
-          for (const peer of plan.links) {
-            if (reported.has(peer)) continue;
-            reported.add(peer);
-            socket.send(JSON.stringify([joinRef, `l${peer}`, topic, 'plume:link', { peer, up: true }]));
-          }
-          (plan.direct ? direct : relayed)[r].add(k);
-          (plan.direct ? relayed : direct)[r].delete(k);
-        };
-        RawSocket.connect({ port, path: CONTENDERS.plume.path, onText }).then((s) => {
-          socket = s;
-          sockets.push(s);
-          s.send(JSON.stringify(['m1', 'm1', topic, 'phx_join', {}, { mesh: true }]));
-        });
-      });
+    const connect = async (r, k) => {
+      const onPlan = (isDirect) => {
+        lastPlan = performance.now();
+        (isDirect ? direct : relayed)[r].add(k);
+        (isDirect ? relayed : direct)[r].delete(k);
+      };
+      sockets.push(await joinMember(port, `room:${r}`, true, onPlan, () => ready && onDelivery()));
+    };
     for (let r = 0; r < rooms; r++) for (let k = 0; k < size; k++) await connect(r, k);
     await until(() => relayed.every((set) => set.size > 0) && performance.now() - lastPlan > 500, 20_000, 'a settled plan that relays in every room');
     ready = true;
@@ -118,34 +147,37 @@ function median(values) {
 export async function signingPart(files, config) {
   const pin = pinning();
   console.log(`[bench:mesh] signing cost: ${pin.pinned ? 'pinned' : 'NOT pinned'}: ${pin.note}`);
+  const smallest = await smallestRelayingRoom(files, pin.pinned);
+  console.log(`[bench:mesh] signing cost: the default server relays from rooms of ${smallest} mesh members (mesh.minRelayed ${smallest - 1})`);
   const VARIANTS = {
-    off: { args: ['--mesh', 'off'], extras: 'single' },
-    signed: { args: [], extras: 'pair' },
-    plain: { args: [], extras: 'single' },
+    off: { args: ['--mesh', 'off'], extras: { plain: 1 } },
+    // Relaying to a single member, which the default server does not do: what signing itself costs.
+    signed: { args: ['--mesh-min-relayed', '1'], extras: { mesh: 2 } },
+    plain: { args: [], extras: { plain: 1 } },
     // As many members as the others' rooms (the measured ones and the extra), all meshed.
-    meshed: { args: [], extras: 'none', members: (scenario) => meshedMembers(scenario.rooms, scenario.perRoom + 1) },
+    meshed: { args: [], extras: null, members: (scenario) => meshedMembers(scenario.rooms, scenario.perRoom + 1) },
+    // The least the default server relays to, against the same room with the mesh off.
+    edge: { args: [], extras: { mesh: smallest } },
+    edgeOff: { args: ['--mesh', 'off'], extras: { plain: smallest } },
   };
+  const names = Object.keys(VARIANTS);
+  if (names.length !== SIGNING_VARIANTS) throw new Error(`SIGNING_VARIANTS is ${SIGNING_VARIANTS}, but there are ${names.length} variants`);
   const scenarios = [];
   for (const scenario of SIGNING_SCENARIOS) {
     const best = {};
-    // Rounds in rotated orders (a Latin square), so that no variant always runs first or always
-    // next to the same one. On a shared machine throughput drifts by tens of percent within a
-    // minute: the ratios are taken within each round, between runs a few seconds apart, and the
-    // median round counts (the best run of each variant, taken from different minutes, swung the
-    // signed/off ratio of one scenario from 68% to 114% between two runs of the part).
-    const rounds = [
-      ['off', 'signed', 'plain', 'meshed'],
-      ['signed', 'plain', 'meshed', 'off'],
-      ['plain', 'meshed', 'off', 'signed'],
-      ['meshed', 'off', 'signed', 'plain'],
-    ];
+    // Rounds in rotated orders, so that no variant always runs first or last. On a shared machine
+    // throughput drifts by tens of percent within a minute: the ratios are taken within each
+    // round, between runs seconds apart, and the median round counts (the best run of each
+    // variant, taken from different minutes, swung the signed/off ratio of one scenario from 68%
+    // to 114% between two runs of the part).
+    const rounds = names.map((_, i) => [...names.slice(i), ...names.slice(0, i)]);
     const perRound = Array.from({ length: config.signing.repeats }, () => ({}));
     const order = perRound.flatMap((round, i) => rounds[i % rounds.length].map((variant) => [round, variant]));
     for (const [round, variant] of order) {
       const server = await startServer(process.execPath, [files.signing, '--port', '0', ...VARIANTS[variant].args], { pinned: pin.pinned });
       try {
         const { extras, members } = VARIANTS[variant];
-        const sockets = extras === 'none' ? [] : await extraMembers(server.port, scenario.rooms, extras);
+        const sockets = extras ? await extraMembers(server.port, scenario.rooms, extras) : [];
         const result = await fanout(CONTENDERS.plume, server, { ...scenario, ...config.signing, members: members?.(scenario) });
         sockets.forEach((s) => s.destroy());
         const direct = variant === 'meshed' ? `, ${result.perBroadcast.toFixed(1)} direct members per room` : '';
@@ -156,7 +188,7 @@ export async function signingPart(files, config) {
         await server.stop();
       }
     }
-    const ratios = (variant, key) => perRound.map((r) => r[variant][key] / r.off[key]);
+    const ratios = (variant, key, base = 'off') => perRound.map((r) => r[variant][key] / r[base][key]);
     scenarios.push({
       ...scenario,
       ...best,
@@ -166,8 +198,11 @@ export async function signingPart(files, config) {
       meshedShare: median(ratios('meshed', 'broadcastsPerSec')),
       meshedCpuShare: median(ratios('meshed', 'broadcastsPerCpuSec')),
       signedShares: ratios('signed', 'broadcastsPerSec'),
+      edgeShare: median(ratios('edge', 'broadcastsPerSec', 'edgeOff')),
+      edgeCpuShare: median(ratios('edge', 'broadcastsPerCpuSec', 'edgeOff')),
+      edgeShares: ratios('edge', 'broadcastsPerSec', 'edgeOff'),
     });
   }
-  const note = 'Columns: `mesh: false` never signs; "relaying pair per room": two extra members per room ask to mesh and report a link up, so one is relayed and every broadcast of the room is batch-signed (the other gets signed frames); "no member asked to mesh": the default server (mesh on) with plain Plume members only, as in `npm run bench`. Each of those three servers sends every broadcast to the measured members plus one extra frame, so the fan-out work is equal and only signing differs. "Mesh carries the room": as many members per room, all asking to mesh and reporting every link up (no WebRTC behind them, nobody forwards), so the plan relays most of them and the server sends each broadcast, signed, only to the few it plans as direct (their mean per room in brackets): what the server sustains when the mesh does its job. Broadcasts/s = deliveries/s at the members ÷ the members per room that get each broadcast from the server, best run of each variant; the ratios are medians of the ratios within each round (runs seconds apart), so they need not equal the ratio of the best runs.';
-  return { pinning: pin.pinned ? `Pinned with taskset: ${pin.note}.` : `Not pinned: ${pin.note}.`, scenarios, note };
+  const note = `Columns: \`mesh: false\` never signs. "Smallest room the default server relays": the measured members plus ${smallest} extra members per room that ask to mesh and report every link up (no WebRTC behind them, nobody forwards), the fewest with which the default server relays at all (\`mesh.minRelayed\`, 4: ${smallest - 1} of them are reached through the first, which gets signed frames, so every broadcast of the room is batch-signed), against the same room with \`mesh: false\` (${smallest} plain extras): the least favourable room for signing that the default server ever signs for, and the target's row. "Relaying to one member": two extra members that mesh, on a server with \`minRelayed: 1\`, so one is relayed and every broadcast is signed while the server still sends the others' frames itself: what signing alone costs: this server, the first column's and the next column's each send every broadcast to the measured members plus one extra frame, so only signing differs. "No member asked to mesh": the default server (mesh on) with plain Plume members only, as in \`npm run bench\`. "Mesh carries the room": as many members per room as the first columns, all meshing, so the plan relays most of them and the server sends each broadcast, signed, only to the few it plans as direct (their mean per room in brackets): what the server sustains when the mesh does its job. Broadcasts/s = deliveries/s at the measured members ÷ the measured members per room that get each broadcast from the server, best run of each variant; the ratios are medians of the ratios within each round (runs seconds apart), so they need not equal the ratio of the best runs.`;
+  return { smallestRelayingRoom: smallest, pinning: pin.pinned ? `Pinned with taskset: ${pin.note}.` : `Not pinned: ${pin.note}.`, scenarios, note };
 }

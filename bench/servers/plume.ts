@@ -8,14 +8,18 @@
  * `--relay` keeps the default relay channel on `room:*` instead, which also
  * tracks every member in presence: the bench reports its memory separately.
  * `--mesh off` starts it with `mesh: false`, so nothing is ever signed (the
- * signing-cost part of `npm run bench:mesh` compares the two).
+ * signing-cost part of `npm run bench:mesh` compares the two);
+ * `--mesh-min-relayed N` sets `mesh.minRelayed` (the part's pure signing
+ * cost relays to a single member).
  */
 import { PlumeServer, ok, type ChannelHandler } from '../../server/index';
 import { portArgument, serveControl } from './control';
 
 const relay = process.argv.includes('--relay');
-const meshOff = process.argv.includes('--mesh') && process.argv[process.argv.indexOf('--mesh') + 1] === 'off';
-const server = new PlumeServer({ logger: false, relay, mesh: !meshOff });
+const argument = (name: string) => (process.argv.includes(name) ? process.argv[process.argv.indexOf(name) + 1] : undefined);
+const meshOff = argument('--mesh') === 'off';
+const minRelayed = argument('--mesh-min-relayed');
+const server = new PlumeServer({ logger: false, relay, mesh: meshOff ? false : minRelayed ? { minRelayed: Number(minRelayed) } : true });
 if (!relay) server.channel('room:*', { join: () => ok() });
 const publish: ChannelHandler = {
   handleIn(_event, payload) {

@@ -24,6 +24,8 @@ export interface MeshLimits {
   maxChildren: number;
   /** Most relay hops. */
   maxDepth: number;
+  /** Fewest members reached through peers for the room to relay at all (below it, all direct). */
+  minRelayed: number;
   /** Coalesces plan updates (ms). */
   debounceMs: number;
 }
@@ -174,7 +176,11 @@ export class MeshRoom {
     const mesh = new Set(ids.filter((id) => !this.entries.get(id)!.banned));
     const before = this.plan;
     this.plan = planDelivery(ids, mesh, this.working, this.limits);
-    this.relays = [...this.plan.values()].some((a) => !a.direct);
+    let relayed = 0;
+    for (const a of this.plan.values()) if (!a.direct) relayed++;
+    // Too few to be worth signing every broadcast for: the server sends to everyone itself.
+    if (relayed < this.limits.minRelayed) for (const id of ids) this.plan.set(id, { direct: true, forward: [], depth: 0 });
+    this.relays = relayed >= this.limits.minRelayed;
     for (const [id, entry] of this.entries) {
       const assignment = this.plan.get(id)!;
       // Broadcasts sent between its relay going away and this plan were sent to nobody on its behalf.
