@@ -12,6 +12,9 @@ import { ensureDeps } from './lib/deps.mjs';
 import { installCleanup, isStopping, run } from './lib/proc.mjs';
 import { e2e } from './e2e.mjs';
 
+/** How long the vitest step may run before it counts as hung (it takes one to two minutes on two cores). */
+const VITEST_LIMIT_MS = 15 * 60_000;
+
 const HELP = `Usage: npm test -- [options] [filter...]
 
   filter...              only test files matching these (passed to vitest and Playwright)
@@ -85,7 +88,8 @@ async function main() {
   const steps = [
     ['deps', 'npm ci if node_modules is missing or stale', async () => (await ensureDeps(), 0)],
     ['typecheck', 'tsc --noEmit -p .', () => run(node, ['node_modules/typescript/bin/tsc', '--noEmit', '-p', '.'])],
-    ['vitest', `vitest run ${vitestArgs.join(' ')}`.trim(), () => run(node, ['node_modules/vitest/vitest.mjs', 'run', ...vitestArgs])],
+    // About a minute here; a worker blocked in native code is beyond vitest's own test timeouts.
+    ['vitest', `vitest run ${vitestArgs.join(' ')}`.trim(), () => run(node, ['node_modules/vitest/vitest.mjs', 'run', ...vitestArgs], { timeoutMs: VITEST_LIMIT_MS })],
     ['e2e', `scripts/e2e.mjs ${playwrightArgs.join(' ')}`.trim(), () => e2e(playwrightArgs)],
   ];
   for (const [i, [name, detail, body]] of steps.entries()) {

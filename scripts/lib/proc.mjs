@@ -50,16 +50,34 @@ export function start(command, args, { env, stdout = 'inherit', stderr = 'inheri
 /**
  * Runs `command` to completion with output streamed to this terminal.
  * Resolves with the exit code (128 + n when killed by a signal); rejects only
- * when the command cannot be started at all.
+ * when the command cannot be started at all. With `timeoutMs`, a command
+ * still running then is stopped (its whole group) and the result is 124, as
+ * with timeout(1): a hung child fails the run instead of holding it forever.
  *
  * @example
  * const code = await run(process.execPath, ['node_modules/typescript/bin/tsc', '--noEmit']);
  */
-export function run(command, args, options = {}) {
+export function run(command, args, { timeoutMs, ...options } = {}) {
   return new Promise((resolve, reject) => {
     const child = start(command, args, options);
-    child.once('error', (err) => reject(new Error(`cannot start ${command}: ${err.message}`, { cause: err })));
-    child.once('exit', (code, signal) => resolve(code ?? 128 + signalNumber(signal)));
+    let timedOut = false;
+    const timer =
+      timeoutMs === undefined
+        ? undefined
+        : setTimeout(() => {
+            timedOut = true;
+            console.error(`\n[proc] ${[command, ...args].join(' ')} still running after ${Math.round(timeoutMs / 1000)} s: stopping it (a hung process; the output above shows how far it got)`);
+            killGroup(child, 'SIGTERM');
+            setTimeout(() => killGroup(child, 'SIGKILL'), 5000).unref();
+          }, timeoutMs);
+    child.once('error', (err) => {
+      clearTimeout(timer);
+      reject(new Error(`cannot start ${command}: ${err.message}`, { cause: err }));
+    });
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      resolve(timedOut ? 124 : (code ?? 128 + signalNumber(signal)));
+    });
   });
 }
 

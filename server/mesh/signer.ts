@@ -8,7 +8,7 @@
  * Responsible for keys (current and previous, for rotation) and signatures.
  * Not responsible for which broadcasts need signing (`fanout.ts` decides).
  */
-import { generateKeyPairSync, hash, randomBytes, sign, type KeyObject } from 'node:crypto';
+import { createPrivateKey, generateKeyPairSync, hash, randomBytes, sign, type KeyObject } from 'node:crypto';
 import { SIGNATURE_DOMAIN } from '../../src/protocol';
 import { latin1Write, utf8Write } from '../bytes';
 
@@ -47,9 +47,22 @@ interface Key {
   privateKey: KeyObject;
 }
 
+/** An Ed25519 public key in SPKI DER is a fixed 12-byte header, then the raw 32-byte key. */
+const SPKI_ED25519_HEADER_BYTES = 12;
+
+/**
+ * A fresh key pair. The keys come out encoded by the generation itself, not
+ * exported from the KeyObjects afterwards: Node 20 can deadlock when a
+ * KeyObject made by `generateKeyPairSync` is exported while a collection
+ * finalizes the generation job, which locks the key's mutex that the export
+ * already holds (seen as a test worker hung at 0% CPU; a loop of generate +
+ * `export({ format: 'jwk' })` under a small young generation hangs within
+ * seconds, while this form ran 200,000 rounds).
+ */
 function newKey(): Key {
-  const { privateKey, publicKey } = generateKeyPairSync('ed25519');
-  const x = publicKey.export({ format: 'jwk' }).x as string;
+  const pair = generateKeyPairSync('ed25519', { publicKeyEncoding: { type: 'spki', format: 'der' }, privateKeyEncoding: { type: 'pkcs8', format: 'der' } });
+  const x = pair.publicKey.subarray(SPKI_ED25519_HEADER_BYTES).toString('base64url');
+  const privateKey = createPrivateKey({ key: pair.privateKey, format: 'der', type: 'pkcs8' });
   return { info: { kid: randomBytes(4).toString('base64url'), alg: 'Ed25519', x }, privateKey };
 }
 
