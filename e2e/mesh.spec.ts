@@ -7,54 +7,14 @@
  * runs the server as `npm start` does, relaying from a room's second member;
  * with the default `minRelayed` of 4 a room of four would not relay).
  *
- * The mesh's state is read from the demo's mesh panel: its root carries the
- * counters of `room.stats()` as `data-*` attributes, refreshed every second.
+ * The mesh's state is read from the demo's mesh panel (`mesh-panel.ts`).
  */
 import type { Page } from '@playwright/test';
 import { test, expect } from './fixtures';
-import { bodies, say, signIn, tag } from './people';
+import { counters, MESH_TIMEOUT_MS, routes, settled } from './mesh-panel';
+import { expectEachSendersOrder, expectSameConversation, say, signIn, tag } from './people';
 
 const NAMES = ['Ada', 'Bob', 'Cy', 'Dee'];
-
-/** Mesh links form in well under a second each here; allow for a slow machine. */
-const MESH_TIMEOUT_MS = 20_000;
-
-interface MeshCounters {
-  route: string;
-  peersUp: number;
-  receivedDirect: number;
-  receivedRelayed: number;
-  forwarded: number;
-  forwardTo: number;
-  repairs: number;
-  forgeries: number;
-}
-
-/** The counters on a page's mesh panel. */
-async function counters(page: Page): Promise<MeshCounters> {
-  const data = await page.getByTestId('mesh-panel').evaluate((panel) => ({ ...(panel as HTMLElement).dataset }));
-  const n = (v: string | undefined) => Number(v ?? NaN);
-  return {
-    route: data.route ?? '',
-    peersUp: n(data.peersUp),
-    receivedDirect: n(data.receivedDirect),
-    receivedRelayed: n(data.receivedRelayed),
-    forwarded: n(data.forwarded),
-    forwardTo: n(data.forwardTo),
-    repairs: n(data.repairs),
-    forgeries: n(data.forgeries),
-  };
-}
-
-/** How each page gets messages, sorted: e.g. `['direct', 'relayed', 'relayed', 'relayed']`. */
-async function routes(pages: readonly Page[]): Promise<string[]> {
-  return (await Promise.all(pages.map(counters))).map((c) => `${c.route}/${c.peersUp}`).sort();
-}
-
-/** The plan once every link works: one member hears the server, the others hear it. */
-function settled(members: number): string[] {
-  return [`direct/${members - 1}`, ...Array.from({ length: members - 1 }, () => `relayed/${members - 1}`)];
-}
 
 /**
  * Four people signed in to a fresh room, waiting until the mesh has formed
@@ -81,26 +41,6 @@ async function fourInAMesh(openPages: (n: number, path?: string) => Promise<Page
     .toBe(true);
   test.info().annotations.push({ type: 'mesh formed', description: `${Date.now() - signedIn} ms after the last sign-in (panel refreshes every 1 s)` });
   return pages;
-}
-
-/**
- * Waits until every page shows the same messages, exactly `expected` (in
- * whatever order the server gave them), and returns that order.
- */
-async function expectSameConversation(pages: readonly Page[], expected: readonly string[]): Promise<string[]> {
-  let shown: string[][] = [];
-  await expect
-    .poll(async () => {
-      shown = await Promise.all(pages.map((page) => bodies(page).allTextContents()));
-      return { same: shown.every((list) => JSON.stringify(list) === JSON.stringify(shown[0])), sorted: [...(shown[0] ?? [])].sort() };
-    }, { message: 'every page to show the same messages' })
-    .toEqual({ same: true, sorted: [...expected].sort() });
-  return shown[0]!;
-}
-
-/** Each sender's messages appear in the order that sender wrote them. */
-function expectEachSendersOrder(order: readonly string[], bySender: ReadonlyArray<readonly string[]>): void {
-  for (const sent of bySender) expect(order.filter((text) => sent.includes(text))).toEqual(sent);
 }
 
 test.describe('mesh', () => {
@@ -196,3 +136,4 @@ test.describe('mesh', () => {
     expect(after.map((c) => c.forgeries)).toEqual([0, 0, 0]);
   });
 });
+

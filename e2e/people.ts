@@ -75,3 +75,23 @@ export async function serveAppWhileOffline(context: BrowserContext, appUrl: stri
   await context.route(matcher, handler);
   return () => context.unroute(matcher, handler);
 }
+
+/**
+ * Waits until every page shows the same messages, exactly `expected` (in
+ * whatever order the server gave them), and returns that order.
+ */
+export async function expectSameConversation(pages: readonly Page[], expected: readonly string[]): Promise<string[]> {
+  let shown: string[][] = [];
+  await expect
+    .poll(async () => {
+      shown = await Promise.all(pages.map((page) => bodies(page).allTextContents()));
+      return { same: shown.every((list) => JSON.stringify(list) === JSON.stringify(shown[0])), sorted: [...(shown[0] ?? [])].sort() };
+    }, { message: 'every page to show the same messages' })
+    .toEqual({ same: true, sorted: [...expected].sort() });
+  return shown[0]!;
+}
+
+/** Each sender's messages appear in the order that sender wrote them. */
+export function expectEachSendersOrder(order: readonly string[], bySender: ReadonlyArray<readonly string[]>): void {
+  for (const sent of bySender) expect(order.filter((text) => sent.includes(text))).toEqual(sent);
+}
