@@ -59,7 +59,9 @@ describe('signing relayed broadcasts', () => {
     await a.client.next((f) => f.event === 'plume:mesh' && (f.payload.links as string[]).includes(b.member));
     await requestWith(a.client, TOPIC, a.joinRef, 'plume:link', { peer: b.member, up: true });
     await requestWith(b.client, TOPIC, b.joinRef, 'plume:link', { peer: a.member, up: true });
-    await new Promise((r) => setTimeout(r, 200)); // past the plan's 50 ms wait
+    // A newcomer's first plan comes from a plan update made after those reports, which told a and b anything new first.
+    const c = await meshJoin(connect, 'cy');
+    await c.client.next((f) => f.event === 'plume:mesh');
     const plans = [...(await a.client.drain((f) => f.event === 'plume:mesh')), ...(await b.client.drain((f) => f.event === 'plume:mesh'))];
     for (const plan of plans) expect(plan.payload).toMatchObject({ direct: true, forward: [] });
     server.broadcast(TOPIC, 'msg', { n: 1 });
