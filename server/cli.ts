@@ -4,6 +4,8 @@
  * channel, prints where it listens, and shuts down gracefully on SIGINT/SIGTERM.
  */
 import { parseArgs } from 'node:util';
+import { consoleLogger } from './log';
+import { installSafetyNet } from './safety-net';
 import { PlumeServer } from './server';
 
 const HELP = `Usage: npm run server -- [options]
@@ -54,6 +56,7 @@ function main(): void {
     relay: !values['no-relay'],
     mesh: values['no-mesh'] ? false : values['mesh-min-relayed'] ? { minRelayed: Number(values['mesh-min-relayed']) } : true,
   });
+  installSafetyNet(consoleLogger);
   server.listen(port, host).then(
     (address) => {
       console.log(`[plume] listening on ${address.url} (socket ${address.socketUrl})`);

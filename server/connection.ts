@@ -10,7 +10,7 @@
 import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
 import {
-  CLOSE, EVENTS, PHOENIX_TOPIC, REASONS, decode, encode, isReservedEvent,
+  CLOSE, EVENTS, PHOENIX_TOPIC, REASONS, decode, encode, isReservedEvent, peekHeader,
   type Message, type Meta, type Payload,
 } from '../src/protocol';
 import type { Assigns, ChannelHandler, Reply } from './channel';
@@ -54,6 +54,24 @@ const MAX_ID_LENGTH = 128;
 
 /** Frames accepted while the connect hook runs; more closes the socket. */
 const MAX_PENDING_FRAMES = 64;
+
+/**
+ * A close reason that fits the 123 bytes RFC 6455 allows, cut between
+ * characters (a cut inside a UTF-8 sequence makes `ws` throw).
+ *
+ * @example closeReason('é'.repeat(100)) // 61 characters, 122 bytes
+ */
+export function closeReason(reason: string): string {
+  if (Buffer.byteLength(reason) <= 123) return reason;
+  let out = '';
+  let bytes = 0;
+  for (const character of reason) {
+    bytes += Buffer.byteLength(character);
+    if (bytes > 123) break;
+    out += character;
+  }
+  return out;
+}
 
 export class Connection implements ChannelHost {
   readonly socketId: string;
@@ -108,7 +126,7 @@ export class Connection implements ChannelHost {
     }
     const pending = this.pending ?? [];
     this.pending = null;
-    for (const data of pending) if (this.state === 'open') this.handle(data);
+    for (const data of pending) if (this.state === 'open') this.guarded(data);
   }
 
   /**
@@ -128,8 +146,7 @@ export class Connection implements ChannelHost {
     // Frames sent before the close go before the close frame.
     this.outbound.flush();
     this.cleanup();
-    // A close reason may hold at most 123 bytes.
-    this.ws.close(code, Buffer.from(reason).subarray(0, 123).toString());
+    this.ws.close(code, closeReason(reason));
   }
 
   broadcast(topic: string, event: string, payload: Payload, options: { exclude?: string; id?: string }): Position {
@@ -160,17 +177,32 @@ export class Connection implements ChannelHost {
       if ((this.pending ??= []).push(data) > MAX_PENDING_FRAMES) this.close(CLOSE.badFrame, 'too many frames before authentication');
       return;
     }
-    this.handle(data);
+    this.guarded(data);
+  }
+
+  /**
+   * Handles one frame under the guard every inbound frame passes: whatever
+   * fails while handling it closes this socket alone (1011) and is logged;
+   * nothing thrown here reaches `ws`'s listener, and so the process.
+   */
+  private guarded(data: Buffer): void {
+    try {
+      this.handle(data);
+    } catch (err) {
+      this.host.reportError(err, `a frame from socket ${this.socketId}`);
+      this.close(CLOSE.internalError, 'internal error');
+    }
   }
 
   private handle(data: Buffer): void {
+    // Checked before parsing: a large frame costs the parser, and may nest beyond its stack.
+    if (data.length > this.host.options.maxPayloadBytes) return this.tooLarge(data);
     const text = data.toString('utf8');
-    const result = decode(text, this.plume);
+    const result = decode(text, this.plume, this.host.options.maxPayloadDepth);
     if (!result.ok) return this.close(result.code, result.reason);
     const message = result.message;
     if (message.ref === null) return this.close(CLOSE.badFrame, 'malformed frame: ref must be a string');
-    if (data.length > this.host.options.maxPayloadBytes) return this.replyError(message, REASONS.payloadTooLarge);
-    if (!result.payloadValid) return this.replyError(message, REASONS.invalidPayload);
+    if (!result.payloadValid) return this.replyError(message, result.problem ?? REASONS.invalidPayload);
     if (message.topic === PHOENIX_TOPIC) {
       return message.event === EVENTS.heartbeat ? this.reply(message, { status: 'ok', response: {} }) : this.replyError(message, REASONS.unknownEvent);
     }
@@ -186,6 +218,15 @@ export class Connection implements ChannelHost {
         if (isReservedEvent(message.event)) return this.replyError(message, REASONS.unknownEvent);
         return this.host.frameJson.during(text, data, message.payload, () => this.push(message));
     }
+  }
+
+  /** Answers a frame over `maxPayloadBytes` from its header alone, without parsing the payload. */
+  private tooLarge(data: Buffer): void {
+    // The header (four short strings or nulls) lies in the first few kilobytes; a cut character at the end is harmless.
+    const header = peekHeader(data.subarray(0, 8192).toString('utf8'));
+    if (!header) return this.close(CLOSE.badFrame, 'malformed frame: not a frame header');
+    if (header.ref === null) return this.close(CLOSE.badFrame, 'malformed frame: ref must be a string');
+    this.replyError({ ...header, payload: {} }, REASONS.payloadTooLarge);
   }
 
   private join(message: Message): void {

@@ -24,3 +24,4 @@ export { relayChannel } from './relay';
 export { PresenceTracker, type PresenceOptions, type MetaUpdate } from './presence/tracker';
 export { trackOnJoin } from './presence/track-on-join';
 export { consoleLogger, silentLogger, type Logger } from './log';
+export { installSafetyNet } from './safety-net';

@@ -1,6 +1,7 @@
 /**
  * Server options, with every default in one place.
  */
+import { MAX_PAYLOAD_DEPTH } from '../src/protocol';
 import type { PubSub } from './pubsub/pubsub';
 import type { History } from './history';
 import type { MeshLimits } from './mesh/room';
@@ -28,6 +29,11 @@ export interface ServerOptions {
   maxPayloadBytes?: number;
   /** Largest frame read at all; larger ones close the socket with 1009. Default 1048576. */
   maxFrameBytes?: number;
+  /**
+   * Deepest nesting of arrays and objects in a frame's payload (`{}` is 1); deeper ones get
+   * `payload too deep` before any handler sees them. Default 32.
+   */
+  maxPayloadDepth?: number;
   /** Channels one socket may have joined at once. Default 100. */
   maxChannelsPerSocket?: number;
   /**
@@ -92,6 +98,7 @@ export interface ResolvedOptions {
   heartbeatTimeoutMs: number;
   maxPayloadBytes: number;
   maxFrameBytes: number;
+  maxPayloadDepth: number;
   maxChannelsPerSocket: number;
   maxBufferedBytes: number;
   relay: boolean;
@@ -129,6 +136,7 @@ export function resolveOptions(options: ServerOptions): ResolvedOptions {
     heartbeatTimeoutMs: options.heartbeatTimeoutMs ?? 60_000,
     maxPayloadBytes: options.maxPayloadBytes ?? 64 * 1024,
     maxFrameBytes: options.maxFrameBytes ?? 1024 * 1024,
+    maxPayloadDepth: options.maxPayloadDepth ?? MAX_PAYLOAD_DEPTH,
     maxChannelsPerSocket: options.maxChannelsPerSocket ?? 100,
     maxBufferedBytes: options.maxBufferedBytes ?? 4 * 1024 * 1024,
     relay: options.relay ?? true,
@@ -147,7 +155,7 @@ export function resolveOptions(options: ServerOptions): ResolvedOptions {
   if (resolved.maxPayloadBytes > resolved.maxFrameBytes) {
     throw new Error('maxPayloadBytes must not exceed maxFrameBytes');
   }
-  for (const key of ['heartbeatTimeoutMs', 'maxPayloadBytes', 'maxFrameBytes', 'maxChannelsPerSocket', 'maxBufferedBytes', 'historyMaxAgeMs', 'historyMaxBytes', 'historyPageSize', 'dedupeWindowMs', 'dedupeMaxEntries'] as const) {
+  for (const key of ['heartbeatTimeoutMs', 'maxPayloadBytes', 'maxFrameBytes', 'maxPayloadDepth', 'maxChannelsPerSocket', 'maxBufferedBytes', 'historyMaxAgeMs', 'historyMaxBytes', 'historyPageSize', 'dedupeWindowMs', 'dedupeMaxEntries'] as const) {
     if (!(resolved[key] > 0)) throw new Error(`${key} must be a positive number, got ${String(options[key])}`);
   }
   if (!(resolved.historyLimit >= 0)) throw new Error(`historyLimit must be 0 or more, got ${String(options.historyLimit)}`);

@@ -14,7 +14,7 @@ import { authenticate, Refusal, type ConnectHook } from './connect';
 import { ok, refuse, type Assigns, type ChannelHandler, type Reply } from './channel';
 import type { ChannelInstance } from './channel-instance';
 import { Dedupe } from './dedupe';
-import { Connection, type ConnectionHost } from './connection';
+import { Connection, closeReason, type ConnectionHost } from './connection';
 import { Fanout, type BroadcastMessage, type EphemeralMessage } from './fanout';
 import { MeshRegistry } from './mesh/registry';
 import { consoleLogger, silentLogger, type Logger } from './log';
@@ -290,7 +290,7 @@ export class PlumeServer implements ConnectionHost {
 
   private accept(ws: WebSocket, request: IncomingMessage, params: Record<string, string>): void {
     const vsn = params.vsn ?? VSN;
-    if (!/^2\.\d+\.\d+$/.test(vsn)) return ws.close(CLOSE.badFrame, `unsupported vsn ${vsn.slice(0, 20)}: use 2.0.0`);
+    if (!/^2\.\d+\.\d+$/.test(vsn)) return ws.close(CLOSE.badFrame, closeReason(`unsupported vsn ${vsn.slice(0, 20)}: use 2.0.0`));
     const socketId = randomBytes(9).toString('base64url');
     const connection = new Connection(ws, this, socketId, params.plume === '1', Date.now(), request.socket);
     this.connections.set(socketId, connection);
@@ -302,6 +302,10 @@ export class PlumeServer implements ConnectionHost {
         if (code === CLOSE.internalError) this.reportError(cause, 'connect hook');
         connection.close(code, message);
       },
-    );
+    ).catch((err: unknown) => {
+      // Starting or refusing the socket failed: it alone is closed, and the failure logged.
+      this.reportError(err, 'accepting a socket');
+      connection.close(CLOSE.internalError, 'internal error');
+    });
   }
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
-  CLOSE, MAX_NAME_LENGTH, decode, encode, encodeRaw, isPayload, isReplyPayload, isReservedEvent, signedContent,
+  CLOSE, MAX_NAME_LENGTH, decode, encode, encodeRaw, isPayload, isReplyPayload, isReservedEvent, peekHeader, signedContent, withinDepth,
   type DecodeFailure, type DecodeSuccess,
 } from './protocol';
 
@@ -145,6 +145,44 @@ describe('signedContent (PROTOCOL.md §10)', () => {
     ] as const) {
       const seq = 9007199254740991;
       expect(signedContent(topic, 'ep', seq, event, id, '{"a":1}', exclude)).toBe(`${JSON.stringify(['plume/2', topic, 'ep', seq, event, id, exclude])}\n{"a":1}`);
+    }
+  });
+});
+
+describe('nesting depth', () => {
+  it('withinDepth counts arrays and objects, not scalars, without recursing', () => {
+    expect(withinDepth('x', 0)).toBe(true);
+    expect(withinDepth({}, 1)).toBe(true);
+    expect(withinDepth({}, 0)).toBe(false);
+    expect(withinDepth({ a: [1, { b: null }] }, 3)).toBe(true);
+    expect(withinDepth({ a: [1, { b: null }] }, 2)).toBe(false);
+    const deep = JSON.parse(`${'['.repeat(50_000)}${']'.repeat(50_000)}`) as unknown;
+    expect(withinDepth(deep, 32)).toBe(false);
+  });
+
+  it('decodes a frame whose payload or meta nests too deep as "payload too deep", with an empty payload', () => {
+    const payload = decoded(`["1","2","room:a","msg",{"a":${'['.repeat(40)}${']'.repeat(40)}}]`);
+    expect(payload.payloadValid).toBe(false);
+    expect(payload.problem).toBe('payload too deep');
+    expect(payload.message.payload).toEqual({});
+    const meta = decoded(`["1","2","room:a","msg",{},{"a":${'['.repeat(40)}${']'.repeat(40)}}]`, true);
+    expect(meta.problem).toBe('payload too deep');
+    expect(meta.message.meta).toBeUndefined();
+    expect(decoded('["1","2","room:a","msg",[]]').problem).toBe('invalid payload');
+    expect(decoded(`["1","2","room:a","msg",{"a":${'['.repeat(30)}${']'.repeat(30)}}]`).payloadValid).toBe(true);
+  });
+});
+
+describe('peekHeader', () => {
+  it('reads the first four elements without parsing the rest', () => {
+    expect(peekHeader('["1","2","room:a","msg",{"never":"parsed"')).toEqual({ joinRef: '1', ref: '2', topic: 'room:a', event: 'msg' });
+    expect(peekHeader(' [ null , "r" , "t\\u00fc" , "e" , ')).toEqual({ joinRef: null, ref: 'r', topic: 'tü', event: 'e' });
+    expect(peekHeader('[null,"r","t\\"q","e",')?.topic).toBe('t"q');
+  });
+
+  it('returns null for anything that does not start like a frame', () => {
+    for (const text of ['', '{}', '[1,"r","t","e",', '[null,"r","","e",', '[null,"r","t"]', '[null,"r","t","e"', `[null,"r","${'x'.repeat(3000)}","e",`]) {
+      expect(peekHeader(text)).toBeNull();
     }
   });
 });

@@ -51,7 +51,12 @@ export const REASONS = {
   unknownEvent: 'unknown event',
   tooManyChannels: 'too many channels',
   joinCrashed: 'join crashed',
+  /** The frame nests arrays and objects deeper than the server's `maxPayloadDepth`. */
+  payloadTooDeep: 'payload too deep',
 } as const;
+
+/** Deepest nesting of arrays and objects a frame's payload may have by default (`{}` is 1). */
+export const MAX_PAYLOAD_DEPTH = 32;
 
 /** Longest topic or event name the server accepts. */
 export const MAX_NAME_LENGTH = 255;
@@ -120,8 +125,10 @@ export interface DecodeFailure {
 export interface DecodeSuccess {
   ok: true;
   message: Message;
-  /** False when the frame is well formed but its payload is not a JSON object. */
+  /** False when the frame is well formed but its payload is not a JSON object, or nests too deep. */
   payloadValid: boolean;
+  /** Why the payload cannot be handled (the error reply's reason), when `payloadValid` is false. */
+  problem?: typeof REASONS.invalidPayload | typeof REASONS.payloadTooDeep;
 }
 
 export type DecodeResult = DecodeSuccess | DecodeFailure;
@@ -178,18 +185,22 @@ function isName(value: unknown): value is string {
 /**
  * Decodes and validates one text frame. Never throws: a frame that breaks
  * the protocol yields a failure carrying the close code to answer it with.
+ * A well-formed frame whose payload (or meta) nests deeper than `maxDepth`
+ * is decoded with `problem: "payload too deep"` and an empty payload, so the
+ * caller can answer its ref without any handler seeing it: JSON text nested
+ * some thousands deep parses, but serializing it again overflows the stack.
  *
  * @param allowMeta whether a sixth `meta` element is allowed (Plume sockets).
  * @example
  * const r = decode('["1","1","room:a","phx_join",{}]', false);
  * if (r.ok) console.log(r.message.topic); // "room:a"
  */
-export function decode(text: string, allowMeta: boolean): DecodeResult {
+export function decode(text: string, allowMeta: boolean, maxDepth: number = MAX_PAYLOAD_DEPTH): DecodeResult {
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch {
-    // Not JSON: answered with a close code, nothing to recover.
+    // Not JSON (or nested beyond the parser's own stack): answered with a close code, nothing to recover.
     return fail(CLOSE.badFrame, 'malformed frame: not JSON');
   }
   if (!Array.isArray(value)) return fail(CLOSE.badFrame, 'malformed frame: not an array');
@@ -202,10 +213,100 @@ export function decode(text: string, allowMeta: boolean): DecodeResult {
   if (!isName(topic)) return fail(CLOSE.badFrame, 'malformed frame: topic must be a non-empty string');
   if (!isName(event)) return fail(CLOSE.badFrame, 'malformed frame: event must be a non-empty string');
   if (value.length === 6 && !isPayload(meta)) return fail(CLOSE.badFrame, 'malformed frame: meta must be an object');
-  const valid = isPayload(payload);
+  const tooDeep = !withinDepth(payload, maxDepth) || (value.length === 6 && !withinDepth(meta, maxDepth));
+  const valid = !tooDeep && isPayload(payload);
   const message: Message = { joinRef, ref, topic, event, payload: valid ? payload : {} };
-  if (value.length === 6) message.meta = meta as Meta;
-  return { ok: true, message, payloadValid: valid };
+  if (value.length === 6 && !tooDeep) message.meta = meta as Meta;
+  if (valid) return { ok: true, message, payloadValid: true };
+  return { ok: true, message, payloadValid: false, problem: tooDeep ? REASONS.payloadTooDeep : REASONS.invalidPayload };
+}
+
+/**
+ * True when `value` nests arrays and objects at most `maxDepth` deep (a scalar is 0, `{}` is 1).
+ * Iterative, so the check itself cannot overflow the stack.
+ *
+ * @example withinDepth({ a: [1] }, 2) // true
+ */
+export function withinDepth(value: unknown, maxDepth: number): boolean {
+  if (typeof value !== 'object' || value === null) return true;
+  const stack: unknown[] = [value];
+  const depths: number[] = [1];
+  while (stack.length > 0) {
+    const node = stack.pop() as object;
+    const depth = depths.pop()!;
+    if (depth > maxDepth) return false;
+    const children = Array.isArray(node) ? node : Object.values(node);
+    for (const child of children) {
+      if (typeof child === 'object' && child !== null) {
+        stack.push(child);
+        depths.push(depth + 1);
+      }
+    }
+  }
+  return true;
+}
+
+/** A frame's first four elements, read without parsing the rest. */
+export interface FrameHeader {
+  joinRef: string | null;
+  ref: string | null;
+  topic: string;
+  event: string;
+}
+
+/**
+ * Reads `[join_ref, ref, topic, event,` from the start of a frame's text
+ * without parsing its payload, or returns null when the start is not that.
+ * The server answers a frame too large to parse from this header alone.
+ *
+ * @example peekHeader('["1","2","room:a","msg",{"huge":"…"}]') // { joinRef: '1', ref: '2', topic: 'room:a', event: 'msg' }
+ */
+export function peekHeader(text: string): FrameHeader | null {
+  let at = skipSpace(text, 0);
+  if (text[at] !== '[') return null;
+  const parts: Array<string | null> = [];
+  at++;
+  for (let i = 0; i < 4; i++) {
+    at = skipSpace(text, at);
+    let part: string | null;
+    if (text.startsWith('null', at)) {
+      part = null;
+      at += 4;
+    } else if (text[at] === '"') {
+      const end = stringEnd(text, at);
+      if (end === -1) return null;
+      try {
+        part = JSON.parse(text.slice(at, end + 1)) as string;
+      } catch {
+        // An invalid escape: not a frame header.
+        return null;
+      }
+      at = end + 1;
+    } else return null;
+    at = skipSpace(text, at);
+    if (text[at] !== ',') return null;
+    at++;
+    parts.push(part);
+  }
+  const [joinRef, ref, topic, event] = parts;
+  if (!isName(topic) || !isName(event)) return null;
+  return { joinRef: joinRef ?? null, ref: ref ?? null, topic, event };
+}
+
+function skipSpace(text: string, at: number): number {
+  while (at < text.length && (text[at] === ' ' || text[at] === '\n' || text[at] === '\r' || text[at] === '\t')) at++;
+  return at;
+}
+
+/** Index of the quote closing the JSON string opened at `start`, or -1 (looks at most 2,048 characters). */
+function stringEnd(text: string, start: number): number {
+  const limit = Math.min(text.length, start + 2048);
+  for (let at = start + 1; at < limit; at++) {
+    const c = text.charCodeAt(at);
+    if (c === 0x5c) at++;
+    else if (c === 0x22) return at;
+  }
+  return -1;
 }
 
 /** True for reply payloads of the shape `{status, response}`. */

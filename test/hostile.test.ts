@@ -74,13 +74,14 @@ const HOSTILE: Hostile[] = [
   { name: 'another event on topic phoenix', send: frame(null, 'h', 'phoenix', 'phx_join', {}), expect: { reply: 'unknown event' } },
   { name: 'vsn=1.0.0', params: { vsn: '1.0.0' }, send: () => {}, expect: { close: 4400 } },
   {
-    // Parses within maxPayloadBytes, but is too deep for the relay to serialize again: the relay's
-    // broadcast throws, so the sender's channel crashes instead of the broadcast vanishing.
-    name: 'a payload nested too deep to broadcast again',
+    // Parses within maxPayloadBytes, but nests deeper than maxPayloadDepth: answered before any handler
+    // sees it (serializing it again would overflow the stack).
+    name: 'a payload nested deeper than maxPayloadDepth',
     join: true,
     send: (c, j) => c.send(`["${j}","h","${LOBBY}","new_msg",{"a":${'['.repeat(30_000)}${']'.repeat(30_000)}}]`),
-    expect: { phxError: true },
+    expect: { reply: 'payload too deep' },
   },
+  { name: 'a meta nested deeper than maxPayloadDepth', params: { plume: '1' }, join: true, send: (c, j) => c.send([j, 'h', LOBBY, 'new_msg', {}, { a: JSON.parse(`${'['.repeat(40)}${']'.repeat(40)}`) }]), expect: { reply: 'payload too deep' } },
   {
     name: 'five thousand frames sent at once',
     send: (c) => {

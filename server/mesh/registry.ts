@@ -105,7 +105,8 @@ export class MeshRegistry {
   /** A forgery report (`{peer, reason}`); false when malformed. */
   report(topic: string, from: string, payload: Payload): boolean {
     if (typeof payload.peer !== 'string') return false;
-    this.rooms.get(topic)?.reportPeer(from, payload.peer, String(payload.reason ?? 'unspecified').slice(0, 200));
+    const reason = typeof payload.reason === 'string' ? payload.reason.slice(0, 200) : 'unspecified';
+    this.rooms.get(topic)?.reportPeer(from, payload.peer, reason);
     return true;
   }
 
