@@ -12,15 +12,15 @@
  */
 export { PlumeServer, type SocketInfo } from './server';
 export type { ServerOptions } from './options';
-export type { Address } from './transport';
-export { ok, error, refuse, type Assigns, type ChannelHandler, type ChannelSocket, type Reply, type TerminateReason } from './channel';
-export { ConnectRefused, type ConnectHook, type ConnectInfo } from './connect';
-export { signToken, verifyToken, TokenError, type TokenClaims, type SignOptions } from './auth';
+export type { Address } from './transport/http';
+export { ok, error, refuse, type Assigns, type ChannelHandler, type ChannelSocket, type Reply, type TerminateReason } from './channels/channel';
+export { ConnectRefused, type ConnectHook, type ConnectInfo } from './auth/connect';
+export { signToken, verifyToken, TokenError, type TokenClaims, type SignOptions } from './auth/token';
 export { PubSub, type PubSubHandler, type Subscription } from './pubsub/pubsub';
 export type { PubSubAdapter, Envelope } from './pubsub/adapter';
 export { MemoryAdapter, MemoryBus } from './pubsub/memory';
-export { MemoryHistory, type AppendedBroadcast, type History, type HistoryMemory, type HistoryOptions, type Position, type StoredBroadcast } from './history';
-export { relayChannel } from './relay';
+export { MemoryHistory, type AppendedBroadcast, type History, type HistoryMemory, type HistoryOptions, type Position, type StoredBroadcast } from './engine/memory/history';
+export { relayChannel } from './channels/relay';
 export { PresenceTracker, type PresenceOptions, type MetaUpdate } from './presence/tracker';
 export { trackOnJoin } from './presence/track-on-join';
 export { consoleLogger, silentLogger, type Logger } from './log';

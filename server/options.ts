@@ -3,7 +3,7 @@
  */
 import { MAX_PAYLOAD_DEPTH } from '../src/protocol';
 import type { PubSub } from './pubsub/pubsub';
-import type { History } from './history';
+import type { History } from './engine/memory/history';
 import type { MeshLimits } from './mesh/room';
 import type { Logger } from './log';
 

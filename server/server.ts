@@ -10,25 +10,25 @@ import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, Server as HttpServer } from 'node:http';
 import type { WebSocket } from 'ws';
 import { CLOSE, TAB_PARAM, VSN, isPayload, isReservedEvent, type Payload } from '../src/protocol';
-import { authenticate, Refusal, type ConnectHook } from './connect';
-import { ok, refuse, type Assigns, type ChannelHandler, type Reply } from './channel';
-import type { ChannelInstance } from './channel-instance';
-import { Dedupe } from './dedupe';
-import { Connection, closeReason, type ConnectionHost } from './connection';
-import { Fanout, type BroadcastMessage, type EphemeralMessage } from './fanout';
+import { authenticate, Refusal, type ConnectHook } from './auth/connect';
+import { ok, refuse, type Assigns, type ChannelHandler, type Reply } from './channels/channel';
+import type { ChannelInstance } from './channels/instance';
+import { Dedupe } from './engine/memory/dedupe';
+import { Connection, closeReason, type ConnectionHost } from './socket/connection';
+import { Fanout, type BroadcastMessage, type EphemeralMessage } from './delivery/fanout';
 import { MeshRegistry } from './mesh/registry';
 import { consoleLogger, silentLogger, type Logger } from './log';
 import { resolveOptions, type ResolvedOptions, type ServerOptions } from './options';
 import { PubSub } from './pubsub/pubsub';
 import { trackOnJoin } from './presence/track-on-join';
 import { PresenceTracker } from './presence/tracker';
-import { relayChannel, RELAY_PATTERN } from './relay';
-import { Router } from './router';
-import { MemoryHistory, type History, type HistoryMemory, type Position, type StoredBroadcast } from './history';
-import { FrameJson } from './frame-json';
-import { toJson } from './json';
-import { textBytes } from './outbound';
-import { Transport, type Address } from './transport';
+import { relayChannel, RELAY_PATTERN } from './channels/relay';
+import { Router } from './channels/router';
+import { MemoryHistory, type History, type HistoryMemory, type Position, type StoredBroadcast } from './engine/memory/history';
+import { FrameJson } from './wire/frame-json';
+import { toJson } from './wire/json';
+import { textBytes } from './transport/outbound';
+import { Transport, type Address } from './transport/http';
 
 /** What `disconnect` and `sockets()` describe of a socket. */
 export interface SocketInfo {

@@ -4,9 +4,9 @@
  * hook, expiry while connected, and dev mode.
  */
 import { describe, expect, it } from 'vitest';
-import { signToken } from '../server/auth';
-import { ok, type ChannelHandler } from '../server/channel';
-import { ConnectRefused, type ConnectInfo } from '../server/connect';
+import { signToken } from '../server/auth/token';
+import { ok, type ChannelHandler } from '../server/channels/channel';
+import { ConnectRefused, type ConnectInfo } from '../server/auth/connect';
 import type { PlumeServer } from '../server/server';
 import { Recorder, useServers } from './helpers';
 

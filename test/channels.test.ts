@@ -3,7 +3,7 @@
  * application handlers registered with `server.channel(pattern, handler)`.
  */
 import { describe, expect, it } from 'vitest';
-import { error, ok, refuse } from '../server/channel';
+import { error, ok, refuse } from '../server/channels/channel';
 import { deferred, useServers, type Frame } from './helpers';
 
 const start = useServers();

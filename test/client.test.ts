@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { signToken } from '../server/auth';
+import { signToken } from '../server/auth/token';
 import { nextState, usePlumeClients } from './clients';
 import { useServers } from './helpers';
 import { Recorder } from './waiting';

@@ -7,8 +7,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConnectRefused } from '../server/connect';
-import { closeReason } from '../server/connection';
+import { ConnectRefused } from '../server/auth/connect';
+import { closeReason } from '../server/socket/connection';
 import { RawClient, health, useServers } from './helpers';
 import { deadline } from './waiting';
 

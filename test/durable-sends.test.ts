@@ -8,7 +8,7 @@
  */
 import { IDBFactory } from 'fake-indexeddb';
 import { describe, expect, it } from 'vitest';
-import { error, ok } from '../server/channel';
+import { error, ok } from '../server/channels/channel';
 import { goOffline, record, take, useDurableClients } from './durable-clients';
 import { useServers } from './helpers';
 import { frameOf, tapped } from './tap';

@@ -4,7 +4,7 @@
  * sockets that asked for it.
  */
 import { describe, expect, it } from 'vitest';
-import { ok } from '../server/channel';
+import { ok } from '../server/channels/channel';
 import { useServers, type RawClient } from './helpers';
 
 const start = useServers();

@@ -14,7 +14,7 @@ import type { ServerOptions } from '../server/options';
 import type { Envelope } from '../server/pubsub/adapter';
 import { MemoryAdapter, MemoryBus } from '../server/pubsub/memory';
 import { PubSub } from '../server/pubsub/pubsub';
-import type { Address } from '../server/transport';
+import type { Address } from '../server/transport/http';
 import { DEADLINE_MS, deadline } from './waiting';
 
 export { DEADLINE_MS, Recorder, deferred } from './waiting';

@@ -5,7 +5,7 @@
  * the process keeps serving `/health`.
  */
 import { describe, expect, it } from 'vitest';
-import { ok } from '../server/channel';
+import { ok } from '../server/channels/channel';
 import { deferred, health, useServers, type RawClient, type TestServer } from './helpers';
 
 const start = useServers();

@@ -3,7 +3,7 @@
  * duplicate joins and the per-socket channel cap.
  */
 import { describe, expect, it } from 'vitest';
-import { ok } from '../server/channel';
+import { ok } from '../server/channels/channel';
 import { useServers, type Frame } from './helpers';
 
 const start = useServers();

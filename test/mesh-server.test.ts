@@ -4,7 +4,7 @@
  * ephemeral events.
  */
 import { describe, expect, it } from 'vitest';
-import { ok } from '../server/channel';
+import { ok } from '../server/channels/channel';
 import { joinOkWith, PLUME, requestWith } from './plume-frames';
 import { useServers, type Frame, type RawClient } from './helpers';
 

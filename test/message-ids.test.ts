@@ -4,7 +4,7 @@
  * topic, always answered, and its broadcasts carry the id.
  */
 import { describe, expect, it } from 'vitest';
-import { error, ok } from '../server/channel';
+import { error, ok } from '../server/channels/channel';
 import { deferred, useServers, type Frame } from './helpers';
 import { PLUME, joinOkWith, pushWith, replyFrame, requestWith } from './plume-frames';
 import { Recorder } from './waiting';

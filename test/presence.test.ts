@@ -4,7 +4,7 @@
  * coalescing, the opt-in for app channels, and meta updates.
  */
 import { describe, expect, it } from 'vitest';
-import { ok, refuse } from '../server/channel';
+import { ok, refuse } from '../server/channels/channel';
 import { MemoryAdapter, MemoryBus } from '../server/pubsub/memory';
 import { PubSub } from '../server/pubsub/pubsub';
 import type { Frame, RawClient } from './helpers';

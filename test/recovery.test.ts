@@ -5,7 +5,7 @@
  * `plume:history` pages.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { ok } from '../server/channel';
+import { ok } from '../server/channels/channel';
 import { PlumeServer } from '../server/server';
 import { RawClient, deferred, useServers, type Frame } from './helpers';
 import { PLUME, joinOkWith, joinWith, requestWith } from './plume-frames';

@@ -4,7 +4,7 @@
  * with its author, is reported, and never costs other members a frame or a seq.
  */
 import { describe, expect, it } from 'vitest';
-import { ok, type Reply } from '../server/channel';
+import { ok, type Reply } from '../server/channels/channel';
 import type { Logger } from '../server/log';
 import type { Payload } from '../src/protocol';
 import { Recorder, useServers } from './helpers';

@@ -4,7 +4,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { MemoryAdapter } from '../server/pubsub/memory';
-import { MemoryHistory } from '../server/history';
+import { MemoryHistory } from '../server/engine/memory/history';
 import { PlumeServer } from '../server/server';
 import { JsonAdapter, RawClient, Recorder, useServers, useTwoNodes } from './helpers';
 

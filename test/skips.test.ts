@@ -5,7 +5,7 @@
  * see a skip or a sixth element.
  */
 import { describe, expect, it } from 'vitest';
-import { ok } from '../server/channel';
+import { ok } from '../server/channels/channel';
 import { useServers, type Frame } from './helpers';
 import { PLUME, joinOkWith, requestWith } from './plume-frames';
 

@@ -3,7 +3,7 @@
  * ends, with the reason it ended (leave, closed, replaced, crashed).
  */
 import { describe, expect, it } from 'vitest';
-import { ok, refuse, type ChannelHandler, type TerminateReason } from '../server/channel';
+import { ok, refuse, type ChannelHandler, type TerminateReason } from '../server/channels/channel';
 import { Recorder, useServers } from './helpers';
 
 const start = useServers();

@@ -10,7 +10,7 @@
  */
 import { createPrivateKey, generateKeyPairSync, hash, randomBytes, sign, type KeyObject } from 'node:crypto';
 import { SIGNATURE_DOMAIN } from '../../src/protocol';
-import { latin1Write, utf8Write } from '../bytes';
+import { latin1Write, utf8Write } from '../transport/bytes';
 
 /** A public key as clients receive it. */
 export interface PublicKeyInfo {

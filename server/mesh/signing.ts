@@ -11,8 +11,8 @@
  * Not responsible for keys and batches (`signer.ts`) or frames (`fanout.ts`).
  */
 import { signedContentHead } from '../../src/protocol';
-import type { BroadcastMessage } from '../fanout';
-import { beforeWrite } from '../outbound';
+import type { BroadcastMessage } from '../delivery/fanout';
+import { beforeWrite } from '../transport/outbound';
 import type { MeshRegistry } from './registry';
 import { leafHashOf, type Signature } from './signer';
 

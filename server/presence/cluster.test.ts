@@ -4,7 +4,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { deadline } from '../../test/waiting';
-import type { ChannelSocket } from '../channel';
+import type { ChannelSocket } from '../channels/channel';
 import type { Envelope } from '../pubsub/adapter';
 import { MemoryAdapter, MemoryBus } from '../pubsub/memory';
 import { PubSub } from '../pubsub/pubsub';

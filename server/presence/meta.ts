@@ -7,7 +7,7 @@
  * (such as `name`), and nobody but the tracker sets `phx_ref`/`phx_ref_prev`.
  */
 import { isPayload, type Payload } from '../../src/protocol';
-import type { ChannelSocket } from '../channel';
+import type { ChannelSocket } from '../channels/channel';
 import type { LocalTrack, PresenceMember } from './topic';
 
 /** The fields of a meta as supplied, checked, without `phx_ref`/`phx_ref_prev`. Throws on misuse. */

@@ -8,7 +8,7 @@
  * nodes (`cluster.ts` carries what `flush` returns).
  */
 import { EVENTS, encodeRaw, type Payload, type PresenceDiff, type PresenceMeta, type PresenceState } from '../../src/protocol';
-import type { Assigns } from '../channel';
+import type { Assigns } from '../channels/channel';
 import { DiffBuilder, emptyState } from './diff';
 
 /** What presence needs of a channel; the server's channel instances are ones. */

@@ -3,7 +3,7 @@
  * presence: this is how the default relay channel tracks its members.
  */
 import type { Payload } from '../../src/protocol';
-import type { Assigns, ChannelHandler, ChannelSocket, Reply } from '../channel';
+import type { Assigns, ChannelHandler, ChannelSocket, Reply } from '../channels/channel';
 import type { PresenceTracker } from './tracker';
 
 /** The relay's meta: the member's display name. */

@@ -11,7 +11,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Payload, PresenceDiff, PresenceState } from '../../src/protocol';
-import { ok, refuse, type ChannelSocket, type Reply, type TerminateReason } from '../channel';
+import { ok, refuse, type ChannelSocket, type Reply, type TerminateReason } from '../channels/channel';
 import type { PubSub } from '../pubsub/pubsub';
 import { PresenceCluster, type ClusterHost, type NodeState } from './cluster';
 import { emptyState } from './diff';

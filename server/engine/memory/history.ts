@@ -9,7 +9,7 @@
  * delivering anything (fan-out) or for deduplication (`dedupe.ts`).
  */
 import { randomBytes } from 'node:crypto';
-import { utf8Write } from './bytes';
+import { utf8Write } from '../../transport/bytes';
 
 /** A broadcast's place in its topic's order. */
 export interface Position {

@@ -6,7 +6,7 @@
  * outcome, and joining a retry that races the original. Not responsible for
  * running handlers (`channel.ts`) or for framing replies (`connection.ts`).
  */
-import type { Reply } from './channel';
+import type { Reply } from '../../channels/channel';
 import type { Position } from './history';
 
 /** How handling a message ended. */

@@ -18,7 +18,7 @@
  */
 import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
-import { CLOSE } from '../src/protocol';
+import { CLOSE } from '../../src/protocol';
 import { latin1Write, utf8Write } from './bytes';
 
 /** Queued bytes that make a socket write at once instead of at the end of the turn. */

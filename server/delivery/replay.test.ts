@@ -4,8 +4,8 @@
  * `plume:history` page holds.
  */
 import { describe, expect, it } from 'vitest';
-import { MemoryHistory, type StoredBroadcast } from './history';
-import { historyPage, parseHistoryRequest, planJoin } from './recovery';
+import { MemoryHistory, type StoredBroadcast } from '../engine/memory/history';
+import { historyPage, parseHistoryRequest, planJoin } from './replay';
 
 /** A history of `count` broadcasts on topic `t`, keeping at most `limit`. */
 function historyOf(count: number, limit = 1000, ids = false): MemoryHistory {

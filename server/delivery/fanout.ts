@@ -11,14 +11,14 @@
  * a broadcast first waits for this node's signature (`mesh/signing.ts`).
  * Not responsible for order (the history) or cross-node transport (PubSub).
  */
-import { encodeRaw, isPayload, type Payload } from '../src/protocol';
-import { frameAround, frameOf, reframe, reframeAscii, textBytes } from './outbound';
-import type { ChannelInstance } from './channel-instance';
-import type { StoredBroadcast } from './history';
-import type { MeshRegistry } from './mesh/registry';
-import type { Signature } from './mesh/signer';
-import { Signing } from './mesh/signing';
-import type { PubSub, Subscription } from './pubsub/pubsub';
+import { encodeRaw, isPayload, type Payload } from '../../src/protocol';
+import { frameAround, frameOf, reframe, reframeAscii, textBytes } from '../transport/outbound';
+import type { ChannelInstance } from '../channels/instance';
+import type { StoredBroadcast } from '../engine/memory/history';
+import type { MeshRegistry } from '../mesh/registry';
+import type { Signature } from '../mesh/signer';
+import { Signing } from '../mesh/signing';
+import type { PubSub, Subscription } from '../pubsub/pubsub';
 
 /** A channel broadcast as it travels through PubSub. */
 export interface BroadcastMessage {

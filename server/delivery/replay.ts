@@ -6,8 +6,8 @@
  * Pure decisions over a `History`; sending the frames is the caller's job.
  * Never presents a partial replay as complete.
  */
-import { isPayload, type Meta, type Payload } from '../src/protocol';
-import type { History, StoredBroadcast } from './history';
+import { isPayload, type Meta, type Payload } from '../../src/protocol';
+import type { History, StoredBroadcast } from '../engine/memory/history';
 
 /** The join reply's order metadata. */
 export interface JoinMeta {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ChannelTable } from './channel-table';
+import { ChannelTable } from './table';
 
 const channel = (topic: string, n = 0) => ({ topic, n });
 

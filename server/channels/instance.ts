@@ -8,10 +8,10 @@
  * frames or deduplication (`connection.ts`, `dedupe.ts`), routing
  * (`router.ts`) or fan-out (`fanout.ts`).
  */
-import { EVENTS, REASONS, encode, isPayload, type Payload } from '../src/protocol';
+import { EVENTS, REASONS, encode, isPayload, type Payload } from '../../src/protocol';
 import { ok, type Assigns, type ChannelHandler, type ChannelSocket, type Maybe, type Reply, type TerminateReason } from './channel';
-import type { Outcome } from './dedupe';
-import type { Position } from './history';
+import type { Outcome } from '../engine/memory/dedupe';
+import type { Position } from '../engine/memory/history';
 import { Serial } from './serial';
 
 /** What a channel instance needs from its connection and server. */

@@ -12,18 +12,18 @@ import type { WebSocket } from 'ws';
 import {
   CLOSE, EVENTS, PHOENIX_TOPIC, REASONS, decode, encode, isReservedEvent, peekHeader,
   type Message, type Meta, type Payload,
-} from '../src/protocol';
-import type { Assigns, ChannelHandler, Reply } from './channel';
-import { ChannelInstance, type ChannelHost } from './channel-instance';
-import { ChannelTable } from './channel-table';
-import type { Dedupe, Outcome } from './dedupe';
-import type { History, Position, StoredBroadcast } from './history';
-import type { ResolvedOptions } from './options';
-import type { FrameJson } from './frame-json';
-import { Outbound } from './outbound';
-import type { PresenceTracker } from './presence/tracker';
-import type { MeshRegistry } from './mesh/registry';
-import { historyPage, parseHistoryRequest, planJoin } from './recovery';
+} from '../../src/protocol';
+import type { Assigns, ChannelHandler, Reply } from '../channels/channel';
+import { ChannelInstance, type ChannelHost } from '../channels/instance';
+import { ChannelTable } from '../channels/table';
+import type { Dedupe, Outcome } from '../engine/memory/dedupe';
+import type { History, Position, StoredBroadcast } from '../engine/memory/history';
+import type { ResolvedOptions } from '../options';
+import type { FrameJson } from '../wire/frame-json';
+import { Outbound } from '../transport/outbound';
+import type { PresenceTracker } from '../presence/tracker';
+import type { MeshRegistry } from '../mesh/registry';
+import { historyPage, parseHistoryRequest, planJoin } from '../delivery/replay';
 
 /** What a connection needs from its server. */
 export interface ConnectionHost {

@@ -10,9 +10,9 @@ import { createServer, type IncomingMessage, type Server as HttpServer, type Ser
 import type { Duplex } from 'node:stream';
 import type Sirv from 'sirv';
 import { WebSocketServer, type WebSocket } from 'ws';
-import type { Logger } from './log';
-import type { ResolvedOptions } from './options';
-import { originAllowed } from './origin';
+import type { Logger } from '../log';
+import type { ResolvedOptions } from '../options';
+import { originAllowed } from '../auth/origin';
 
 /** Where a listening server can be reached. */
 export interface Address {

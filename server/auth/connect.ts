@@ -7,9 +7,9 @@
  * Origin check (done before the upgrade) or token format (`auth.ts`).
  */
 import type { IncomingMessage } from 'node:http';
-import { CLOSE, TOKEN_PROTOCOL_PREFIX } from '../src/protocol';
-import { TokenError, verifyToken, type TokenClaims } from './auth';
-import type { Assigns } from './channel';
+import { CLOSE, TOKEN_PROTOCOL_PREFIX } from '../../src/protocol';
+import { TokenError, verifyToken, type TokenClaims } from './token';
+import type { Assigns } from '../channels/channel';
 
 /** What the connect hook receives. */
 export interface ConnectInfo {

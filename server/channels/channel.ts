@@ -5,7 +5,7 @@
  * The instance that runs a handler for one joined topic on one socket is
  * `channel-instance.ts`.
  */
-import type { Payload, ReplyPayload } from '../src/protocol';
+import type { Payload, ReplyPayload } from '../../src/protocol';
 
 /** Per-socket data set by the connect hook (`userId`, `name`, and the app's own). */
 export interface Assigns {

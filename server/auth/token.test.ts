@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { signToken, TokenError, verifyToken } from './auth';
+import { signToken, TokenError, verifyToken } from './token';
 import { tokenFromProtocols } from './connect';
 
 const SECRET = 'test-secret';

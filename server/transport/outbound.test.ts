@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
-import { CLOSE } from '../src/protocol';
+import { CLOSE } from '../../src/protocol';
 import { Outbound, beforeWrite, frameAround, frameOf, reframe, reframeAscii, textBytes } from './outbound';
 
 /** Lets the end-of-turn flush run. */
