@@ -19,7 +19,13 @@ export { signToken, verifyToken, TokenError, type TokenClaims, type SignOptions 
 export { PubSub, type PubSubHandler, type Subscription } from './pubsub/pubsub';
 export type { PubSubAdapter, Envelope } from './pubsub/adapter';
 export { MemoryAdapter, MemoryBus } from './pubsub/memory';
-export { MemoryHistory, type AppendedBroadcast, type History, type HistoryMemory, type HistoryOptions, type Position, type StoredBroadcast } from './engine/memory/history';
+export {
+  EngineUnavailable, QuotaExceeded, UNAVAILABLE, QUOTA_EXCEEDED,
+  type Engine, type EngineFactory, type EngineContext, type EngineLimits, type EngineHealth, type BroadcastLog, type DedupeStore, type NodeRegistry,
+  type Position, type NewBroadcast, type SequencedBroadcast, type StoredBroadcast, type TopicWindow, type HistoryRead, type StoredOutcome, type Claim,
+} from './engine/engine';
+export { memoryEngine, MemoryStore, MemoryEngine } from './engine/memory/engine';
+export type { HistoryMemory } from './engine/memory/history';
 export { relayChannel } from './channels/relay';
 export { PresenceTracker, type PresenceOptions, type MetaUpdate } from './presence/tracker';
 export { trackOnJoin } from './presence/track-on-join';

@@ -2,8 +2,8 @@
  * Server options, with every default in one place.
  */
 import { MAX_PAYLOAD_DEPTH } from '../src/protocol';
-import type { PubSub } from './pubsub/pubsub';
-import type { History } from './engine/memory/history';
+import { randomUUID } from 'node:crypto';
+import type { EngineFactory, EngineLimits } from './engine/engine';
 import type { MeshLimits } from './mesh/room';
 import type { Logger } from './log';
 
@@ -49,25 +49,45 @@ export interface ServerOptions {
   relay?: boolean;
   /** Serve this folder's files over HTTP (for a built app). Default: none. */
   staticDir?: string;
-  /** The PubSub to broadcast through. Default: a new in-memory one. */
-  pubsub?: PubSub;
-  /** Assigns each broadcast its topic position and keeps history. Default: a new `MemoryHistory` with the limits below. */
-  history?: History;
-  /** Broadcasts kept per topic for recovery (memory history). Default 1000. */
+  /**
+   * Where order, history, dedupe and the bus between nodes live: `memoryEngine()` (this process;
+   * nothing survives a restart) or `redisEngine({ url })` (several nodes and restarts). Default `memoryEngine()`.
+   */
+  engine?: EngineFactory;
+  /** This node's name, unique among the nodes of a cluster. Default: `node-` and a random id. */
+  nodeId?: string;
+  /** Broadcasts kept per topic for recovery. Default 1000. */
   historyLimit?: number;
-  /** Age after which a kept broadcast is dropped, in ms (memory history). Default 3600000 (one hour). */
+  /**
+   * Age after which a kept broadcast is dropped, in ms; a topic with nothing kept for this long is
+   * forgotten (a client recovering it later is told `recovered: false`). Default 3600000 (one hour).
+   */
   historyMaxAgeMs?: number;
   /**
-   * Payload bytes kept across all topics (memory history): beyond it, the oldest broadcasts of any
-   * topic are dropped first, and the server logs a warning at most once a minute. Default 268435456 (256 MiB).
+   * Bytes of history kept across all topics (memory engine), counting each broadcast's payload, event
+   * and id plus 96 bytes of bookkeeping: beyond it, the oldest broadcasts of any topic are dropped
+   * first, and the server logs a warning at most once a minute. Default 268435456 (256 MiB).
    */
   historyMaxBytes?: number;
+  /** Bytes of history one topic may keep, counted the same way; beyond it its own oldest go. Default `historyMaxBytes / 16` (16 MiB). */
+  historyMaxBytesPerTopic?: number;
+  /**
+   * Bytes of history the broadcasts of one user may take (across topics with the memory engine, per
+   * topic with Redis): a broadcast beyond it is refused with `history quota exceeded`, so one user
+   * cannot push everyone else's history out. Broadcasts by server code are not counted. Default `historyMaxBytes / 16` (16 MiB).
+   */
+  historyMaxBytesPerUser?: number;
   /** Most entries one `plume:history` answer carries. Default 500. */
   historyPageSize?: number;
   /** How long the server remembers a client message id to apply it at most once, in ms. Default 86400000 (24 h). */
   dedupeWindowMs?: number;
-  /** Most message ids remembered at once. Default 100000. */
+  /** Most message ids remembered at once, across users (the oldest go first beyond it, logged). Default 200000. */
   dedupeMaxEntries?: number;
+  /**
+   * Most message ids remembered for one user: beyond it that user's own oldest ids are forgotten
+   * (shortening its window only), never another user's. Default 10000.
+   */
+  dedupeMaxPerUser?: number;
   /** How long the presences of a dropped socket stay, so a quick reconnect shows no leave (ms). Default 10000. */
   presenceGraceMs?: number;
   /** Presence changes within this interval go out as one `presence_diff` per topic (ms); 0 sends each at once. Default 50. */
@@ -91,7 +111,8 @@ export interface ServerOptions {
 }
 
 /** Options with defaults applied. */
-export interface ResolvedOptions {
+export interface ResolvedOptions extends EngineLimits {
+  nodeId: string;
   path: string;
   secret: string | undefined;
   allowedOrigins: string[];
@@ -103,12 +124,7 @@ export interface ResolvedOptions {
   maxBufferedBytes: number;
   relay: boolean;
   staticDir: string | undefined;
-  historyLimit: number;
-  historyMaxAgeMs: number;
-  historyMaxBytes: number;
   historyPageSize: number;
-  dedupeWindowMs: number;
-  dedupeMaxEntries: number;
   presenceGraceMs: number;
   presenceCoalesceMs: number;
   mesh: MeshLimits | null;
@@ -130,6 +146,7 @@ function resolveMesh(option: ServerOptions['mesh']): MeshLimits | null {
 /** Applies defaults and rejects nonsense with a message that says the fix. */
 export function resolveOptions(options: ServerOptions): ResolvedOptions {
   const resolved: ResolvedOptions = {
+    nodeId: options.nodeId ?? `node-${randomUUID().slice(0, 8)}`,
     path: (options.path ?? '/socket').replace(/\/+$/, ''),
     secret: options.secret || undefined,
     allowedOrigins: options.allowedOrigins ?? [],
@@ -144,18 +161,22 @@ export function resolveOptions(options: ServerOptions): ResolvedOptions {
     historyLimit: options.historyLimit ?? 1000,
     historyMaxAgeMs: options.historyMaxAgeMs ?? 3_600_000,
     historyMaxBytes: options.historyMaxBytes ?? 256 * 1024 * 1024,
+    historyMaxBytesPerTopic: options.historyMaxBytesPerTopic ?? (options.historyMaxBytes ?? 256 * 1024 * 1024) / 16,
+    historyMaxBytesPerUser: options.historyMaxBytesPerUser ?? (options.historyMaxBytes ?? 256 * 1024 * 1024) / 16,
     historyPageSize: options.historyPageSize ?? 500,
     dedupeWindowMs: options.dedupeWindowMs ?? 86_400_000,
-    dedupeMaxEntries: options.dedupeMaxEntries ?? 100_000,
+    dedupeMaxEntries: options.dedupeMaxEntries ?? 200_000,
+    dedupeMaxPerUser: options.dedupeMaxPerUser ?? 10_000,
     presenceGraceMs: options.presenceGraceMs ?? 10_000,
     presenceCoalesceMs: options.presenceCoalesceMs ?? 50,
     mesh: resolveMesh(options.mesh),
   };
+  if (typeof resolved.nodeId !== 'string' || !/^[\w.:-]{1,64}$/.test(resolved.nodeId)) throw new Error(`nodeId must be 1 to 64 letters, digits, "_", ".", ":" or "-", got ${JSON.stringify(options.nodeId)}`);
   if (!resolved.path.startsWith('/')) throw new Error(`path must start with "/", got "${options.path}"`);
   if (resolved.maxPayloadBytes > resolved.maxFrameBytes) {
     throw new Error('maxPayloadBytes must not exceed maxFrameBytes');
   }
-  for (const key of ['heartbeatTimeoutMs', 'maxPayloadBytes', 'maxFrameBytes', 'maxPayloadDepth', 'maxChannelsPerSocket', 'maxBufferedBytes', 'historyMaxAgeMs', 'historyMaxBytes', 'historyPageSize', 'dedupeWindowMs', 'dedupeMaxEntries'] as const) {
+  for (const key of ['heartbeatTimeoutMs', 'maxPayloadBytes', 'maxFrameBytes', 'maxPayloadDepth', 'maxChannelsPerSocket', 'maxBufferedBytes', 'historyMaxAgeMs', 'historyMaxBytes', 'historyMaxBytesPerTopic', 'historyMaxBytesPerUser', 'historyPageSize', 'dedupeWindowMs', 'dedupeMaxEntries', 'dedupeMaxPerUser'] as const) {
     if (!(resolved[key] > 0)) throw new Error(`${key} must be a positive number, got ${String(options[key])}`);
   }
   if (!(resolved.historyLimit >= 0)) throw new Error(`historyLimit must be 0 or more, got ${String(options.historyLimit)}`);

@@ -13,9 +13,8 @@ import { CLOSE, TAB_PARAM, VSN, isPayload, isReservedEvent, type Payload } from 
 import { authenticate, Refusal, type ConnectHook } from './auth/connect';
 import { ok, refuse, type Assigns, type ChannelHandler, type Reply } from './channels/channel';
 import type { ChannelInstance } from './channels/instance';
-import { Dedupe } from './engine/memory/dedupe';
 import { Connection, closeReason, type ConnectionHost } from './socket/connection';
-import { Fanout, type BroadcastMessage, type EphemeralMessage } from './delivery/fanout';
+import { Fanout, type EphemeralMessage } from './delivery/fanout';
 import { MeshRegistry } from './mesh/registry';
 import { consoleLogger, silentLogger, type Logger } from './log';
 import { resolveOptions, type ResolvedOptions, type ServerOptions } from './options';
@@ -24,7 +23,11 @@ import { trackOnJoin } from './presence/track-on-join';
 import { PresenceTracker } from './presence/tracker';
 import { relayChannel, RELAY_PATTERN } from './channels/relay';
 import { Router } from './channels/router';
-import { MemoryHistory, type History, type HistoryMemory, type Position, type StoredBroadcast } from './engine/memory/history';
+import { CoalescedLog } from './engine/coalesce';
+import type { BroadcastLog, Engine, EngineHealth, NewBroadcast, Position, StoredBroadcast } from './engine/engine';
+import { MemoryEngine, memoryEngine } from './engine/memory/engine';
+import type { HistoryMemory } from './engine/memory/history';
+import { AtMostOnce } from './socket/at-most-once';
 import { FrameJson } from './wire/frame-json';
 import { toJson } from './wire/json';
 import { textBytes } from './transport/outbound';
@@ -45,9 +48,13 @@ export interface SocketInfo {
  */
 export class PlumeServer implements ConnectionHost {
   readonly options: ResolvedOptions;
+  /** Where order, history, dedupe and the bus between nodes live (`engine/`): memory by default, or Redis. */
+  readonly engine: Engine;
   readonly pubsub: PubSub;
-  readonly history: History;
-  readonly dedupe: Dedupe;
+  /** @internal The engine's broadcast log, with identical history reads in flight merged. */
+  readonly history: BroadcastLog;
+  /** @internal Applies client message ids at most once, through the engine's dedupe store. */
+  readonly once: AtMostOnce;
   /** Who is in each topic (Phoenix.Presence); see `presence/tracker.ts`. */
   readonly presence: PresenceTracker;
   /** Peer-assisted fan-out on this node (PROTOCOL.md §10), or null when `mesh: false`. */
@@ -57,9 +64,6 @@ export class PlumeServer implements ConnectionHost {
   /** @internal The frame whose push is being handled: a broadcast of what the client sent reuses its text. */
   readonly frameJson = new FrameJson();
   readonly log: Logger;
-  private readonly ownsPubSub: boolean;
-  /** The history was made here from the options (not passed in), so `historyMaxBytes` is its budget. */
-  private readonly ownsHistory: boolean;
   private readonly router = new Router<ChannelHandler>();
   private readonly fanout: Fanout;
   private readonly connections = new Map<string, Connection>();
@@ -75,21 +79,17 @@ export class PlumeServer implements ConnectionHost {
   constructor(options: ServerOptions = {}) {
     this.options = resolveOptions(options);
     this.log = options.logger === false ? silentLogger : options.logger ?? consoleLogger;
-    this.ownsPubSub = !options.pubsub;
-    this.ownsHistory = !options.history;
-    this.pubsub = options.pubsub ?? new PubSub(undefined, (err, topic) => this.reportError(err, `pubsub ${topic}`));
-    this.history = options.history ?? new MemoryHistory({ limit: this.options.historyLimit, maxAgeMs: this.options.historyMaxAgeMs, maxBytes: this.options.historyMaxBytes });
-    this.dedupe = new Dedupe({
-      windowMs: this.options.dedupeWindowMs,
-      maxEntries: this.options.dedupeMaxEntries,
-      onEarlyEviction: (ageMs) => this.warnEarlyEviction(ageMs),
-    });
+    this.engine = (options.engine ?? memoryEngine())({ node: this.options.nodeId, limits: this.options, log: this.log });
+    this.pubsub = new PubSub(this.engine.pubsub, (err, topic) => this.reportError(err, `pubsub ${topic}`));
+    this.history = new CoalescedLog(this.engine.log);
+    this.once = new AtMostOnce(this.engine.dedupe, { onError: (err) => this.reportError(err, 'dedupe store') });
     this.mesh = this.options.mesh ? new MeshRegistry(this.options.mesh, this.log) : null;
-    this.fanout = new Fanout(this.pubsub, this.mesh);
+    this.fanout = new Fanout(this.pubsub, this.history, this.mesh, (err, context) => this.reportError(err, context));
     this.presence = new PresenceTracker(this.pubsub, { graceMs: this.options.presenceGraceMs, coalesceMs: this.options.presenceCoalesceMs });
     this.transport = new Transport(this.options, this.log, {
       accept: (ws, request, params) => this.accept(ws, request, params),
       health: () => ({ status: 'ok', node: this.pubsub.nodeName, uptimeMs: Math.round(performance.now() - this.bornAt), ...this.stats() }),
+      ready: () => this.engine.health(),
     });
     if (this.options.relay) this.router.add(RELAY_PATTERN, trackOnJoin(relayChannel, this.presence), true);
   }
@@ -111,11 +111,13 @@ export class PlumeServer implements ConnectionHost {
   }
 
   /**
-   * Broadcasts to every member of `topic` on every node, from anywhere in server code.
-   * Returns the position it got in the topic's order.
-   * @example server.broadcast('room:lobby', 'announcement', { body: 'Maintenance at 10:00' });
+   * Broadcasts to every member of `topic` on every node, from anywhere in server code. Resolves with
+   * the position it got in the topic's order once the engine applied it; rejects with
+   * `EngineUnavailable` when the engine cannot be reached (nothing was applied), or `QuotaExceeded`
+   * when `options.user` holds more history than its share. Invalid arguments throw at once.
+   * @example await server.broadcast('room:lobby', 'announcement', { body: 'Maintenance at 10:00' });
    */
-  broadcast(topic: string, event: string, payload: Payload, options: { exclude?: string; id?: string } = {}): Position {
+  broadcast(topic: string, event: string, payload: Payload, options: { exclude?: string; id?: string; user?: string } = {}): Promise<Position> {
     if (!isPayload(payload)) throw new TypeError(`broadcast payload must be a plain object, got ${JSON.stringify(payload)}`);
     if (isReservedEvent(event)) throw new Error(`"${event}" is a reserved event name (phx_*, presence_*, plume:*); pick another`);
     // Serialized before sequencing: a payload that cannot be (a BigInt, a cycle, nesting deeper than
@@ -130,11 +132,9 @@ export class PlumeServer implements ConnectionHost {
     }
     // Encoded once: history keeps these bytes and every frame of the broadcast is built around them.
     const payloadBytes = source ? source.bytes : textBytes(payloadJson);
-    const position = this.history.append(topic, { event, payloadJson, payloadBytes, id: options.id });
-    const message: BroadcastMessage = { kind: 'plume:broadcast', topic, event, payload, payloadJson, payloadBytes, ...position, exclude: options.exclude ?? null };
-    if (options.id !== undefined) message.id = options.id;
-    this.pubsub.broadcast(topic, message);
-    return position;
+    const broadcast: NewBroadcast = { event, payloadJson, payloadBytes, payload, exclude: options.exclude ?? null, user: options.user ?? '' };
+    if (options.id !== undefined) broadcast.id = options.id;
+    return this.history.publish(topic, broadcast);
   }
 
   /**
@@ -175,12 +175,16 @@ export class PlumeServer implements ConnectionHost {
     return [...this.connections.values()].filter((c) => c.isOpen);
   }
 
-  /** Counts for `/health` and monitoring. */
-  stats(): { sockets: number; channels: number; topics: number; framesSent: number; bytesSent: number; mesh: { rooms: number; signatures: number; reports: number } | null; history: HistoryMemory | null } {
+  /**
+   * Counts for `/health` and monitoring. `history` is what the memory engine's history holds (null
+   * with another engine); `engine` says which engine serves and whether it can be reached.
+   */
+  stats(): { sockets: number; channels: number; topics: number; framesSent: number; bytesSent: number; mesh: { rooms: number; signatures: number; reports: number } | null; history: HistoryMemory | null; engine: EngineHealth } {
     let channels = 0;
     for (const c of this.connections.values()) channels += c.channelCount;
     const mesh = this.mesh && { rooms: this.mesh.roomCount, signatures: this.mesh.signer.signatures, reports: this.mesh.reports };
-    return { sockets: this.connections.size, channels, topics: this.fanout.topicCount, framesSent: this.counters.frames, bytesSent: this.counters.bytes, mesh, history: this.history.memory?.() ?? null };
+    const history = this.engine instanceof MemoryEngine ? this.engine.history.memory() : null;
+    return { sockets: this.connections.size, channels, topics: this.fanout.topicCount, framesSent: this.counters.frames, bytesSent: this.counters.bytes, mesh, history, engine: this.engine.health() };
   }
 
   /** Starts an HTTP server and listens. Port 0 picks a free port. */
@@ -202,7 +206,8 @@ export class PlumeServer implements ConnectionHost {
     this.presence.close();
     this.fanout.close();
     await this.transport.close();
-    if (this.ownsPubSub) await this.pubsub.close();
+    await this.pubsub.close();
+    await this.engine.close();
     this.closed = true;
   }
 
@@ -212,15 +217,20 @@ export class PlumeServer implements ConnectionHost {
     return this.router.match(topic);
   }
 
-  subscribe(instance: ChannelInstance): void {
-    this.fanout.add(instance);
-    this.presence.joined(instance);
-    // Only members that asked to mesh have a place in it; the others get every broadcast directly.
-    if (instance.meshCapable) this.mesh?.join(instance.topic, instance);
+  subscribe(instance: ChannelInstance): Promise<void> {
+    return this.fanout.add(instance);
   }
 
   replay(instance: ChannelInstance, epoch: string, entries: readonly StoredBroadcast[]): void {
     this.fanout.replay(instance, epoch, entries);
+  }
+
+  release(instance: ChannelInstance, epoch: string | null, seq: number): void {
+    this.fanout.release(instance, epoch, seq);
+    // After the join reply: presence_state and mesh plans are frames of a joined channel.
+    this.presence.joined(instance);
+    // Only members that asked to mesh have a place in it; the others get every broadcast directly.
+    if (instance.meshCapable) this.mesh?.join(instance.topic, instance);
   }
 
   unsubscribe(instance: ChannelInstance): void {
@@ -243,6 +253,7 @@ export class PlumeServer implements ConnectionHost {
     if (this.closed) throw new Error('this PlumeServer was closed and cannot serve again: create a new PlumeServer');
     if (this.started) return;
     this.started = true;
+    await this.engine.start();
     await this.pubsub.start();
     this.presence.start();
     if (!this.options.secret) this.log.warn('DEV MODE: no secret configured, so there are no tokens and the "name" connect param is the identity. Set PLUME_SECRET before exposing this server.');
@@ -251,26 +262,16 @@ export class PlumeServer implements ConnectionHost {
     this.sweepTimer.unref();
   }
 
-  private lastEarlyEvictionWarning = 0;
-
-  private warnEarlyEviction(ageMs: number): void {
-    const now = Date.now();
-    if (now - this.lastEarlyEvictionWarning < 60_000) return;
-    this.lastEarlyEvictionWarning = now;
-    this.log.warn(`dedupe: forgot a message id after ${Math.round(ageMs / 1000)} s, before dedupeWindowMs, because dedupeMaxEntries (${this.options.dedupeMaxEntries}) was reached; raise it to keep the window`);
-  }
-
   private budgetEvictionsSeen = 0;
 
-  /** Says, once a minute at most, that the history dropped broadcasts early to stay within its byte budget. */
+  /** Says, once a minute at most, that the memory history dropped broadcasts early to stay within a byte budget. */
   private warnBudgetEvictions(): void {
-    const evicted = this.history.memory?.().evictedForBudget ?? 0;
+    if (!(this.engine instanceof MemoryEngine)) return;
+    const evicted = this.engine.history.memory().evictedForBudget;
     if (evicted <= this.budgetEvictionsSeen) return;
-    const budget = this.options.historyMaxBytes;
-    const size = budget >= 2 ** 20 ? `${Math.round(budget / 2 ** 20)} MiB` : `${budget} bytes`;
-    const within = this.ownsHistory ? `historyMaxBytes (${size})` : 'its byte budget';
+    const mib = (bytes: number) => (bytes >= 2 ** 20 ? `${Math.round(bytes / 2 ** 20)} MiB` : `${bytes} bytes`);
     const dropped = evicted - this.budgetEvictionsSeen;
-    this.log.warn(`history: dropped ${dropped} broadcast${dropped === 1 ? '' : 's'} in the last minute, before their count or age limit, to keep within ${within}: clients recover less far back; raise the budget or lower the count limit`);
+    this.log.warn(`history: dropped ${dropped} broadcast${dropped === 1 ? '' : 's'} in the last minute, before their count or age limit, to keep within historyMaxBytes (${mib(this.options.historyMaxBytes)}) or historyMaxBytesPerTopic (${mib(this.options.historyMaxBytesPerTopic)}): clients recover less far back; raise the budget or lower the count limit`);
     this.budgetEvictionsSeen = evicted;
   }
 

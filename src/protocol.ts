@@ -53,6 +53,10 @@ export const REASONS = {
   joinCrashed: 'join crashed',
   /** The frame nests arrays and objects deeper than the server's `maxPayloadDepth`. */
   payloadTooDeep: 'payload too deep',
+  /** The server's engine (its store, such as Redis) cannot be reached: nothing was applied; try again later. */
+  unavailable: 'unavailable',
+  /** The sender holds more history than its share: the broadcast was not applied. */
+  historyQuotaExceeded: 'history quota exceeded',
 } as const;
 
 /** Deepest nesting of arrays and objects a frame's payload may have by default (`{}` is 1). */

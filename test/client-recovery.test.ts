@@ -7,7 +7,7 @@
 import { IDBFactory } from 'fake-indexeddb';
 import { describe, expect, it } from 'vitest';
 import { record, take, useDurableClients } from './durable-clients';
-import { useServers } from './helpers';
+import { useServers, windowOf } from './helpers';
 import { frameOf, tapped } from './tap';
 
 const start = useServers();
@@ -44,7 +44,7 @@ describe('recovery', () => {
     const after = record(second, 'room:resume', { history: 50 });
     await after.room.join();
     expect(await take(after.bodies, 3)).toEqual(['b4', 'b5', 'b6']);
-    expect(await after.recoveries.next()).toEqual({ recovered: true, epoch: server.history.head('room:resume').epoch, reason: 'rejoin' });
+    expect(await after.recoveries.next()).toEqual({ recovered: true, epoch: windowOf(server, 'room:resume').epoch, reason: 'rejoin' });
     server.broadcast('room:resume', 'msg', { body: 'b7' });
     expect(await after.bodies.next()).toBe('b7');
     expect(after.seen.map((m) => m.seq)).toEqual([4, 5, 6, 7]);
@@ -56,12 +56,12 @@ describe('recovery', () => {
     await bob.room.join();
     first.server.broadcast('room:restart', 'msg', { body: 'before' });
     expect(await bob.bodies.next()).toBe('before');
-    const oldEpoch = first.server.history.head('room:restart').epoch;
+    const oldEpoch = windowOf(first.server, 'room:restart').epoch;
     await first.server.close();
 
     const second = await restart(first.port);
     const report = await bob.recoveries.next(3000);
-    const epoch = second.history.head('room:restart').epoch;
+    const epoch = windowOf(second, 'room:restart').epoch;
     expect(epoch).not.toBe(oldEpoch);
     expect(report).toEqual({ recovered: false, epoch, reason: 'rejoin' });
     second.broadcast('room:restart', 'msg', { body: 'after' });
@@ -86,7 +86,7 @@ describe('recovery', () => {
     for (let n = 1; n <= 6; n++) server.broadcast('room:gap', 'msg', { body: `g${n}` });
     expect(await take(bob.bodies, 6)).toEqual(['g1', 'g2', 'g3', 'g4', 'g5', 'g6']);
     expect(drop.dropped).toBe(1);
-    expect(requests).toEqual([{ epoch: server.history.head('room:gap').epoch, from: 3, to: 3 }]);
+    expect(requests).toEqual([{ epoch: windowOf(server, 'room:gap').epoch, from: 3, to: 3 }]);
     server.broadcast('room:gap', 'msg', { body: 'g7' });
     expect(await bob.bodies.next()).toBe('g7');
     expect(bob.seen.map((m) => m.seq)).toEqual([1, 2, 3, 4, 5, 6, 7]);
@@ -98,7 +98,7 @@ describe('recovery', () => {
     await bob.room.join();
     for (let n = 1; n <= 8; n++) server.broadcast('room:lost', 'msg', { body: `l${n}` });
     const report = await bob.recoveries.next();
-    expect(report).toEqual({ recovered: false, epoch: server.history.head('room:lost').epoch, missed: { from: 2, to: 2 }, reason: 'gap' });
+    expect(report).toEqual({ recovered: false, epoch: windowOf(server, 'room:lost').epoch, missed: { from: 2, to: 2 }, reason: 'gap' });
     expect(await take(bob.bodies, 7)).toEqual(['l1', 'l3', 'l4', 'l5', 'l6', 'l7', 'l8']);
   });
 
@@ -138,7 +138,7 @@ describe('recovery', () => {
     const second = await restart(first.port);
     losingAcks = false;
     expect((await ada.outbox!.settled(entry.id)).status).toBe('acked');
-    expect(second.history.head('room:reapplied').seq).toBe(1);
+    expect(windowOf(second, 'room:reapplied').head).toBe(1);
     expect((await bob.recoveries.next(3000)).recovered).toBe(false);
     second.broadcast('room:reapplied', 'msg', { body: 'next' });
     expect(await bob.bodies.next()).toBe('next');

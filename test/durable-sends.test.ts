@@ -10,7 +10,7 @@ import { IDBFactory } from 'fake-indexeddb';
 import { describe, expect, it } from 'vitest';
 import { error, ok } from '../server/channels/channel';
 import { goOffline, record, take, useDurableClients } from './durable-clients';
-import { useServers } from './helpers';
+import { useServers, windowOf } from './helpers';
 import { frameOf, tapped } from './tap';
 import { Recorder } from './waiting';
 
@@ -42,7 +42,7 @@ describe('durable sends across a reload', () => {
     const expected = ['online 1', ...Array.from({ length: 12 }, (_, i) => `queued ${i + 1}`)];
     expect(await take(bob.bodies, 13)).toEqual(expected);
     expect(after.outbox!.pending()).toEqual([]);
-    expect(server.history.head('room:reload').seq).toBe(13);
+    expect(windowOf(server, 'room:reload').head).toBe(13);
   });
 
   it('does not apply again a message whose ack was lost before a reload', async () => {
@@ -76,7 +76,7 @@ describe('durable sends across a reload', () => {
     await after.channel('room:lostack').join();
     const settled = await Promise.all(pending.map((e) => after.outbox!.settled(e.id)));
     expect(settled.map((e) => [e.status, e.seq])).toEqual([['acked', 1], ['acked', 2], ['acked', 3]]);
-    expect(server.history.head('room:lostack').seq).toBe(3);
+    expect(windowOf(server, 'room:lostack').head).toBe(3);
     expect(bob.seen.map((m) => m.body)).toEqual(['m1', 'm2', 'm3']);
   });
 });
@@ -153,7 +153,7 @@ describe('outcomes of durable sends', () => {
     expect(attempts).toHaveLength(2);
     // Backoff for the first retry is 250..500 ms (baseMs 500): not an immediate re-send.
     expect(attempts[1]! - attempts[0]!).toBeGreaterThanOrEqual(200);
-    expect(server.history.head('room:transient').seq).toBe(1);
+    expect(windowOf(server, 'room:transient').head).toBe(1);
     expect(ada.outbox!.rejected()).toEqual([]);
   });
 });

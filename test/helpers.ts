@@ -12,8 +12,8 @@ import WebSocket from 'ws';
 import { PlumeServer } from '../server/server';
 import type { ServerOptions } from '../server/options';
 import type { Envelope } from '../server/pubsub/adapter';
-import { MemoryAdapter, MemoryBus } from '../server/pubsub/memory';
-import { PubSub } from '../server/pubsub/pubsub';
+import { MemoryEngine, MemoryStore, memoryEngine } from '../server/engine/memory/engine';
+import { MemoryAdapter } from '../server/pubsub/memory';
 import type { Address } from '../server/transport/http';
 import { DEADLINE_MS, deadline } from './waiting';
 
@@ -311,25 +311,26 @@ export class JsonAdapter extends MemoryAdapter {
 }
 
 /**
- * Registers an `afterEach` that closes the PubSubs it made, and returns a
- * function that starts two servers, nodes `a` and `b`, on one MemoryBus
- * (through `Adapter`, the in-memory one unless given).
+ * Returns a function that starts two servers, nodes `a` and `b`, sharing one
+ * memory engine store (one order per topic, one dedupe table, one bus), with
+ * PubSub messages carried by `Adapter` (the in-memory one unless given).
  *
  * @example
  * const twoNodes = useTwoNodes(useServers());
  * it('...', async () => { const [a, b] = await twoNodes(JsonAdapter); });
  */
 export function useTwoNodes(start: ReturnType<typeof useServers>): (Adapter?: typeof MemoryAdapter) => Promise<readonly [TestServer, TestServer]> {
-  const pubsubs: PubSub[] = [];
-  afterEach(async () => {
-    await Promise.all(pubsubs.splice(0).map((p) => p.close()));
-  });
   return async (Adapter = MemoryAdapter) => {
-    const bus = new MemoryBus();
-    const [a, b] = ['a', 'b'].map((nodeName) => new PubSub(new Adapter({ bus, nodeName })));
-    pubsubs.push(a!, b!);
-    return [await start({ pubsub: a }), await start({ pubsub: b })] as const;
+    const store = new MemoryStore();
+    const engine = memoryEngine({ store, adapter: (bus, nodeName) => new Adapter({ bus, nodeName }) });
+    return [await start({ engine, nodeId: 'a' }), await start({ engine, nodeId: 'b' })] as const;
   };
+}
+
+/** The topic's window in a server's memory engine, read synchronously (tests only). */
+export function windowOf(server: PlumeServer, topic: string): { epoch: string; head: number; oldest: number } {
+  if (!(server.engine instanceof MemoryEngine)) throw new Error('windowOf reads the memory engine only');
+  return server.engine.history.window(topic);
 }
 
 /** Fetches `GET /health` and returns its status and JSON body. */

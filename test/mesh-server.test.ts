@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { ok } from '../server/channels/channel';
 import { joinOkWith, PLUME, requestWith } from './plume-frames';
-import { useServers, type Frame, type RawClient } from './helpers';
+import { useServers, type Frame, type RawClient, windowOf } from './helpers';
 
 const start = useServers();
 const TOPIC = 'room:mesh';
@@ -88,7 +88,7 @@ describe('the mesh on the server', () => {
     const atPhx = await phx.next((f) => f.event === 'typing');
     expect(atPhx.length).toBe(5);
     expect(atPhx.payload).toEqual({ on: true });
-    expect(server.history.head(TOPIC).seq).toBe(0); // not sequenced, not stored
+    expect(windowOf(server, TOPIC).head).toBe(0); // not sequenced, not stored
 
     const q = await connect({ name: 'dee', params: PLUME });
     const { joinRef } = await joinOkWith(q, 'quiet:1');

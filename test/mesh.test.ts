@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import type { Channel, Socket } from '../src/index';
 import { mesh } from '../src/mesh/index';
 import { usePlumeClients } from './clients';
-import { useServers } from './helpers';
+import { useServers, windowOf } from './helpers';
 import { deadline } from './waiting';
 
 const start = useServers();
@@ -103,8 +103,8 @@ describe('the mesh with Node peers', () => {
     await until(() => everyone.every((p) => p.got.length >= 5), 'the first broadcasts everywhere');
     // A genuine relayed message, if the evil peer is reached through the mesh; else one built from scratch.
     const real = captured.find((t) => t.startsWith('["m"'));
-    const frame = real ? (JSON.parse(real) as unknown[]) : ['m', TOPIC, server.history.head(TOPIC).epoch, 5, 'msg', null, '{"n":5}', null, { k: server.mesh!.keys()[0]!.kid, s: 'AAAA' }];
-    const next = server.history.head(TOPIC).seq + 1;
+    const frame = real ? (JSON.parse(real) as unknown[]) : ['m', TOPIC, windowOf(server, TOPIC).epoch, 5, 'msg', null, '{"n":5}', null, { k: server.mesh!.keys()[0]!.kid, s: 'AAAA' }];
+    const next = windowOf(server, TOPIC).head + 1;
     const forged = JSON.stringify(['m', TOPIC, frame[2], next, 'msg', null, '{"n":999}', null, { k: (frame[8] as { k: string }).k, s: 'AAAA' }]);
     const altered = JSON.stringify([...frame.slice(0, 3), next, ...frame.slice(4, 6), '{"n":998}', ...frame.slice(7)]);
     const otherRoom = JSON.stringify(['m', 'room:other', ...frame.slice(2)]);

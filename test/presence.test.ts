@@ -5,8 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { ok, refuse } from '../server/channels/channel';
-import { MemoryAdapter, MemoryBus } from '../server/pubsub/memory';
-import { PubSub } from '../server/pubsub/pubsub';
+import { MemoryStore, memoryEngine } from '../server/engine/memory/engine';
 import type { Frame, RawClient } from './helpers';
 import { useServers } from './helpers';
 
@@ -258,11 +257,11 @@ describe('plume:presence, a client setting its own fields', () => {
   });
 });
 
-describe('across two nodes sharing a MemoryBus', () => {
+describe('across two nodes sharing a memory engine store', () => {
   it('members on either node see each other, and a node that shuts down takes its members with it', async () => {
-    const bus = new MemoryBus();
-    const nodeA = await start({ presenceCoalesceMs: 0, pubsub: new PubSub(new MemoryAdapter({ bus, nodeName: 'a' })) });
-    const nodeB = await start({ presenceCoalesceMs: 0, pubsub: new PubSub(new MemoryAdapter({ bus, nodeName: 'b' })) });
+    const engine = memoryEngine({ store: new MemoryStore() });
+    const nodeA = await start({ presenceCoalesceMs: 0, engine, nodeId: 'a' });
+    const nodeB = await start({ presenceCoalesceMs: 0, engine, nodeId: 'b' });
     const ada = await present(nodeA.connect, 'Ada', 'room:n1');
     const bob = await present(nodeB.connect, 'Bob', 'room:n1');
     expect(Object.keys(bob.state).sort()).toEqual(['Ada', 'Bob']); // B had A's presences when Bob joined

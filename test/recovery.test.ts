@@ -6,9 +6,12 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { ok } from '../server/channels/channel';
+import { ENTRY_OVERHEAD } from '../server/engine/memory/history';
 import { PlumeServer } from '../server/server';
-import { RawClient, deferred, useServers, type Frame } from './helpers';
-import { PLUME, joinOkWith, joinWith, requestWith } from './plume-frames';
+import { RawClient, deferred, useServers, type Frame, windowOf } from './helpers';
+import { PLUME, joinOkWith, joinWith, pushWith, requestWith } from './plume-frames';
+import type { BroadcastLog, Engine, EngineFactory } from '../server/engine/engine';
+import { memoryEngine } from '../server/engine/memory/engine';
 
 const start = useServers();
 
@@ -35,7 +38,7 @@ describe('joining with recovery', () => {
     const plume = await connect({ params: PLUME });
     const { reply } = await joinOkWith(plume, 'room:r');
     expect(reply.length).toBe(6);
-    expect(reply.meta).toEqual({ epoch: server.history.head('room:r').epoch, seq: 3, from: 4, recovered: true });
+    expect(reply.meta).toEqual({ epoch: windowOf(server, 'room:r').epoch, seq: 3, from: 4, recovered: true });
     expect(await plume.drain(isMsg)).toEqual([]);
 
     const plain = await connect();
@@ -60,7 +63,7 @@ describe('joining with recovery', () => {
     const writer = await connect({ name: 'writer', params: PLUME });
     const { joinRef: w } = await joinOkWith(writer, 'slow:1');
     for (let n = 1; n <= 5; n++) await writer.request('slow:1', 'm', { n }, w);
-    const epoch = server.history.head('slow:1').epoch;
+    const epoch = windowOf(server, 'slow:1').epoch;
 
     const reader = await connect({ name: 'reader', params: PLUME });
     const ref = reader.ref();
@@ -125,18 +128,18 @@ describe('joining with recovery', () => {
   });
 
   it('says recovered: false when the byte budget dropped part of the gap, across topics, and replays what it holds', async () => {
-    // Each broadcast of broadcastMany is {"n":N} padded here to 1 KB; the budget holds three of them.
-    const { connect, server } = await start({ historyMaxBytes: 3 * 1024 });
-    const pad = (n: number) => ({ n, pad: 'x'.repeat(1024 - 15 - String(n).length) });
+    // Each broadcast is {"n":N} padded here to count 1 KB (event and bookkeeping included); the budget holds three.
+    const { connect, server } = await start({ historyMaxBytes: 3 * 1024, historyMaxBytesPerTopic: 3 * 1024 });
+    const pad = (n: number) => ({ n, pad: 'x'.repeat(1024 - 1 - ENTRY_OVERHEAD - 15 - String(n).length) });
     const reader = await connect({ name: 'reader', params: PLUME });
     await reader.joinOk('room:budget');
-    server.broadcast('room:budget', 'm', pad(1));
+    await server.broadcast('room:budget', 'm', pad(1));
     const first = await reader.next(isMsg);
     await reader.dispose();
-    server.broadcast('room:budget', 'm', pad(2));
-    server.broadcast('room:budget', 'm', pad(3));
-    server.broadcast('room:other', 'm', pad(1)); // the oldest entries go first, whichever topic they are in
-    server.broadcast('room:budget', 'm', pad(4));
+    await server.broadcast('room:budget', 'm', pad(2));
+    await server.broadcast('room:budget', 'm', pad(3));
+    await server.broadcast('room:other', 'm', pad(1)); // the oldest entries go first, whichever topic they are in
+    await server.broadcast('room:budget', 'm', pad(4));
     expect(server.stats().history).toMatchObject({ heldBytes: 3 * 1024, evictedForBudget: 2 });
     const back = await connect({ name: 'reader', params: PLUME });
     const { reply } = await joinOkWith(back, 'room:budget', { since: first.meta });
@@ -165,7 +168,7 @@ describe('joining with recovery', () => {
     const back = await RawClient.connect(first.socketUrl, { name: 'reader', params: PLUME });
     extraClients.push(back);
     const { reply } = await joinOkWith(back, 'room:epoch', { since: before });
-    const epoch = second.history.head('room:epoch').epoch;
+    const epoch = windowOf(second, 'room:epoch').epoch;
     expect(epoch).not.toBe(before.epoch);
     expect(reply.meta).toEqual({ epoch, seq: 2, from: 1, recovered: false });
     const replayed = await back.take(2, isMsg);
@@ -229,5 +232,52 @@ describe('plume:history', () => {
     const plainRef = await plain.joinOk('room:g');
     expect(await plain.request('room:g', 'plume:history', { epoch, from: 1, to: 2 }, plainRef))
       .toEqual({ status: 'error', response: { reason: 'unknown event' } });
+  });
+});
+
+describe('broadcasts made while a join is being answered', () => {
+  /** The memory engine, with `window` or `read` of history held, once armed, until `gate` opens. */
+  function gated(which: 'window' | 'read', armed: { now: boolean }, gate: Promise<void>): EngineFactory {
+    return (context) => {
+      const engine = memoryEngine()(context);
+      const log = engine.log;
+      const hold = async (what: 'window' | 'read') => {
+        if (what === which && armed.now) await gate;
+      };
+      const slow: BroadcastLog = {
+        publish: (topic, broadcast) => log.publish(topic, broadcast),
+        subscribe: (topic, handler) => log.subscribe(topic, handler),
+        unsubscribe: (subscription) => log.unsubscribe(subscription),
+        window: async (topic) => (await hold('window'), log.window(topic)),
+        read: async (topic, from, to, limit) => (await hold('read'), log.read(topic, from, to, limit)),
+      };
+      return Object.assign(Object.create(engine) as Engine, { log: slow });
+    };
+  }
+
+  it.each(['window', 'read'] as const)('are held while the join\'s %s of history is awaited, then follow the replay in order, each once', async (which) => {
+    const gate = deferred();
+    const armed = { now: false };
+    const { connect, server } = await start({ engine: gated(which, armed, gate.promise) });
+    const reader = await connect({ name: 'reader', params: PLUME });
+    await reader.joinOk('room:held');
+    for (let n = 1; n <= 3; n++) await server.broadcast('room:held', 'm', { n });
+    const seen = await reader.take(3, isMsg);
+    await reader.dispose();
+    for (let n = 4; n <= 5; n++) await server.broadcast('room:held', 'm', { n });
+    const back = await connect({ name: 'reader', params: PLUME });
+    armed.now = true;
+    const ref = pushWith(back, 'room:held', back.ref(), 'phx_join', {}, { since: seen[2]!.meta });
+    await back.heartbeat(); // the join was handled, and now waits on history
+    // Made while the join waits: these two must neither be lost nor come twice.
+    for (let n = 6; n <= 7; n++) await server.broadcast('room:held', 'm', { n });
+    expect(back.inbox.filter(isMsg)).toEqual([]); // nothing before the join reply
+    gate.resolve();
+    const reply = await back.next((f) => f.event === 'phx_reply' && f.ref === ref);
+    expect(reply.meta).toMatchObject({ recovered: true, from: 4, seq: which === 'window' ? 7 : 5 });
+    const frames = await back.take(4, isMsg);
+    expect(frames.map(seqOf)).toEqual([4, 5, 6, 7]);
+    expect(frames.map((f) => f.payload.n)).toEqual([4, 5, 6, 7]);
+    expect(await back.drain(isMsg)).toEqual([]);
   });
 });

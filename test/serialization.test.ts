@@ -91,7 +91,7 @@ describe('payloads that cannot be encoded', () => {
     cyclic.self = cyclic;
     expect(() => server.broadcast('room:a', 'msg', cyclic)).toThrow(/cannot be serialized/);
     expect(() => server.broadcast('room:a', 'msg', bigint)).toThrow(TypeError);
-    expect(server.broadcast('room:a', 'msg', { ok: true }).seq).toBe(1);
+    expect((await server.broadcast('room:a', 'msg', { ok: true })).seq).toBe(1);
     expect((await ada.next((f) => f.event === 'msg')).meta).toMatchObject({ seq: 1 });
   });
 });

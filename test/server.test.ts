@@ -4,7 +4,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { MemoryAdapter } from '../server/pubsub/memory';
-import { MemoryHistory } from '../server/engine/memory/history';
+import { ENTRY_OVERHEAD } from '../server/engine/memory/history';
 import { PlumeServer } from '../server/server';
 import { JsonAdapter, RawClient, Recorder, useServers, useTwoNodes } from './helpers';
 
@@ -52,24 +52,22 @@ describe('server.disconnect', () => {
 });
 
 describe('server.stats', () => {
-  it('reports what the history holds in memory, and null for a store that cannot tell', async () => {
+  it('reports what the memory engine\'s history holds, counting each entry\'s event and bookkeeping', async () => {
     const { server } = await start();
-    expect(server.stats().history).toEqual({ heldBytes: 0, pooledBytes: 0, allocatedBytes: 0, evictedForBudget: 0 });
-    server.broadcast('room:a', 'msg', { body: 'héllo' });
-    server.broadcast('room:b', 'msg', { body: 'hi' });
-    const held = Buffer.byteLength('{"body":"héllo"}') + Buffer.byteLength('{"body":"hi"}');
-    expect(server.stats().history).toMatchObject({ heldBytes: held, pooledBytes: 0 });
-    expect(server.stats().history!.allocatedBytes).toBeGreaterThanOrEqual(held);
-    const bare = new PlumeServer({ logger: false, history: { append: () => ({ epoch: 'e', seq: 1 }), head: () => ({ epoch: 'e', seq: 0 }), read: () => ({ entries: [], complete: true }), oldest: () => 1 } });
-    expect(bare.stats().history).toBeNull();
-    await bare.close();
+    expect(server.stats().history).toEqual({ heldBytes: 0, pooledBytes: 0, allocatedBytes: 0, evictedForBudget: 0, topics: 0 });
+    await server.broadcast('room:a', 'msg', { body: 'héllo' });
+    await server.broadcast('room:b', 'msg', { body: 'hi' });
+    const payloads = Buffer.byteLength('{"body":"héllo"}') + Buffer.byteLength('{"body":"hi"}');
+    expect(server.stats().history).toMatchObject({ heldBytes: payloads + 2 * (3 + ENTRY_OVERHEAD), pooledBytes: 0, topics: 2 });
+    expect(server.stats().history!.allocatedBytes).toBeGreaterThanOrEqual(payloads);
+    expect(server.stats().engine).toEqual({ engine: 'memory', ready: true });
   });
 });
 
 describe('history byte budget', () => {
   it('warns once a minute at most, saying how many broadcasts it dropped early and what to change', async () => {
     const warnings: string[] = [];
-    const server = new PlumeServer({ historyMaxBytes: 1000, logger: { info: () => {}, warn: (m: string) => warnings.push(m), error: () => {} } });
+    const server = new PlumeServer({ historyMaxBytes: 1000, historyMaxBytesPerTopic: 1000, logger: { info: () => {}, warn: (m: string) => warnings.push(m), error: () => {} } });
     const sweep = () => {
       // The history part of the periodic sweep runs once a minute; this test does not wait for one.
       (server as unknown as { lastHistorySweep: number }).lastHistorySweep = 0;
@@ -77,23 +75,12 @@ describe('history byte budget', () => {
     };
     sweep();
     expect(warnings).toEqual([]);
-    for (let n = 0; n < 3; n++) server.broadcast('room:a', 'msg', { body: 'x'.repeat(590) });
+    for (let n = 0; n < 3; n++) await server.broadcast('room:a', 'msg', { body: 'x'.repeat(590) });
     sweep();
     expect(warnings).toHaveLength(1);
     expect(warnings[0]).toMatch(/dropped 2 broadcasts .*historyMaxBytes \(1000 bytes\).*raise the budget/);
     sweep();
     expect(warnings).toHaveLength(1);
-    await server.close();
-  });
-
-  it('does not name historyMaxBytes for a history store passed in, whose budget is its own', async () => {
-    const warnings: string[] = [];
-    const server = new PlumeServer({ history: new MemoryHistory({ maxBytes: 1000 }), logger: { info: () => {}, warn: (m: string) => warnings.push(m), error: () => {} } });
-    for (let n = 0; n < 2; n++) server.broadcast('room:a', 'msg', { body: 'x'.repeat(590) });
-    (server as unknown as { lastHistorySweep: number }).lastHistorySweep = 0;
-    (server as unknown as { sweep: () => void }).sweep();
-    expect(warnings).toHaveLength(1);
-    expect(warnings[0]).toMatch(/dropped 1 broadcast in the last minute, .*within its byte budget/);
     await server.close();
   });
 });

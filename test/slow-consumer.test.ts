@@ -13,7 +13,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { Socket } from 'node:net';
 import WebSocket from 'ws';
 import { CLOSE } from '../src/protocol';
-import { useServers } from './helpers';
+import { useServers, windowOf } from './helpers';
 import { DEADLINE_MS, deadline } from './waiting';
 
 const TOPIC = 'room:firehose';
@@ -153,7 +153,7 @@ describe('a slow consumer', () => {
 
     // Back, it asks for everything after the last seq it saw and gets exactly that, in order: the
     // replay (bounded in bytes so it cannot overflow the socket again), then plume:history pages.
-    const since = { epoch: server.history.head(TOPIC).epoch, seq: slow.seqs.length };
+    const since = { epoch: windowOf(server, TOPIC).epoch, seq: slow.seqs.length };
     const back = await joinAs(socketUrl, 'slow', { since });
     expect(back.replyMeta).toMatchObject({ seq: sent, from: since.seq + 1, recovered: true });
     const recovered = await fillFromHistory(back.member, since.epoch, sent);

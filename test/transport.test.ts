@@ -68,7 +68,7 @@ describe('GET /health', () => {
     const { url, server, connect } = await start();
     const empty = await health(url);
     expect(empty.status).toBe(200);
-    expect(empty.body).toEqual({ status: 'ok', node: server.pubsub.nodeName, uptimeMs: expect.any(Number), sockets: 0, channels: 0, topics: 0, framesSent: expect.any(Number), bytesSent: expect.any(Number), mesh: { rooms: 0, signatures: 0, reports: 0 }, history: { heldBytes: 0, pooledBytes: 0, allocatedBytes: 0, evictedForBudget: 0 } });
+    expect(empty.body).toEqual({ status: 'ok', node: server.pubsub.nodeName, uptimeMs: expect.any(Number), sockets: 0, channels: 0, topics: 0, framesSent: expect.any(Number), bytesSent: expect.any(Number), mesh: { rooms: 0, signatures: 0, reports: 0 }, history: { heldBytes: 0, pooledBytes: 0, allocatedBytes: 0, evictedForBudget: 0, topics: 0 }, engine: { engine: 'memory', ready: true } });
 
     const ada = await connect();
     const bob = await connect();

@@ -10,8 +10,9 @@
  */
 import { EVENTS, REASONS, encode, isPayload, type Payload } from '../../src/protocol';
 import { ok, type Assigns, type ChannelHandler, type ChannelSocket, type Maybe, type Reply, type TerminateReason } from './channel';
-import type { Outcome } from '../engine/memory/dedupe';
-import type { Position } from '../engine/memory/history';
+import { EngineUnavailable, QUOTA_EXCEEDED, QuotaExceeded, UNAVAILABLE, type Position } from '../engine/engine';
+import type { Held } from '../delivery/fanout';
+import type { Outcome } from '../socket/at-most-once';
 import { Serial } from './serial';
 
 /** What a channel instance needs from its connection and server. */
@@ -20,19 +21,37 @@ export interface ChannelHost {
   readonly plume: boolean;
   /** Sends a frame's text, or a whole WebSocket frame already built (`outbound.ts`). */
   send(frame: string | Buffer): void;
-  broadcast(topic: string, event: string, payload: Payload, options: { exclude?: string; id?: string }): Position;
-  subscribe(instance: ChannelInstance): void;
+  /** Publishes a broadcast through the engine; resolves with its position once applied. */
+  broadcast(topic: string, event: string, payload: Payload, options: { exclude?: string; id?: string; user: string }): Promise<Position>;
+  /** Adds the joined channel to its topic's fan-out, holding broadcasts for it; resolves once live. */
+  subscribe(instance: ChannelInstance): Promise<void>;
   unsubscribe(instance: ChannelInstance): void;
   /** Called when the instance ended on its own (crash or server-side close). */
   release(instance: ChannelInstance): void;
   reportError(error: unknown, context: string): void;
 }
 
-/** The message being handled: its id, and what its broadcasts got. */
+/** The message being handled: its id, and the broadcasts it made. */
 interface Handling {
   id: string | undefined;
   count: number;
-  first: Position | null;
+  broadcasts: Array<Promise<Position>>;
+}
+
+/**
+ * How a handler's run ended, once its broadcasts were applied: the reply with the first broadcast's
+ * position; or, when none of them could be applied (the engine was unreachable, or the sender is over
+ * its share), a refusal with the reason, since nothing took effect.
+ */
+async function settled(reply: Reply | null, broadcasts: ReadonlyArray<Promise<Position>>, report: (error: unknown) => void): Promise<Outcome> {
+  const results = await Promise.allSettled(broadcasts);
+  const first = results.find((r): r is PromiseFulfilledResult<Position> => r.status === 'fulfilled');
+  for (const result of results) if (result.status === 'rejected' && first) report(result.reason);
+  if (first) return { kind: 'reply', reply, position: first.value };
+  const reason = (results[0] as PromiseRejectedResult).reason as unknown;
+  if (reason instanceof QuotaExceeded) return { kind: 'refused', reason: QUOTA_EXCEEDED };
+  if (!(reason instanceof EngineUnavailable)) report(reason);
+  return { kind: 'refused', reason: UNAVAILABLE };
 }
 
 const NO_INTERCEPTS: ReadonlySet<string> = new Set();
@@ -51,6 +70,10 @@ export class ChannelInstance implements ChannelSocket {
   private handling: Handling | null = null;
   /** The client asked to relay for this topic's mesh (join meta `mesh: true`). */
   meshCapable = false;
+  /** Resolves once the topic's broadcasts reach this channel (set when the join is accepted). */
+  ready: Promise<void> = Promise.resolve();
+  /** Broadcasts held while the join is being answered (`Fanout.add` / `release`), or null once live. */
+  held: Held[] | null = null;
 
   constructor(host: ChannelHost, handler: ChannelHandler, topic: string, joinRef: string, assigns: Assigns) {
     this.host = host;
@@ -74,8 +97,12 @@ export class ChannelInstance implements ChannelSocket {
     return this.state === 'joined';
   }
 
-  /** Runs the handler's join; `done` gets the reply to send, or null if the instance ended meanwhile. */
-  join(params: Payload, done: (reply: Reply | null) => void): void {
+  /**
+   * Runs the handler's join; `done` gets the reply to send, or null if the instance ended meanwhile.
+   * What `done` returns (a promise, while the reply and replay are being prepared) holds this
+   * channel's next frames until it settles.
+   */
+  join(params: Payload, done: (reply: Reply | null) => unknown): void {
     this.serial.run(() => this.guard('join', () => this.handler.join?.(this.topic, params, this), (result, crashed) => {
       if (this.state === 'ended') return done(null);
       if (crashed) {
@@ -83,20 +110,23 @@ export class ChannelInstance implements ChannelSocket {
         return done({ status: 'error', response: { reason: REASONS.joinCrashed } });
       }
       const reply = result ?? ok();
+      if (!encodable(reply)) {
+        // A response that cannot be encoded (a BigInt, a cycle) is a join bug: reported and answered like a
+        // throw. An accepted join still gets its terminate, so what the handler set up is cleaned up.
+        this.host.reportError(new TypeError('the join reply cannot be serialized to JSON'), `join reply on ${this.topic}`);
+        if (reply.status === 'ok') {
+          this.state = 'joined';
+          this.end('crashed');
+        } else this.state = 'ended';
+        return done({ status: 'error', response: { reason: REASONS.joinCrashed } });
+      }
       if (reply.status === 'ok') {
         this.state = 'joined';
-        this.host.subscribe(this);
+        this.ready = this.host.subscribe(this);
       } else {
         this.state = 'ended';
       }
-      try {
-        done(reply);
-      } catch (err) {
-        // A response that cannot be encoded (a BigInt, a cycle) is a join bug: reported and answered like a throw.
-        this.host.reportError(err, `join reply on ${this.topic}`);
-        this.end('crashed');
-        done({ status: 'error', response: { reason: REASONS.joinCrashed } });
-      }
+      return done(reply);
     }), () => done(null));
   }
 
@@ -133,7 +163,7 @@ export class ChannelInstance implements ChannelSocket {
   /** Handles a push now; the caller has checked that the channel is joined and is running in its order. */
   handleNow(event: string, payload: Payload, id: string | undefined, done: (outcome: Outcome) => void): unknown {
     const handle = this.handler.handleIn ?? (() => ({ status: 'error', response: { reason: REASONS.unknownEvent } }) as Reply);
-    const handling: Handling = { id, count: 0, first: null };
+    const handling: Handling = { id, count: 0, broadcasts: [] };
     this.handling = handling;
     return this.guard(`handleIn ${event}`, () => handle.call(this.handler, event, payload, this), (result, crashed) => {
       this.handling = null;
@@ -146,7 +176,10 @@ export class ChannelInstance implements ChannelSocket {
         this.fail(new TypeError('the reply cannot be serialized to JSON'), `reply to ${event}`);
         return done({ kind: 'crashed' });
       }
-      done({ kind: 'reply', reply: result ?? null, position: handling.first });
+      if (handling.broadcasts.length === 0) return done({ kind: 'reply', reply: result ?? null, position: null });
+      // The answer waits until the broadcasts are applied, and so does this channel's next frame: its
+      // replies stay in order, and an acknowledgement never precedes what it acknowledges.
+      return settled(result ?? null, handling.broadcasts, (error) => this.host.reportError(error, `a broadcast by ${event} on ${this.topic}`)).then(done);
     });
   }
 
@@ -220,13 +253,18 @@ export class ChannelInstance implements ChannelSocket {
     this.host.send(encode({ joinRef: this.joinRef, ref: this.joinRef, topic: this.topic, event, payload: {} }));
   }
 
-  /** Broadcasts, tagging it with the id of the message being handled (`id`, then `id#2`, ...). */
+  /**
+   * Broadcasts, tagging it with the id of the message being handled (`id`, then `id#2`, ...). Made
+   * while handling a push, it counts toward that push's answer; otherwise (from `handleInfo`,
+   * `terminate`, a timer) a failure to apply it is reported.
+   */
   private tagged(event: string, payload: Payload, exclude: string | undefined): void {
     const handling = this.handling;
     let id: string | undefined;
     if (handling?.id !== undefined) id = ++handling.count === 1 ? handling.id : `${handling.id}#${handling.count}`;
-    const position = this.host.broadcast(this.topic, event, payload, { exclude, id });
-    if (handling && !handling.first) handling.first = position;
+    const position = this.host.broadcast(this.topic, event, payload, { exclude, id, user: this.assigns.userId });
+    if (handling) handling.broadcasts.push(position);
+    else position.catch((error: unknown) => this.host.reportError(error, `a broadcast of ${event} on ${this.topic}`));
   }
 
   /** Reports a failure caused by this channel's handler (such as an unencodable reply) and crashes the channel. */

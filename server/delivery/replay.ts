@@ -3,11 +3,11 @@
  * join (`since` / `history` in the join's meta), and `plume:history` pages
  * that fill a gap. PROTOCOL.md §7 specifies both.
  *
- * Pure decisions over a `History`; sending the frames is the caller's job.
- * Never presents a partial replay as complete.
+ * Decisions over the engine's `BroadcastLog`; sending the frames is the
+ * caller's job. Never presents a partial replay as complete.
  */
 import { isPayload, type Meta, type Payload } from '../../src/protocol';
-import type { History, StoredBroadcast } from '../engine/memory/history';
+import type { BroadcastLog, StoredBroadcast } from '../engine/engine';
 
 /** The join reply's order metadata. */
 export interface JoinMeta {
@@ -36,25 +36,35 @@ function position(value: unknown): { epoch: string; seq: number } | null {
  * otherwise replays what is held (`recovered: false`). Without `since`,
  * replays the latest `history` entries (capped at `maxReplay`).
  *
- * @example planJoin(history, 'room:a', { since: { epoch: 'e1', seq: 40 } }, 1000)
+ * @example await planJoin(log, 'room:a', { since: { epoch: 'e1', seq: 40 } }, 1000)
  */
-export function planJoin(history: History, topic: string, meta: Meta | undefined, maxReplay: number, maxBytes = Infinity): JoinPlan {
-  const head = history.head(topic);
-  const oldest = history.oldest(topic);
+export async function planJoin(log: BroadcastLog, topic: string, meta: Meta | undefined, maxReplay: number, maxBytes = Infinity): Promise<JoinPlan> {
+  const window = await log.window(topic);
   const since = position(meta?.since);
   let from: number;
   let recovered = true;
   if (since) {
-    recovered = since.epoch === head.epoch && since.seq <= head.seq && since.seq + 1 >= oldest;
-    from = recovered ? since.seq + 1 : oldest;
+    recovered = since.epoch === window.epoch && since.seq <= window.head && since.seq + 1 >= window.oldest;
+    from = recovered ? since.seq + 1 : window.oldest;
   } else {
     const wanted = Number.isSafeInteger(meta?.history) ? Math.min(Math.max(meta?.history as number, 0), maxReplay) : 0;
-    from = Math.max(oldest, head.seq - wanted + 1);
+    from = Math.max(window.oldest, window.head - wanted + 1);
   }
-  const entries = from > head.seq ? [] : upTo(history.read(topic, head.epoch, from, head.seq, Infinity).entries, maxBytes);
+  if (from > window.head) return { meta: { epoch: window.epoch, seq: window.head, from, recovered }, entries: [] };
+  const read = await log.read(topic, from, window.head, maxReplay);
+  if (read.epoch !== window.epoch) {
+    // The topic's data was lost between the two reads: nothing held can be vouched for.
+    return { meta: { epoch: read.epoch, seq: read.head, from: read.head + 1, recovered: false }, entries: [] };
+  }
+  // An entry trimmed between the two reads: the replay starts later and cannot be a full recovery.
+  const first = read.entries[0]?.seq ?? window.head + 1;
+  if (first > from) {
+    from = first;
+    recovered = false;
+  }
   // A replay cut short by maxBytes is still a recovery: the reply's seq is the head, and the client
   // fetches the rest with plume:history, a page at a time, instead of overflowing its socket.
-  return { meta: { epoch: head.epoch, seq: head.seq, from, recovered }, entries };
+  return { meta: { epoch: window.epoch, seq: window.head, from, recovered }, entries: upTo(read.entries, maxBytes) };
 }
 
 /** The longest prefix of `entries` whose payloads fit in `maxBytes` (at least one entry). */
@@ -82,21 +92,20 @@ export type PageEntry = { seq: number; event: string; payload: Payload; id?: str
  * Builds a `plume:history` reply. `view` gives the payload this member may
  * see of an entry, or null when it must be skipped (handleOut dropped it).
  */
-export function historyPage(
-  history: History,
+export async function historyPage(
+  log: BroadcastLog,
   topic: string,
   request: { epoch: string; from: number; to: number },
   pageSize: number,
   view: (entry: StoredBroadcast) => Payload | null,
   maxBytes = Infinity,
-): { epoch: string; complete: boolean; entries: PageEntry[] } {
-  const epoch = history.head(topic).epoch;
-  if (request.epoch !== epoch) return { epoch, complete: false, entries: [] };
-  const read = history.read(topic, epoch, request.from, request.to, pageSize);
+): Promise<{ epoch: string; complete: boolean; entries: PageEntry[] }> {
+  const read = await log.read(topic, request.from, request.to, pageSize);
+  if (request.epoch !== read.epoch) return { epoch: read.epoch, complete: false, entries: [] };
   const entries = upTo(read.entries, maxBytes).map((entry): PageEntry => {
     const payload = view(entry);
     if (payload === null) return { seq: entry.seq, skip: true };
     return entry.id === undefined ? { seq: entry.seq, event: entry.event, payload } : { seq: entry.seq, event: entry.event, payload, id: entry.id };
   });
-  return { epoch, complete: read.complete, entries };
+  return { epoch: read.epoch, complete: read.complete, entries };
 }

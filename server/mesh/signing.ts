@@ -1,5 +1,5 @@
 /**
- * The step between PubSub and fan-out on topics whose mesh, on this node,
+ * The step between the engine's feed and fan-out on topics whose mesh, on this node,
  * reaches some member through peers: the broadcast is signed first (in the
  * signer's per-turn batch), so the members that forward it can vouch for it
  * to their peers, and only then delivered. Each node signs for its own
@@ -11,16 +11,16 @@
  * Not responsible for keys and batches (`signer.ts`) or frames (`fanout.ts`).
  */
 import { signedContentHead } from '../../src/protocol';
-import type { BroadcastMessage } from '../delivery/fanout';
+import type { SequencedBroadcast } from '../engine/engine';
 import { beforeWrite } from '../transport/outbound';
 import type { MeshRegistry } from './registry';
 import { leafHashOf, type Signature } from './signer';
 
 /** A broadcast waiting for its signature, with what its delivery needs. */
 interface Waiting {
-  message: BroadcastMessage;
+  message: SequencedBroadcast;
   bytes: Buffer;
-  deliver: (message: BroadcastMessage, bytes: Buffer, sig: Signature) => void;
+  deliver: (message: SequencedBroadcast, bytes: Buffer, sig: Signature) => void;
 }
 
 export class Signing {
@@ -47,7 +47,7 @@ export class Signing {
    * Queues `message` (its payload encoded as `bytes`, which the signature covers) for this turn's
    * batch; `deliver` gets it with its signature once the batch is signed, in the order queued.
    */
-  sign(message: BroadcastMessage, bytes: Buffer, deliver: Waiting['deliver']): void {
+  sign(message: SequencedBroadcast, bytes: Buffer, deliver: Waiting['deliver']): void {
     const topic = message.topic;
     this.mesh.announce(topic, message.epoch, message.seq);
     this.waiting.set(topic, (this.waiting.get(topic) ?? 0) + 1);

@@ -16,8 +16,8 @@ import {
 import type { Assigns, ChannelHandler, Reply } from '../channels/channel';
 import { ChannelInstance, type ChannelHost } from '../channels/instance';
 import { ChannelTable } from '../channels/table';
-import type { Dedupe, Outcome } from '../engine/memory/dedupe';
-import type { History, Position, StoredBroadcast } from '../engine/memory/history';
+import { UNAVAILABLE, type BroadcastLog, type Position, type StoredBroadcast } from '../engine/engine';
+import type { AtMostOnce, Outcome } from './at-most-once';
 import type { ResolvedOptions } from '../options';
 import type { FrameJson } from '../wire/frame-json';
 import { Outbound } from '../transport/outbound';
@@ -28,14 +28,18 @@ import { historyPage, parseHistoryRequest, planJoin } from '../delivery/replay';
 /** What a connection needs from its server. */
 export interface ConnectionHost {
   readonly options: ResolvedOptions;
-  readonly history: History;
-  readonly dedupe: Dedupe;
+  /** Order and history (with identical reads in flight merged). */
+  readonly history: BroadcastLog;
+  /** Applies message ids at most once. */
+  readonly once: AtMostOnce;
   readonly presence: PresenceTracker;
   route(topic: string): ChannelHandler | undefined;
-  broadcast(topic: string, event: string, payload: Payload, options: { exclude?: string; id?: string }): Position;
-  subscribe(instance: ChannelInstance): void;
+  broadcast(topic: string, event: string, payload: Payload, options: { exclude?: string; id?: string; user: string }): Promise<Position>;
+  subscribe(instance: ChannelInstance): Promise<void>;
   unsubscribe(instance: ChannelInstance): void;
   replay(instance: ChannelInstance, epoch: string, entries: readonly StoredBroadcast[]): void;
+  /** Sends a joined channel what was held for it after `(epoch, seq)`; from then on it is live. */
+  release(instance: ChannelInstance, epoch: string | null, seq: number): void;
   /** Peer-assisted fan-out, or null when off. */
   readonly mesh: MeshRegistry | null;
   /** Frames and bytes sent, across sockets. */
@@ -149,12 +153,12 @@ export class Connection implements ChannelHost {
     this.ws.close(code, closeReason(reason));
   }
 
-  broadcast(topic: string, event: string, payload: Payload, options: { exclude?: string; id?: string }): Position {
+  broadcast(topic: string, event: string, payload: Payload, options: { exclude?: string; id?: string; user: string }): Promise<Position> {
     return this.host.broadcast(topic, event, payload, options);
   }
 
-  subscribe(instance: ChannelInstance): void {
-    this.host.subscribe(instance);
+  subscribe(instance: ChannelInstance): Promise<void> {
+    return this.host.subscribe(instance);
   }
 
   unsubscribe(instance: ChannelInstance): void {
@@ -247,14 +251,39 @@ export class Connection implements ChannelHost {
     this.channels.set(instance);
     instance.join(message.payload, (reply) => {
       if (reply === null) return;
-      if (reply.status !== 'ok') this.release(instance);
-      if (reply.status !== 'ok' || !this.plume) return this.reply({ ...message, joinRef }, reply);
-      // Reply, then the replay, before any live broadcast: all in this one synchronous step.
-      const plan = planJoin(this.host.history, topic, message.meta, this.host.options.historyLimit, this.host.options.maxBufferedBytes / 2);
-      const mesh = instance.meshCapable ? this.host.mesh : null;
-      this.reply({ ...message, joinRef }, reply, mesh ? { ...plan.meta, member: this.socketId, keys: mesh.keys() } : { ...plan.meta });
-      this.host.replay(instance, plan.meta.epoch, plan.entries);
+      if (reply.status !== 'ok') {
+        this.release(instance);
+        return this.reply({ ...message, joinRef }, reply);
+      }
+      return this.answerJoin({ ...message, joinRef }, instance, reply).catch((err: unknown) => {
+        // The engine could not answer (it is unreachable): the join is refused, and the client rejoins later.
+        if (instance.joined) {
+          this.host.reportError(err, `joining ${topic}`);
+          this.reply({ ...message, joinRef }, { status: 'error', response: { reason: UNAVAILABLE } });
+          instance.end('closed');
+          this.release(instance);
+        }
+      });
     });
+  }
+
+  /**
+   * Answers an accepted join once the topic's broadcasts reach the channel: the reply, then (Plume
+   * sockets) the replay, then what was held meanwhile, so the member gets each position once, in order.
+   */
+  private async answerJoin(message: Message, instance: ChannelInstance, reply: Reply): Promise<void> {
+    await instance.ready;
+    if (!instance.joined) return;
+    if (!this.plume) {
+      this.reply(message, reply);
+      return this.host.release(instance, null, 0);
+    }
+    const plan = await planJoin(this.host.history, message.topic, message.meta, this.host.options.historyLimit, this.host.options.maxBufferedBytes / 2);
+    if (!instance.joined) return;
+    const mesh = instance.meshCapable ? this.host.mesh : null;
+    this.reply(message, reply, mesh ? { ...plan.meta, member: this.socketId, keys: mesh.keys() } : { ...plan.meta });
+    this.host.replay(instance, plan.meta.epoch, plan.entries);
+    this.host.release(instance, plan.meta.epoch, plan.meta.seq);
   }
 
   private leave(message: Message): void {
@@ -282,10 +311,11 @@ export class Connection implements ChannelHost {
     if (id === undefined) return instance.handleIn(event, payload, undefined, (outcome) => this.answer(message, outcome, false, false));
     if (typeof id !== 'string' || id.length === 0 || id.length > MAX_ID_LENGTH) return this.replyError(message, 'invalid message id');
     // Scoped to the sender and topic, so one client cannot claim another's id.
-    const key = `${this.assigns.userId}\u0000${topic}\u0000${id}`;
+    const user = this.assigns.userId;
+    const key = `${user}\u0000${topic}\u0000${id}`;
     // In the channel's frame order, held until answered: a retry whose original still runs on an
-    // older socket of this user keeps the frames behind it waiting, so the sender's order holds.
-    instance.inOrder((release) => this.host.dedupe.run(key, (finish) => instance.handleNow(event, payload, id, finish), (outcome, duplicate) => {
+    // older socket of this user (or another node) keeps the frames behind it waiting, so the sender's order holds.
+    instance.inOrder((release) => this.host.once.run(key, user, (finish) => instance.handleNow(event, payload, id, finish), (outcome, duplicate) => {
       try {
         this.answer(message, outcome, duplicate, true);
       } finally {
@@ -297,6 +327,7 @@ export class Connection implements ChannelHost {
   /** Replies to a push according to how handling it ended (PROTOCOL.md §7, message ids). */
   private answer(message: Message, outcome: Outcome, duplicate: boolean, durable: boolean): void {
     if (outcome.kind === 'aborted') return this.replyError(message, REASONS.unmatchedTopic);
+    if (outcome.kind === 'refused') return this.replyError(message, outcome.reason);
     if (outcome.kind === 'crashed') {
       // The original got phx_error with its channel; a retry learns the message is poison.
       if (duplicate) this.replyError(message, 'handler crashed');
@@ -337,8 +368,16 @@ export class Connection implements ChannelHost {
       const json = instance.handleOut(entry.event, payload);
       return json === null ? null : (JSON.parse(json) as Payload);
     };
-    const page = historyPage(this.host.history, message.topic, request, this.host.options.historyPageSize, view, this.host.options.maxBufferedBytes / 2);
-    this.reply(message, { status: 'ok', response: page });
+    // In the channel's frame order: its reply comes before those of the frames behind it.
+    instance.inOrder((release) => {
+      historyPage(this.host.history, message.topic, request, this.host.options.historyPageSize, view, this.host.options.maxBufferedBytes / 2).then(
+        (page) => this.reply(message, { status: 'ok', response: page }),
+        (err: unknown) => {
+          this.host.reportError(err, `history of ${message.topic}`);
+          this.replyError(message, UNAVAILABLE);
+        },
+      ).finally(release);
+    }, () => this.replyError(message, REASONS.unmatchedTopic));
   }
 
   private reply(message: Message, reply: Reply, meta?: Meta): void {

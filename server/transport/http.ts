@@ -1,5 +1,5 @@
 /**
- * HTTP and the WebSocket upgrade: `GET /health`, optional static files, and
+ * HTTP and the WebSocket upgrade: `GET /health` and `/ready`, optional static files, and
  * the upgrade on `${path}/websocket` with its path and Origin checks.
  *
  * Responsible for refusing upgrades before a socket exists (404, 403) and
@@ -26,7 +26,10 @@ export interface Address {
 
 interface TransportHost {
   accept(ws: WebSocket, request: IncomingMessage, params: Record<string, string>): void;
+  /** `GET /health`: the process is alive (always 200), with its counters. */
   health(): Record<string, unknown>;
+  /** `GET /ready`: 200 when the server can serve (its engine is reachable), else 503. */
+  ready(): { ready: boolean };
 }
 
 export class Transport {
@@ -95,9 +98,10 @@ export class Transport {
 
   private request(req: IncomingMessage, res: ServerResponse): void {
     const path = (req.url ?? '/').split('?')[0];
-    if (path === '/health' && (req.method === 'GET' || req.method === 'HEAD')) {
-      res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
-      res.end(JSON.stringify(this.host.health()));
+    if ((path === '/health' || path === '/ready') && (req.method === 'GET' || req.method === 'HEAD')) {
+      const body = path === '/health' ? this.host.health() : this.host.ready();
+      res.writeHead(path === '/ready' && !body.ready ? 503 : 200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+      res.end(JSON.stringify(body));
       return;
     }
     if (this.statics) {

@@ -9,7 +9,7 @@
  * responsible for storage (`outbox.ts`).
  */
 import type { Unsubscribe } from '../listeners';
-import type { Meta, Payload } from '../protocol';
+import { REASONS, type Meta, type Payload } from '../protocol';
 import type { PushResult } from '../push';
 import { RetryTimer, backoff, type BackoffOptions, type Clock } from '../timer';
 import type { Outbox } from './outbox';
@@ -23,7 +23,7 @@ export interface FlushTarget {
 }
 
 /** Error reasons that mean "not now" rather than "never": the entry is queued again. */
-const TRANSIENT = new Set(['unmatched topic']);
+const TRANSIENT = new Set<string>([REASONS.unmatchedTopic, REASONS.unavailable]);
 
 export interface FlusherOptions {
   clock: Clock;

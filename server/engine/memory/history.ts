@@ -1,184 +1,64 @@
 /**
- * Per-topic order and bounded history: gives every authoritative broadcast
- * its topic's next `(epoch, seq)` and keeps the latest ones so that clients
- * can recover what they missed.
+ * Per-topic order and bounded history in this process's memory: gives every
+ * broadcast its topic's next `(epoch, seq)` and keeps the latest ones, so
+ * clients can recover what they missed.
  *
- * Responsible for seq assignment (atomic per topic), retention by count and
- * age, and range reads. The memory store vouches only for this process's
- * lifetime, so its epoch is fresh on every start. Not responsible for
- * delivering anything (fan-out) or for deduplication (`dedupe.ts`).
+ * Responsible for seq assignment, retention (count and age per topic, bytes
+ * per topic, per sender and across topics, metadata counted), range reads,
+ * and forgetting idle topics. The memory store vouches only for this
+ * process's lifetime: every topic gets a fresh random epoch when its record
+ * is made, so a restart (or a topic forgotten while idle) tells recovering
+ * clients `recovered: false`. Synchronous; `log.ts` puts the engine's
+ * asynchronous interface on it. Not responsible for delivering anything.
  */
 import { randomBytes } from 'node:crypto';
-import { utf8Write } from '../../transport/bytes';
+import { QuotaExceeded, type HistoryRead, type NewBroadcast, type Position, type StoredBroadcast, type TopicWindow } from '../engine';
+import { ChunkPool, MAX_CHUNK, pow2, type Chunk } from './chunk-pool';
+import { OldestFirst } from './oldest-first';
 
-/** A broadcast's place in its topic's order. */
-export interface Position {
-  epoch: string;
-  seq: number;
-}
-
-/** A broadcast as history keeps it. */
-export interface StoredBroadcast {
-  seq: number;
-  event: string;
-  /** The payload as JSON text: kept once, sent as is by replays (parse it for the object). */
-  payloadJson: string;
-  /** The message id it was made for (see PROTOCOL.md §7), if any. */
-  id?: string;
-  /** When it was appended (ms since the Unix epoch). */
-  at: number;
-}
-
-/** A range read: the entries held, and whether they cover the whole range. */
-export interface HistoryRead {
-  entries: StoredBroadcast[];
-  complete: boolean;
-}
-
-/** What `History.append` is given: the broadcast, and its payload's UTF-8 bytes when the caller has them. */
-export type AppendedBroadcast = Omit<StoredBroadcast, 'seq' | 'at'> & {
-  /**
-   * `payloadJson` as UTF-8, already encoded (a store may copy these instead of encoding the text again).
-   * Possibly a view into the larger buffer the client's frame arrived in: copy it, do not keep it.
-   */
-  payloadBytes?: Uint8Array;
-};
-
-/** Assigns positions and keeps history; implementations must be atomic per topic. */
-export interface History {
-  /** Assigns the topic's next position and stores the broadcast under it. */
-  append(topic: string, broadcast: AppendedBroadcast): Position;
-  /** The last assigned position, or `{epoch, seq: 0}` when none yet. */
-  head(topic: string): Position;
-  /** Entries with `from <= seq <= to` (at most `limit`) of `epoch`; `complete` is false when any is no longer held. */
-  read(topic: string, epoch: string, from: number, to: number, limit: number): HistoryRead;
-  /** The seq of the oldest entry still held (head + 1 when none). */
-  oldest(topic: string): number;
-  /** Drops expired entries of every topic (called periodically by the server). */
-  sweep?(): void;
-  /** What the kept payloads take in memory, for `server.stats()`, when the store can tell. */
-  memory?(): HistoryMemory;
-}
-
-/** Memory a history's payloads take, in bytes. */
+/** Memory a history's entries take, in bytes. */
 export interface HistoryMemory {
-  /** Payload bytes of the entries held. */
+  /** Bytes of the entries held: payloads, plus event, id and a fixed overhead per entry. */
   heldBytes: number;
   /** Emptied chunks kept for reuse (freed by the sweep after next when nobody takes them). */
   pooledBytes: number;
   /** Chunks allocated since start: stops growing once a busy history is full. */
   allocatedBytes: number;
-  /** Entries dropped since start, before their count or age limit, to keep `heldBytes` within the byte budget. */
+  /** Entries dropped since start, before their count or age limit, to keep within a byte budget. */
   evictedForBudget: number;
+  /** Topics with a record (a head), held entries or not. */
+  topics: number;
 }
 
 /** Retention limits. */
 export interface HistoryOptions {
   /** Entries kept per topic. Default 1000. */
   limit?: number;
-  /** Age after which an entry is dropped (ms). Default 3600000 (one hour). */
+  /** Age after which an entry is dropped (ms); a topic that held nothing for as long is forgotten. Default 3600000. */
   maxAgeMs?: number;
   /**
-   * Payload bytes kept across all topics. Beyond it, the oldest entries of any topic are dropped
-   * first, in the order they were appended (never the one just appended). Default 268435456 (256 MiB).
+   * Bytes kept across all topics (payloads, plus event, id and {@link ENTRY_OVERHEAD} per entry).
+   * Beyond it, the oldest entries of any topic are dropped first (never the one just appended).
+   * Default 268435456 (256 MiB).
    */
   maxBytes?: number;
+  /** Bytes one topic may keep; beyond it, its own oldest entries go. Default `maxBytes / 16`. */
+  maxBytesPerTopic?: number;
+  /**
+   * Bytes the broadcasts of one sender may take across topics; a broadcast that would go beyond
+   * is refused with {@link QuotaExceeded}. Server code (user `""`) is not counted. Default `maxBytes / 16`.
+   */
+  maxBytesPerUser?: number;
   /** Current time (ms), for tests. Default `Date.now`. */
   now?: () => number;
 }
 
+/** Bytes counted for each entry besides its payload, event and id: what its record costs in the heap. */
+export const ENTRY_OVERHEAD = 96;
+
 /** A new random epoch identifier. */
 export function newEpoch(): string {
   return randomBytes(6).toString('base64url');
-}
-
-/** Largest chunk a topic's payload bytes are kept in (chunk sizes are powers of two). */
-const MAX_CHUNK = 256 * 1024;
-/** Bytes of emptied chunks the pool may always keep, however little history holds. */
-const POOL_FLOOR = 16 * 1024 * 1024;
-
-/** Payload bytes of consecutive entries of one topic, and how many of those entries are still held. */
-interface Chunk {
-  bytes: Buffer;
-  used: number;
-  live: number;
-}
-
-/**
- * Emptied chunks, by size, for the next topic that needs one. Reusing them
- * is not about the allocation: fresh memory from the OS is zero-filled page
- * by page on first write, which cost as much as writing the payload (on the
- * reference machine, a virtual machine, about 13 µs per 4 KB page: 6 µs per
- * 2 KB broadcast, against 0.2 µs for a reused chunk).
- *
- * A busy history empties chunks as fast as it fills new ones, about one
- * chunk per busy topic in transit, so the pool may hold as many bytes as
- * the history holds (at least {@link POOL_FLOOR}): a fixed cap below that
- * freed chunks only to fault in fresh ones a moment later, for as long as
- * the server ran. What nobody takes is freed by `release`, which the
- * history's periodic sweep calls: a chunk given back is freed by the second
- * sweep after, at the latest (within two minutes with the server's sweep).
- */
-class ChunkPool {
-  /** Chunks given back since the last release, by size. */
-  private fresh = new Map<number, Buffer[]>();
-  /** Chunks given back before the last release: taken first, freed at the next. */
-  private aging = new Map<number, Buffer[]>();
-  /** Bytes of chunks in the pool. */
-  held = 0;
-  /** Bytes of chunks ever allocated (for `MemoryHistory.memory`). */
-  allocated = 0;
-
-  take(size: number): Chunk {
-    const bytes = this.aging.get(size)?.pop() ?? this.fresh.get(size)?.pop();
-    if (bytes) this.held -= size;
-    else this.allocated += size;
-    return { bytes: bytes ?? Buffer.allocUnsafeSlow(size), used: 0, live: 0 };
-  }
-
-  /**
-   * Keeps an emptied chunk while the pool holds at most `allowance` bytes (or the floor). Over that,
-   * chunks of other sizes are freed to make room, those kept longest first: the chunk just emptied
-   * is the size topics use now, while the others may be left from a topic's growth.
-   */
-  give(chunk: Chunk, allowance: number): void {
-    const size = chunk.bytes.length;
-    if (size === 0) return;
-    const cap = Math.max(POOL_FLOOR, allowance);
-    if (this.held + size > cap && !this.makeRoom(size, cap)) return;
-    let list = this.fresh.get(size);
-    if (!list) this.fresh.set(size, (list = []));
-    list.push(chunk.bytes);
-    this.held += size;
-  }
-
-  /** Frees chunks of sizes other than `size` until one of `size` fits under `cap`; false when it cannot. */
-  private makeRoom(size: number, cap: number): boolean {
-    for (const generation of [this.aging, this.fresh]) {
-      for (const [other, list] of generation) {
-        if (other === size) continue;
-        while (list.length > 0 && this.held + size > cap) {
-          list.pop();
-          this.held -= other;
-        }
-        if (list.length === 0) generation.delete(other);
-        if (this.held + size <= cap) return true;
-      }
-    }
-    return false;
-  }
-
-  /** Frees the chunks nobody took since the last call; those given since wait for the next. */
-  release(): void {
-    for (const list of this.aging.values()) for (const bytes of list) this.held -= bytes.length;
-    this.aging = this.fresh;
-    this.fresh = new Map();
-  }
-}
-
-/** The smallest power of two at least `n` (and at least 64). */
-function pow2(n: number): number {
-  return n <= 64 ? 64 : 2 ** Math.ceil(Math.log2(n));
 }
 
 /**
@@ -194,7 +74,11 @@ interface Kept {
   seq: number;
   event: string;
   id: string | undefined;
+  exclude: string | null;
+  user: string;
   at: number;
+  /** Bytes counted for it (payload, event, id, overhead). */
+  cost: number;
   /** Its place in the order of appends across topics (which entries are oldest, for the byte budget). */
   order: number;
   chunk: Chunk;
@@ -203,6 +87,7 @@ interface Kept {
 }
 
 interface TopicLog {
+  epoch: string;
   /** Last assigned seq. */
   head: number;
   /** Oldest seq still held (head + 1 when none). */
@@ -212,59 +97,13 @@ interface TopicLog {
   /** The chunk new payloads are written to. */
   chunk: Chunk;
   /** Payload bytes of the entries held, which sizes the next chunk. */
+  payloadBytes: number;
+  /** Bytes counted for the entries held. */
   bytes: number;
+  /** When it last had an entry appended (ms), to forget it when idle. */
+  lastAppend: number;
   /** Whether the topic has a place in the oldest-first heap (see `MemoryHistory.fitBudget`). */
   queued: boolean;
-}
-
-/**
- * Topics by the append order of their oldest entry, oldest first, for the
- * byte budget. A topic's key is at most its oldest entry's order (entries
- * only ever get dropped from the front, so a key goes stale by being too
- * old): whoever pops a topic compares and pushes it back with its true key.
- */
-class OldestFirst {
-  private readonly keys: number[] = [];
-  private readonly logs: TopicLog[] = [];
-
-  push(key: number, log: TopicLog): void {
-    let i = this.keys.length;
-    this.keys.push(key);
-    this.logs.push(log);
-    while (i > 0) {
-      const parent = (i - 1) >> 1;
-      if (this.keys[parent]! <= key) break;
-      this.keys[i] = this.keys[parent]!;
-      this.logs[i] = this.logs[parent]!;
-      i = parent;
-    }
-    this.keys[i] = key;
-    this.logs[i] = log;
-  }
-
-  /** The topic with the smallest key and that key, removed from the heap; undefined when empty. */
-  pop(): { key: number; log: TopicLog } | undefined {
-    const size = this.keys.length;
-    if (size === 0) return undefined;
-    const top = { key: this.keys[0]!, log: this.logs[0]! };
-    const key = this.keys.pop()!;
-    const log = this.logs.pop()!;
-    if (size > 1) {
-      let i = 0;
-      for (;;) {
-        let child = 2 * i + 1;
-        if (child >= size - 1) break;
-        if (child + 1 < size - 1 && this.keys[child + 1]! < this.keys[child]!) child++;
-        if (this.keys[child]! >= key) break;
-        this.keys[i] = this.keys[child]!;
-        this.logs[i] = this.logs[child]!;
-        i = child;
-      }
-      this.keys[i] = key;
-      this.logs[i] = log;
-    }
-    return top;
-  }
 }
 
 /** The chunk of a topic that has written nothing yet (never pooled: its count never reaches 0). */
@@ -273,55 +112,146 @@ const NO_CHUNK: Chunk = { bytes: Buffer.alloc(0), used: 0, live: 1 };
 /**
  * @example
  * const history = new MemoryHistory({ limit: 500 });
- * history.append('room:a', { event: 'msg', payloadJson: '{"body":"hi"}' }); // { epoch, seq: 1 }
+ * history.append('room:a', { event: 'msg', payloadJson: '{}', payloadBytes: Buffer.from('{}'), exclude: null, user: 'ada' }); // { epoch, seq: 1 }
  */
-export class MemoryHistory implements History {
-  readonly epoch: string;
+export class MemoryHistory {
   private readonly logs = new Map<string, TopicLog>();
   private readonly pool = new ChunkPool();
-  /** Payload bytes of every entry held, across topics. */
+  /** Bytes counted for every entry held, across topics. */
   private bytes = 0;
-  private readonly oldestFirst = new OldestFirst();
+  /** Bytes counted for the entries each sender has held (server code, `""`, not counted). */
+  private readonly users = new Map<string, number>();
+  private readonly oldestFirst = new OldestFirst<TopicLog>();
   private evictedForBudget = 0;
   /** Appends so far, across topics: each entry's `order`. */
   private appended = 0;
+  private lastQuotaSweep = -Infinity;
   private readonly limit: number;
   private readonly maxAgeMs: number;
   private readonly maxBytes: number;
+  private readonly maxBytesPerTopic: number;
+  private readonly maxBytesPerUser: number;
   private readonly now: () => number;
 
-  constructor(options: HistoryOptions = {}, epoch: string = newEpoch()) {
-    this.epoch = epoch;
+  constructor(options: HistoryOptions = {}) {
     this.limit = options.limit ?? 1000;
     this.maxAgeMs = options.maxAgeMs ?? 3_600_000;
     this.maxBytes = options.maxBytes ?? 256 * 1024 * 1024;
+    this.maxBytesPerTopic = options.maxBytesPerTopic ?? this.maxBytes / 16;
+    this.maxBytesPerUser = options.maxBytesPerUser ?? this.maxBytes / 16;
     this.now = options.now ?? Date.now;
-    if (!(this.limit >= 0) || !(this.maxAgeMs > 0) || !(this.maxBytes > 0)) throw new Error('history limit must be >= 0, maxAgeMs and maxBytes > 0');
+    if (!(this.limit >= 0) || !(this.maxAgeMs > 0) || !(this.maxBytes > 0) || !(this.maxBytesPerTopic > 0) || !(this.maxBytesPerUser > 0)) {
+      throw new Error('history limit must be >= 0; maxAgeMs, maxBytes, maxBytesPerTopic and maxBytesPerUser > 0');
+    }
   }
 
-  append(topic: string, broadcast: AppendedBroadcast): Position {
+  /** Assigns the topic's next position and keeps the broadcast; throws {@link QuotaExceeded} when its sender is over its share. */
+  append(topic: string, broadcast: NewBroadcast): Position {
+    const cost = broadcast.payloadBytes.length + broadcast.event.length + (broadcast.id?.length ?? 0) + (broadcast.exclude?.length ?? 0) + ENTRY_OVERHEAD;
     let log = this.logs.get(topic);
-    if (!log) this.logs.set(topic, (log = { head: 0, first: 1, ring: [], chunk: NO_CHUNK, bytes: 0, queued: false }));
+    if (broadcast.user !== '' && this.limit > 0) {
+      // The entry this append pushes out of the topic's ring gives its bytes back first.
+      const replaced = log?.ring[log.head % this.limit];
+      this.checkQuota(broadcast.user, cost - (replaced?.user === broadcast.user ? replaced.cost : 0));
+    }
+    if (!log) this.logs.set(topic, (log = { epoch: newEpoch(), head: 0, first: 1, ring: [], chunk: NO_CHUNK, payloadBytes: 0, bytes: 0, lastAppend: 0, queued: false }));
     const seq = ++log.head;
+    log.lastAppend = this.now();
     if (this.limit === 0) log.first = seq + 1;
     else {
       const slot = (seq - 1) % this.limit;
       const evicted = log.ring[slot];
       if (evicted) this.drop(log, evicted);
       // A fixed-size ring: appending allocates one entry and moves no array.
-      const kept = (log.ring[slot] = this.keep(log, seq, broadcast));
+      const kept = (log.ring[slot] = this.keep(log, seq, broadcast, cost));
       if (seq - log.first >= this.limit) log.first = seq - this.limit + 1;
       if (!log.queued) {
         log.queued = true;
         this.oldestFirst.push(kept.order, log);
       }
+      while (log.bytes > this.maxBytesPerTopic && log.first < log.head) {
+        this.dropOldest(log);
+        this.evictedForBudget++;
+      }
       if (this.bytes > this.maxBytes) this.fitBudget(log);
     }
-    return { epoch: this.epoch, seq };
+    return { epoch: log.epoch, seq };
+  }
+
+  /** The topic's epoch, head and oldest held seq (a topic never appended to has a fresh epoch). */
+  window(topic: string): TopicWindow {
+    const log = this.logs.get(topic);
+    if (!log) {
+      // A topic with no record: made now, so the epoch a client hears stays the one its broadcasts get.
+      const made: TopicLog = { epoch: newEpoch(), head: 0, first: 1, ring: [], chunk: NO_CHUNK, payloadBytes: 0, bytes: 0, lastAppend: this.now(), queued: false };
+      this.logs.set(topic, made);
+      return { epoch: made.epoch, head: 0, oldest: 1 };
+    }
+    this.expire(log);
+    return { epoch: log.epoch, head: log.head, oldest: log.first };
+  }
+
+  /** The topic's window when it has a record, without making one. */
+  peek(topic: string): TopicWindow | undefined {
+    const log = this.logs.get(topic);
+    return log && { epoch: log.epoch, head: log.head, oldest: log.first };
+  }
+
+  /** Entries with `from <= seq <= to` (at most `limit`) of the topic's current epoch. */
+  read(topic: string, from: number, to: number, limit: number): HistoryRead {
+    const { epoch, head, oldest } = this.window(topic);
+    const log = this.logs.get(topic)!;
+    const start = Math.max(from, oldest);
+    const end = Math.min(to, head, start + limit - 1);
+    const entries: StoredBroadcast[] = [];
+    for (let seq = start; seq <= end; seq++) {
+      const kept = log.ring[(seq - 1) % this.limit]!;
+      const entry: StoredBroadcast = { seq, event: kept.event, payloadJson: kept.chunk.bytes.toString('utf8', kept.start, kept.end), at: kept.at };
+      if (kept.id !== undefined) entry.id = kept.id;
+      if (kept.exclude !== null) entry.exclude = kept.exclude;
+      entries.push(entry);
+    }
+    // A range cut short by `limit` is still complete: the client asks for the rest.
+    return { epoch, head, oldest, entries, complete: from >= oldest || from > Math.min(to, head) };
   }
 
   /**
-   * Drops the oldest entries across topics until the payloads fit the byte budget, or until only
+   * Drops expired entries, forgets topics that held nothing for `maxAgeMs` (so no appended in twice
+   * that long), and frees emptied chunks nobody took since the last sweep.
+   */
+  sweep(): void {
+    const idleBefore = this.now() - 2 * this.maxAgeMs;
+    for (const [topic, log] of this.logs) {
+      this.expire(log);
+      if (log.first > log.head && log.lastAppend < idleBefore) this.logs.delete(topic);
+    }
+    this.pool.release();
+  }
+
+  /** Memory the entries take (see {@link HistoryMemory}). */
+  memory(): HistoryMemory {
+    return { heldBytes: this.bytes, pooledBytes: this.pool.held, allocatedBytes: this.pool.allocated, evictedForBudget: this.evictedForBudget, topics: this.logs.size };
+  }
+
+  /** Bytes the entries of `user` take now. */
+  userBytes(user: string): number {
+    return this.users.get(user) ?? 0;
+  }
+
+  /** Refuses a broadcast that would take its sender beyond its share (after dropping what expired, at most once a second). */
+  private checkQuota(user: string, cost: number): void {
+    if (this.userBytes(user) + cost <= this.maxBytesPerUser) return;
+    const now = this.now();
+    if (now - this.lastQuotaSweep >= 1000) {
+      this.lastQuotaSweep = now;
+      for (const log of this.logs.values()) this.expire(log);
+      if (this.userBytes(user) + cost <= this.maxBytesPerUser) return;
+    }
+    throw new QuotaExceeded(`${user} holds ${this.userBytes(user)} bytes of history, at its share of ${this.maxBytesPerUser}`);
+  }
+
+  /**
+   * Drops the oldest entries across topics until everything fits the byte budget, or until only
    * `newest`'s latest entry (the one just appended) would be left to drop.
    */
   private fitBudget(newest: TopicLog): void {
@@ -364,75 +294,37 @@ export class MemoryHistory implements History {
   }
 
   /** Writes the payload into the topic's current chunk (a new one when it does not fit). */
-  private keep(log: TopicLog, seq: number, broadcast: AppendedBroadcast): Kept {
-    const text = broadcast.payloadJson;
+  private keep(log: TopicLog, seq: number, broadcast: NewBroadcast, cost: number): Kept {
     const bytes = broadcast.payloadBytes;
     let chunk = log.chunk;
-    // UTF-8 takes at most 3 bytes per UTF-16 unit: measure exactly only when that might not fit.
-    if (chunk.bytes.length - chunk.used < (bytes ? bytes.length : text.length * 3)) {
-      const length = bytes ? bytes.length : Buffer.byteLength(text);
-      if (chunk.bytes.length - chunk.used < length) {
-        // Chunks grow with what the topic keeps (half of it, at most MAX_CHUNK), so a quiet topic
-        // holds little and a busy one few chunks; at most about one chunk per topic is slack.
-        if (chunk.live === 0) this.pool.give(chunk, this.bytes);
-        chunk = log.chunk = this.pool.take(pow2(Math.max(length, Math.min(MAX_CHUNK, log.bytes >>> 1))));
-      }
+    if (chunk.bytes.length - chunk.used < bytes.length) {
+      // Chunks grow with what the topic keeps (half of it, at most MAX_CHUNK), so a quiet topic
+      // holds little and a busy one few chunks; at most about one chunk per topic is slack.
+      if (chunk.live === 0) this.pool.give(chunk, this.bytes);
+      chunk = log.chunk = this.pool.take(pow2(Math.max(bytes.length, Math.min(MAX_CHUNK, log.payloadBytes >>> 1))));
     }
     const start = chunk.used;
-    if (bytes) {
-      chunk.bytes.set(bytes, start);
-      chunk.used += bytes.length;
-    } else chunk.used += utf8Write(chunk.bytes, text, start);
+    chunk.bytes.set(bytes, start);
+    chunk.used += bytes.length;
     chunk.live++;
-    log.bytes += chunk.used - start;
-    this.bytes += chunk.used - start;
-    return { seq, event: broadcast.event, id: broadcast.id, at: this.now(), order: ++this.appended, chunk, start, end: chunk.used };
+    log.payloadBytes += bytes.length;
+    log.bytes += cost;
+    this.bytes += cost;
+    if (broadcast.user !== '') this.users.set(broadcast.user, this.userBytes(broadcast.user) + cost);
+    return { seq, event: broadcast.event, id: broadcast.id, exclude: broadcast.exclude, user: broadcast.user, at: this.now(), cost, order: ++this.appended, chunk, start, end: chunk.used };
   }
 
-  /** Forgets an entry's payload; its chunk goes back to the pool with its last entry. */
+  /** Forgets an entry; its chunk goes back to the pool with its last entry. */
   private drop(log: TopicLog, kept: Kept): void {
-    log.bytes -= kept.end - kept.start;
-    this.bytes -= kept.end - kept.start;
-    if (--kept.chunk.live === 0 && kept.chunk !== log.chunk) this.pool.give(kept.chunk, this.bytes);
-  }
-
-  head(topic: string): Position {
-    return { epoch: this.epoch, seq: this.logs.get(topic)?.head ?? 0 };
-  }
-
-  oldest(topic: string): number {
-    const log = this.logs.get(topic);
-    if (!log) return 1;
-    this.expire(log);
-    return log.first;
-  }
-
-  read(topic: string, epoch: string, from: number, to: number, limit: number): HistoryRead {
-    const log = this.logs.get(topic);
-    const head = log?.head ?? 0;
-    const last = Math.min(to, head);
-    if (epoch !== this.epoch || !log) return { entries: [], complete: epoch === this.epoch && from > last };
-    const first = this.oldest(topic);
-    const start = Math.max(from, first);
-    const end = Math.min(last, start + limit - 1);
-    const entries: StoredBroadcast[] = [];
-    for (let seq = start; seq <= end; seq++) {
-      const kept = log.ring[(seq - 1) % this.limit]!;
-      entries.push({ seq, event: kept.event, payloadJson: kept.chunk.bytes.toString('utf8', kept.start, kept.end), id: kept.id, at: kept.at });
+    log.payloadBytes -= kept.end - kept.start;
+    log.bytes -= kept.cost;
+    this.bytes -= kept.cost;
+    if (kept.user !== '') {
+      const left = this.userBytes(kept.user) - kept.cost;
+      if (left > 0) this.users.set(kept.user, left);
+      else this.users.delete(kept.user);
     }
-    // A range cut short by `limit` is still complete: the client asks for the rest.
-    return { entries, complete: from >= first };
-  }
-
-  /** Drops expired entries, and frees emptied chunks that no topic took since the previous sweep. */
-  sweep(): void {
-    for (const log of this.logs.values()) this.expire(log);
-    this.pool.release();
-  }
-
-  /** Memory the payloads take (see {@link HistoryMemory}). */
-  memory(): HistoryMemory {
-    return { heldBytes: this.bytes, pooledBytes: this.pool.held, allocatedBytes: this.pool.allocated, evictedForBudget: this.evictedForBudget };
+    if (--kept.chunk.live === 0 && kept.chunk !== log.chunk) this.pool.give(kept.chunk, this.bytes);
   }
 
   /** Drops entries older than the age limit (their slots are freed). */
