@@ -9,5 +9,7 @@ export default defineConfig({
     testTimeout: 20_000,
     hookTimeout: 20_000,
     pool: 'forks',
+    // A redis-server of the run's own, on a free port, for the tests of the Redis engine.
+    globalSetup: ['test/global-redis.ts'],
   },
 });

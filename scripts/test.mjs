@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * `npm test`: everything CI checks, in order, stopping at the first failure:
- * dependencies -> typecheck (tsc) -> unit + integration (vitest) -> e2e
+ * dependencies (and redis-server) -> typecheck (tsc) -> unit + integration (vitest) -> e2e
  * (scripts/e2e.mjs: Playwright in real Chromium, dev and prod builds).
  *
  * Prints a header per step and one summary line with per-step timing.
@@ -9,6 +9,7 @@
  */
 import { parseArgs } from 'node:util';
 import { ensureDeps } from './lib/deps.mjs';
+import { findRedis } from './lib/redis.mjs';
 import { installCleanup, isStopping, run } from './lib/proc.mjs';
 import { e2e } from './e2e.mjs';
 
@@ -86,7 +87,13 @@ async function main() {
   const playwrightArgs = [...filters, ...(values.grep !== undefined ? ['--grep', values.grep] : []), ...(filtered ? ['--pass-with-no-tests'] : [])];
 
   const steps = [
-    ['deps', 'npm ci if node_modules is missing or stale', async () => (await ensureDeps(), 0)],
+    ['deps', 'npm ci if node_modules is missing or stale; redis-server for the Redis engine tests', async () => {
+      await ensureDeps();
+      // vitest's global setup starts its own redis-server on a free port with this binary.
+      process.env.REDIS_SERVER_PATH = await findRedis({ install: true });
+      console.log(`[test] redis-server: ${process.env.REDIS_SERVER_PATH}`);
+      return 0;
+    }],
     ['typecheck', 'tsc --noEmit -p .', () => run(node, ['node_modules/typescript/bin/tsc', '--noEmit', '-p', '.'])],
     // About a minute here; a worker blocked in native code is beyond vitest's own test timeouts.
     ['vitest', `vitest run ${vitestArgs.join(' ')}`.trim(), () => run(node, ['node_modules/vitest/vitest.mjs', 'run', ...vitestArgs], { timeoutMs: VITEST_LIMIT_MS })],

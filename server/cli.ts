@@ -6,6 +6,7 @@
 import { parseArgs } from 'node:util';
 import { consoleLogger } from './log';
 import { installSafetyNet } from './safety-net';
+import { redisEngine } from './engine/redis/engine';
 import { PlumeServer } from './server';
 
 const HELP = `Usage: npm run server -- [options]
@@ -20,6 +21,10 @@ const HELP = `Usage: npm run server -- [options]
   --no-relay                 do not register the default relay channel on room:*
   --no-mesh                  turn off peer-assisted fan-out (clients then get every broadcast directly)
   --mesh-min-relayed <n>     relay a room's broadcasts only once the plan reaches n members through peers (default 4)
+  --redis <url>              keep order, history, dedupe and presence in Redis, for several nodes and restarts
+                             (env REDIS_URL; e.g. redis://127.0.0.1:6379; default: in memory)
+  --redis-prefix <p>         prefix of every Redis key and channel (env PLUME_REDIS_PREFIX; default plume)
+  --node-id <id>             this node's name, unique among the nodes on one Redis (env PLUME_NODE_ID; default random)
   -h, --help                 show this help`;
 
 function main(): void {
@@ -34,6 +39,9 @@ function main(): void {
       'no-relay': { type: 'boolean' },
       'no-mesh': { type: 'boolean' },
       'mesh-min-relayed': { type: 'string' },
+      redis: { type: 'string' },
+      'redis-prefix': { type: 'string' },
+      'node-id': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -48,7 +56,10 @@ function main(): void {
     .flatMap((o) => o.split(','))
     .map((o) => o.trim())
     .filter(Boolean);
+  const redisUrl = values.redis ?? process.env.REDIS_URL;
   const server = new PlumeServer({
+    engine: redisUrl ? redisEngine({ url: redisUrl, prefix: values['redis-prefix'] ?? process.env.PLUME_REDIS_PREFIX }) : undefined,
+    nodeId: values['node-id'] ?? process.env.PLUME_NODE_ID,
     secret: values.secret ?? process.env.PLUME_SECRET,
     allowedOrigins: origins,
     staticDir: values.static,
@@ -59,7 +70,7 @@ function main(): void {
   installSafetyNet(consoleLogger);
   server.listen(port, host).then(
     (address) => {
-      console.log(`[plume] listening on ${address.url} (socket ${address.socketUrl})`);
+      console.log(`[plume] listening on ${address.url} (socket ${address.socketUrl}), node ${server.options.nodeId}, engine ${server.engine.name}`);
       let stopping = false;
       const stop = (signal: string) => {
         if (stopping) return;

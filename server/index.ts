@@ -24,7 +24,8 @@ export {
   type Engine, type EngineFactory, type EngineContext, type EngineLimits, type EngineHealth, type BroadcastLog, type DedupeStore, type NodeRegistry,
   type Position, type NewBroadcast, type SequencedBroadcast, type StoredBroadcast, type TopicWindow, type HistoryRead, type StoredOutcome, type Claim,
 } from './engine/engine';
-export { memoryEngine, MemoryStore, MemoryEngine } from './engine/memory/engine';
+export { memoryEngine, MemoryStore, MemoryEngine, type MemoryEngineOptions } from './engine/memory/engine';
+export { redisEngine, RedisEngine, type RedisEngineOptions } from './engine/redis/engine';
 export type { HistoryMemory } from './engine/memory/history';
 export { relayChannel } from './channels/relay';
 export { PresenceTracker, type PresenceOptions, type MetaUpdate } from './presence/tracker';

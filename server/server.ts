@@ -85,7 +85,10 @@ export class PlumeServer implements ConnectionHost {
     this.once = new AtMostOnce(this.engine.dedupe, { onError: (err) => this.reportError(err, 'dedupe store') });
     this.mesh = this.options.mesh ? new MeshRegistry(this.options.mesh, this.log) : null;
     this.fanout = new Fanout(this.pubsub, this.history, this.mesh, (err, context) => this.reportError(err, context));
-    this.presence = new PresenceTracker(this.pubsub, { graceMs: this.options.presenceGraceMs, coalesceMs: this.options.presenceCoalesceMs });
+    this.presence = new PresenceTracker(this.pubsub, {
+      graceMs: this.options.presenceGraceMs, coalesceMs: this.options.presenceCoalesceMs, nodes: this.engine.nodes,
+      onError: (err) => this.engine.health().ready && this.reportError(err, 'presence node registry'),
+    });
     this.transport = new Transport(this.options, this.log, {
       accept: (ws, request, params) => this.accept(ws, request, params),
       health: () => ({ status: 'ok', node: this.pubsub.nodeName, uptimeMs: Math.round(performance.now() - this.bornAt), ...this.stats() }),

@@ -239,6 +239,14 @@ export class Channel {
     this.listeners.get(message.event)?.emit(message.payload, { event: message.event, joinRef: message.joinRef, meta: message.meta });
   }
 
+  /** @internal Joins again while joined: the server's history of the topic changed epoch under it. */
+  resync(reason: string): void {
+    if (this.current !== 'joined') return;
+    this.transition('errored', reason);
+    this.rejoinTimer.reset();
+    this.rejoin(reason);
+  }
+
   /** @internal A push with Plume metadata (message ids, history requests), sent only while joined. */
   request(event: string, payload: Payload, meta: Meta | undefined): PromiseLike<PushResult> {
     const push = new Push(this, event, () => payload, this.socket.options.timeoutMs, () => meta);

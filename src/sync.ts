@@ -22,6 +22,8 @@ export interface SyncedChannel {
   dispatch(message: Message): void;
   /** Pushes with Plume metadata; resolves with the outcome. */
   request(event: string, payload: Payload, meta: Meta | undefined): PromiseLike<PushResult>;
+  /** Joins again while joined (the topic's history changed epoch under a live channel), saying why. */
+  resync(reason: string): void;
 }
 
 /** What a mesh needs from its channel (see `plume/mesh`). */
@@ -95,6 +97,8 @@ export class ChannelSync {
   private ephemerals = 0;
   private readonly recoveries = new Listeners<[Recovery]>();
   private resumed = false;
+  /** The epoch a resync was asked for, so that its frames ask once. */
+  private resyncedFor: string | null = null;
 
   constructor(private readonly channel: SyncedChannel, socket: Socket, private readonly options: SyncOptions) {
     const { clock, gapWaitMs, timeoutMs, durable } = socket.options;
@@ -155,8 +159,24 @@ export class ChannelSync {
       if (typeof eid !== 'string' || !this.mesh || this.mesh.firstEphemeral(eid)) this.channel.dispatch(message);
       return;
     }
+    if (typeof meta?.seq === 'number' && typeof meta.epoch === 'string' && this.epochChanged(meta.epoch)) return;
     if (typeof meta?.seq === 'number') this.mesh?.fromServer(message);
     this.delivery.receive(message);
+  }
+
+  /**
+   * True (and the channel joins again) when the server sends a broadcast of another epoch than the one
+   * this channel delivers: the engine lost the topic's data while the channel stayed joined (Redis came
+   * back empty). Joining again is what tells the app (`recovered: false`) and replays what the new epoch holds.
+   */
+  private epochChanged(epoch: string): boolean {
+    const position = this.delivery.since();
+    if (!position || position.epoch === epoch) return false;
+    if (this.resyncedFor !== epoch) {
+      this.resyncedFor = epoch;
+      this.channel.resync('the topic\'s history started a new epoch');
+    }
+    return true;
   }
 
   /** Sends an unordered, unstored event to the other members: over the mesh where it works, else via the server. */
@@ -186,7 +206,7 @@ export class ChannelSync {
   private control(message: Message): void {
     if (this.mesh?.handle(message)) return;
     const { epoch, seq } = message.payload;
-    if (message.event === 'plume:head' && typeof epoch === 'string' && typeof seq === 'number') this.delivery.ahead(epoch, seq);
+    if (message.event === 'plume:head' && typeof epoch === 'string' && typeof seq === 'number' && !this.epochChanged(epoch)) this.delivery.ahead(epoch, seq);
   }
 
   onRecover(callback: (report: Recovery) => void): Unsubscribe {

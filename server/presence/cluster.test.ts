@@ -9,6 +9,8 @@ import type { Envelope } from '../pubsub/adapter';
 import { MemoryAdapter, MemoryBus } from '../pubsub/memory';
 import { PubSub } from '../pubsub/pubsub';
 import type { PresenceMember } from './topic';
+import type { NodeRegistry } from '../engine/engine';
+import { MemoryNodes } from '../engine/memory/nodes';
 import { PresenceTracker } from './tracker';
 
 const HEARTBEAT_MS = 30;
@@ -37,10 +39,10 @@ afterEach(async () => {
   }
 });
 
-async function node(bus: MemoryBus, name: string, heartbeatMs = HEARTBEAT_MS): Promise<PresenceTracker> {
+async function node(bus: MemoryBus, name: string, heartbeatMs = HEARTBEAT_MS, nodes?: NodeRegistry): Promise<PresenceTracker> {
   const pubsub = new PubSub(new MemoryAdapter({ bus, nodeName: name }));
   await pubsub.start();
-  const tracker = new PresenceTracker(pubsub, { graceMs: 0, coalesceMs: 0, heartbeatMs });
+  const tracker = new PresenceTracker(pubsub, { graceMs: 0, coalesceMs: 0, heartbeatMs, nodes });
   tracker.start();
   running.push({ tracker, pubsub });
   return tracker;
@@ -117,6 +119,24 @@ describe('presence across nodes', () => {
     bus.send = (envelope: Envelope) => (envelope.node === 'b' ? undefined : sends(envelope));
     await until('a to drop Bob', () => keys(a, 'room:v').length === 0);
     expect(performance.now() - cut).toBeGreaterThanOrEqual(2 * HEARTBEAT_MS);
+  });
+
+  it('with a node registry, keeps a node whose heartbeats stop while it still beats there, and drops it once its beat lapses', async () => {
+    const bus = new MemoryBus();
+    const registry = new MemoryNodes();
+    const a = await node(bus, 'a', HEARTBEAT_MS, registry);
+    const b = await node(bus, 'b', HEARTBEAT_MS, registry);
+    join(b, new FakeMember('room:r', 's2', 'Bob'));
+    await until('a to see Bob', () => keys(a, 'room:r').includes('Bob'));
+    // b's heartbeats stop reaching a (a long pause, a slow bus), but b still beats in the registry.
+    const sends = bus.send.bind(bus);
+    bus.send = (envelope: Envelope) => (envelope.node === 'b' ? undefined : sends(envelope));
+    await new Promise((resolve) => setTimeout(resolve, 6 * HEARTBEAT_MS));
+    expect(keys(a, 'room:r')).toEqual(['Bob']);
+    // Killed: it stops beating too; gone once its beat lapsed.
+    const beat = registry.beat.bind(registry);
+    registry.beat = (name, ttl) => (name === 'b' ? Promise.resolve() : beat(name, ttl));
+    await until('a to drop Bob', () => keys(a, 'room:r').length === 0);
   });
 
   it('a presence that joins and leaves around a state request does not stay behind on the node that asked', async () => {

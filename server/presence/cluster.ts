@@ -10,6 +10,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { isPayload, type PresenceDiff, type PresenceState } from '../../src/protocol';
+import type { NodeRegistry } from '../engine/engine';
 import type { PubSub, Subscription } from '../pubsub/pubsub';
 
 /** The PubSub topic presence replication travels on. Reserved: no channel should use it. */
@@ -48,8 +49,10 @@ interface Peer {
   lastSeen: number;
 }
 
-/** Heartbeats a node misses before the others count it as down. */
+/** Heartbeats a node misses before the others ask the engine's registry whether it is down. */
 const MISSED_HEARTBEATS = 3;
+/** Heartbeats a node misses before it counts as down whatever the registry says (its bus is broken). */
+const MISSED_FOR_GOOD = 10;
 
 function isClusterMessage(message: unknown): message is ClusterMessage {
   return isPayload(message) && message.kind === PRESENCE_TOPIC && typeof message.node === 'string' && typeof message.boot === 'string';
@@ -75,6 +78,9 @@ export class PresenceCluster {
     private readonly pubsub: PubSub,
     private readonly host: ClusterHost,
     private readonly heartbeatMs: number,
+    /** Where nodes beat (the engine's): a node that misses heartbeats is down only once its beat lapsed too. */
+    private readonly nodes: NodeRegistry | null = null,
+    private readonly onError: (error: unknown) => void = () => {},
   ) {
     this.node = pubsub.nodeName;
   }
@@ -84,6 +90,7 @@ export class PresenceCluster {
     if (this.subscription) return;
     this.subscription = this.pubsub.subscribe(PRESENCE_TOPIC, (message) => this.receive(message));
     this.send({ op: 'sync', to: null });
+    this.beat();
     this.ticker = setInterval(() => this.tick(), this.heartbeatMs);
     this.ticker.unref();
   }
@@ -92,6 +99,7 @@ export class PresenceCluster {
   close(): void {
     if (!this.subscription) return;
     this.send({ op: 'down' });
+    this.nodes?.leave(this.node).catch((error: unknown) => this.onError(error));
     clearInterval(this.ticker);
     this.pubsub.unsubscribe(this.subscription);
     this.subscription = null;
@@ -168,10 +176,33 @@ export class PresenceCluster {
     this.host.dropNode(node);
   }
 
-  /** Heartbeat, and drop nodes that went silent (crashed without saying `down`). */
+  /** Says in the registry that this node is alive, for as long as the others wait before asking it. */
+  private beat(): void {
+    this.nodes?.beat(this.node, MISSED_HEARTBEATS * this.heartbeatMs).catch((error: unknown) => this.onError(error));
+  }
+
+  /**
+   * Heartbeat, and drop nodes that went silent (killed without saying `down`): silent for three
+   * heartbeats and gone from the registry, or silent for ten whatever the registry says. A node whose
+   * heartbeats are late (a long pause) but which still beats in the registry keeps its presences, so
+   * members on healthy nodes do not flap.
+   */
   private tick(): void {
     this.send({ op: 'heartbeat', seq: this.seq });
-    const deadline = Date.now() - MISSED_HEARTBEATS * this.heartbeatMs;
-    for (const [node, peer] of [...this.peers]) if (peer.lastSeen < deadline) this.forget(node);
+    this.beat();
+    const now = Date.now();
+    for (const [node, peer] of [...this.peers]) {
+      if (peer.lastSeen >= now - MISSED_HEARTBEATS * this.heartbeatMs) continue;
+      if (!this.nodes || peer.lastSeen < now - MISSED_FOR_GOOD * this.heartbeatMs) {
+        this.forget(node);
+        continue;
+      }
+      this.nodes.alive(node).then(
+        (alive) => {
+          if (!alive && this.peers.get(node) === peer && peer.lastSeen < Date.now() - MISSED_HEARTBEATS * this.heartbeatMs) this.forget(node);
+        },
+        (error: unknown) => this.onError(error),
+      );
+    }
   }
 }

@@ -12,6 +12,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Payload, PresenceDiff, PresenceState } from '../../src/protocol';
 import { ok, refuse, type ChannelSocket, type Reply, type TerminateReason } from '../channels/channel';
+import type { NodeRegistry } from '../engine/engine';
 import type { PubSub } from '../pubsub/pubsub';
 import { PresenceCluster, type ClusterHost, type NodeState } from './cluster';
 import { emptyState } from './diff';
@@ -25,8 +26,15 @@ export interface PresenceOptions {
   graceMs: number;
   /** Changes within this interval go out as one diff per topic (ms); 0 sends each at once. */
   coalesceMs: number;
-  /** Heartbeat between nodes; a node silent for three of them is down (ms). Default 5000. */
+  /**
+   * Heartbeat between nodes (ms): a node silent for three of them, whose beat in the engine's registry
+   * lapsed too, is down and its presences leave (within about 8 s of a kill at the default). Default 2000.
+   */
   heartbeatMs?: number;
+  /** The engine's node registry (a node beats there; see `cluster.ts`). Default: none (heartbeats alone). */
+  nodes?: NodeRegistry;
+  /** Reports registry failures. */
+  onError?: (error: unknown) => void;
 }
 
 /** A meta, or a function from the current one to the next. */
@@ -61,7 +69,7 @@ const DELIBERATE: ReadonlySet<TerminateReason> = new Set(['leave', 'stopped']);
  */
 export class PresenceTracker implements ClusterHost {
   readonly node: string;
-  private readonly options: Required<PresenceOptions>;
+  private readonly options: Required<Pick<PresenceOptions, 'graceMs' | 'coalesceMs' | 'heartbeatMs'>>;
   private readonly topics = new Topics();
   /** Weak: a channel whose join was refused after `track` is simply forgotten. */
   private readonly memberships = new WeakMap<PresenceMember, Membership>();
@@ -73,9 +81,9 @@ export class PresenceTracker implements ClusterHost {
   private closed = false;
 
   constructor(pubsub: PubSub, options: PresenceOptions) {
-    this.options = { heartbeatMs: 5_000, ...options };
+    this.options = { graceMs: options.graceMs, coalesceMs: options.coalesceMs, heartbeatMs: options.heartbeatMs ?? 2_000 };
     this.node = pubsub.nodeName;
-    this.cluster = new PresenceCluster(pubsub, this, this.options.heartbeatMs);
+    this.cluster = new PresenceCluster(pubsub, this, this.options.heartbeatMs, options.nodes ?? null, options.onError);
   }
 
   /**

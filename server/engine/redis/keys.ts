@@ -1,0 +1,56 @@
+/**
+ * Where the Redis engine keeps things: every key starts with the configured
+ * prefix, and every key of one topic (or of one user's dedupe records)
+ * carries the same hash tag, `{topic}` (or `{u:…}`), so that each Lua
+ * script touches one Redis Cluster slot and the design works on a cluster.
+ *
+ * | key | type | holds |
+ * |---|---|---|
+ * | `P:{topic}:m` | hash | `e` epoch, `s` head seq, `b` bytes held, `t` last append (ms) |
+ * | `P:{topic}:h` | stream | the history: entry id `<seq>-0`, fields `e` event, `p` payload, `i` message id, `x` excluded socket, `u` sender, `t` time, `c` bytes counted |
+ * | `P:{topic}:u` | hash | bytes of history each sender holds in the topic |
+ * | `P:{topic}:i` | hash | `<sender>\0<message id>` → seq, for the ids history still holds |
+ * | `P:{topic}:b` | shard channel | the topic's broadcasts, published by the same script that sequenced them |
+ * | `P:{u:<user>}:d:<key>` | string | a dedupe record: `p` while claimed, `d` + the outcome's JSON once settled |
+ * | `P:{u:<user>}:z` | sorted set | the user's dedupe keys by claim time, for its share |
+ * | `P:node:<node>` | string | a node's liveness, with a TTL |
+ * | `P:bus` | channel | PubSub messages between nodes (presence replication, `handleInfo`, ephemeral events) |
+ *
+ * Not responsible for talking to Redis.
+ */
+
+/** The keys of one topic, in the order the scripts take them. */
+export interface TopicKeys {
+  meta: string;
+  stream: string;
+  users: string;
+  ids: string;
+  channel: string;
+}
+
+/** @example topicKeys('plume', 'room:a').meta // 'plume:{room:a}:m' */
+export function topicKeys(prefix: string, topic: string): TopicKeys {
+  const base = `${prefix}:{${topic}}:`;
+  return { meta: `${base}m`, stream: `${base}h`, users: `${base}u`, ids: `${base}i`, channel: `${base}b` };
+}
+
+/** The topic a broadcast channel name belongs to, or null when the name is not one. */
+export function topicOfChannel(prefix: string, channel: string): string | null {
+  const start = `${prefix}:{`;
+  if (!channel.startsWith(start) || !channel.endsWith('}:b')) return null;
+  return channel.slice(start.length, -3);
+}
+
+/** The hash tag of a user's dedupe records: base64url, so no brace in the name can move it. */
+function userTag(prefix: string, user: string): string {
+  return `${prefix}:{u:${Buffer.from(user).toString('base64url')}}:`;
+}
+
+/** The dedupe record of `key` and its user's index. */
+export function dedupeKeys(prefix: string, user: string, key: string): { record: string; index: string; recordPrefix: string } {
+  const tag = userTag(prefix, user);
+  return { record: `${tag}d:${key}`, index: `${tag}z`, recordPrefix: `${tag}d:` };
+}
+
+export const nodeKey = (prefix: string, node: string): string => `${prefix}:node:${node}`;
+export const busChannel = (prefix: string): string => `${prefix}:bus`;

@@ -1,0 +1,209 @@
+/**
+ * The Redis engine's broadcast log: one Lua script gives a broadcast its
+ * topic's next seq, appends it to the topic's stream, trims, and publishes
+ * it on the topic's shard channel, so every node receives a topic's
+ * broadcasts in seq order whichever node made them.
+ *
+ * Responsible for calling the scripts, subscribing to topics (one shard
+ * channel per topic with members on this node), decoding what arrives, and
+ * catching up after the subscriber reconnects (messages published while it
+ * was away are read back from history, in order). Not responsible for frames.
+ */
+import type { Redis } from 'ioredis';
+import { QuotaExceeded, type BroadcastHandler, type BroadcastLog, type EngineLimits, type HistoryRead, type LogSubscription, type NewBroadcast, type Position, type SequencedBroadcast, type StoredBroadcast, type TopicWindow } from '../engine';
+import { newEpoch, ENTRY_OVERHEAD } from '../memory/history';
+import type { RedisLink } from './connection';
+import { topicKeys, topicOfChannel } from './keys';
+import { PUBLISH, READ } from './scripts';
+
+/** The scripts, as ioredis defines them on the command client. */
+interface Scripted {
+  plumePublish(meta: string, stream: string, users: string, ids: string, ...args: Array<string | number | Buffer>): Promise<[string, number, number]>;
+  plumeReadBuffer(meta: string, stream: string, users: string, ids: string, ...args: Array<string | number>): Promise<Array<Buffer | number>>;
+}
+
+interface Topic {
+  handlers: Set<Subscription>;
+  ready: Promise<void>;
+  /** The last position delivered here, to read back what the subscriber missed while away. */
+  last: Position | null;
+}
+
+interface Subscription extends LogSubscription {
+  handler: BroadcastHandler;
+}
+
+/**
+ * @example
+ * const log = new RedisLog(link, 'plume', limits, (err, topic) => console.error(topic, err));
+ * log.subscribe('room:a', (b) => console.log(b.seq));
+ * await log.publish('room:a', broadcast);
+ */
+export class RedisLog implements BroadcastLog {
+  private readonly topics = new Map<string, Topic>();
+  private readonly ttlMs: number;
+
+  constructor(
+    private readonly link: RedisLink,
+    private readonly prefix: string,
+    private readonly limits: EngineLimits,
+    private readonly onError: (error: unknown, topic: string) => void,
+  ) {
+    // A topic idle for twice the age limit held nothing for at least one: Redis forgets it, as memory does.
+    this.ttlMs = 2 * limits.historyMaxAgeMs;
+    define(link.client);
+    link.subscriber.on('smessageBuffer', (channel: Buffer, message: Buffer) => this.message(channel, message));
+    // After a reconnect: every topic is subscribed again (one that failed while Redis was down
+    // included), and what was published meanwhile is read back.
+    link.onReady(() => {
+      for (const [topic, entry] of this.topics) {
+        // Read back only once subscribed again: whatever is published later arrives by the channel.
+        this.link.subscriber.ssubscribe(topicKeys(this.prefix, topic).channel).then(() => this.catchUp(topic, entry), (error: unknown) => this.onError(error, topic));
+      }
+    });
+  }
+
+  async publish(topic: string, broadcast: NewBroadcast): Promise<Position> {
+    const keys = topicKeys(this.prefix, topic);
+    const cost = broadcast.payloadBytes.length + broadcast.event.length + (broadcast.id?.length ?? 0) + (broadcast.exclude?.length ?? 0) + ENTRY_OVERHEAD;
+    const { historyLimit, historyMaxAgeMs, historyMaxBytesPerTopic, historyMaxBytesPerUser } = this.limits;
+    const [epoch, seq] = await this.link.command((redis) => (redis as unknown as Scripted).plumePublish(
+      keys.meta, keys.stream, keys.users, keys.ids,
+      keys.channel, broadcast.event, broadcast.payloadBytes, broadcast.id ?? '', broadcast.exclude ?? '', broadcast.user,
+      Date.now(), historyLimit, historyMaxAgeMs, historyMaxBytesPerTopic, historyMaxBytesPerUser, cost, newEpoch(), this.ttlMs,
+    ));
+    if (seq === -1) throw new QuotaExceeded(`${broadcast.user} holds more than its share of ${historyMaxBytesPerUser} bytes of history in ${topic}`);
+    return { epoch, seq };
+  }
+
+  subscribe(topic: string, handler: BroadcastHandler): LogSubscription {
+    let entry = this.topics.get(topic);
+    if (!entry) {
+      const ready = this.link.subscriber.ssubscribe(topicKeys(this.prefix, topic).channel).then(() => undefined);
+      entry = { handlers: new Set(), ready, last: null };
+      this.topics.set(topic, entry);
+      // A subscription that fails now is made again when the subscriber reconnects; it is reported here.
+      ready.catch((error: unknown) => this.onError(error, topic));
+    }
+    const subscription: Subscription = { topic, ready: entry.ready.catch(() => undefined), handler };
+    entry.handlers.add(subscription);
+    return subscription;
+  }
+
+  unsubscribe(subscription: LogSubscription): void {
+    const entry = this.topics.get(subscription.topic);
+    if (!entry?.handlers.delete(subscription as Subscription) || entry.handlers.size > 0) return;
+    this.topics.delete(subscription.topic);
+    this.link.subscriber.sunsubscribe(topicKeys(this.prefix, subscription.topic).channel).catch((error: unknown) => this.onError(error, subscription.topic));
+  }
+
+  async window(topic: string): Promise<TopicWindow> {
+    const { epoch, head, oldest } = await this.readRaw(topic, 1, 0, 0);
+    return { epoch, head, oldest };
+  }
+
+  read(topic: string, from: number, to: number, limit: number): Promise<HistoryRead> {
+    return this.readRaw(topic, from, to, limit);
+  }
+
+  private async readRaw(topic: string, from: number, to: number, limit: number): Promise<HistoryRead> {
+    const keys = topicKeys(this.prefix, topic);
+    const reply = await this.link.command((redis) => (redis as unknown as Scripted).plumeReadBuffer(
+      keys.meta, keys.stream, keys.users, keys.ids,
+      from, Number.isFinite(to) ? to : Number.MAX_SAFE_INTEGER, Number.isFinite(limit) ? limit : Number.MAX_SAFE_INTEGER, Date.now(), this.limits.historyMaxAgeMs, newEpoch(), this.ttlMs,
+    ));
+    const epoch = (reply[0] as Buffer).toString();
+    const head = reply[1] as number;
+    const oldest = reply[2] as number;
+    const entries: StoredBroadcast[] = [];
+    for (let i = 3; i + 5 < reply.length; i += 6) {
+      const entry: StoredBroadcast = { seq: reply[i] as number, event: (reply[i + 1] as Buffer).toString(), payloadJson: (reply[i + 2] as Buffer).toString(), at: reply[i + 5] as number };
+      const id = (reply[i + 3] as Buffer).toString();
+      const exclude = (reply[i + 4] as Buffer).toString();
+      if (id !== '') entry.id = id;
+      if (exclude !== '') entry.exclude = exclude;
+      entries.push(entry);
+    }
+    return { epoch, head, oldest, entries, complete: from >= oldest || from > Math.min(to, head) };
+  }
+
+  /** A broadcast from the topic's shard channel. */
+  private message(channel: Buffer, message: Buffer): void {
+    const topic = topicOfChannel(this.prefix, channel.toString());
+    const entry = topic === null ? undefined : this.topics.get(topic);
+    if (!entry || topic === null) return;
+    let broadcast: SequencedBroadcast;
+    try {
+      broadcast = decodeBroadcast(topic, message);
+    } catch (error) {
+      // Written by another version or by hand: reported, and the feed's gap repair reads it from history.
+      return this.onError(error, topic);
+    }
+    this.deliver(entry, broadcast);
+  }
+
+  private deliver(entry: Topic, broadcast: SequencedBroadcast): void {
+    const last = entry.last;
+    if (last && broadcast.epoch === last.epoch && broadcast.seq <= last.seq) return; // read back already
+    entry.last = { epoch: broadcast.epoch, seq: broadcast.seq };
+    for (const subscription of [...entry.handlers]) {
+      try {
+        subscription.handler(broadcast);
+      } catch (error) {
+        this.onError(error, broadcast.topic);
+      }
+    }
+  }
+
+  /**
+   * Reads back, in order, what a topic published while the subscriber was away: after the last
+   * position delivered, or everything held when the epoch changed meanwhile (Redis came back empty).
+   */
+  private async catchUp(topic: string, entry: Topic): Promise<void> {
+    const last = entry.last;
+    if (!last) return;
+    try {
+      let read = await this.read(topic, last.seq + 1, Number.MAX_SAFE_INTEGER, 10_000);
+      if (read.epoch !== last.epoch) read = await this.read(topic, 1, Number.MAX_SAFE_INTEGER, 10_000);
+      if (this.topics.get(topic) !== entry) return;
+      for (const stored of read.entries) {
+        const broadcast: SequencedBroadcast = { topic, epoch: read.epoch, seq: stored.seq, event: stored.event, payloadJson: stored.payloadJson, payloadBytes: Buffer.from(stored.payloadJson), exclude: stored.exclude ?? null };
+        if (stored.id !== undefined) broadcast.id = stored.id;
+        this.deliver(entry, broadcast);
+      }
+    } catch (error) {
+      this.onError(error, topic);
+    }
+  }
+}
+
+/** Defines the scripts on a client once (ioredis sends EVALSHA, and the script itself when Redis lost it). */
+function define(redis: Redis): void {
+  if ((redis as unknown as Partial<Scripted>).plumePublish) return;
+  redis.defineCommand('plumePublish', { numberOfKeys: 4, lua: PUBLISH });
+  redis.defineCommand('plumeRead', { numberOfKeys: 4, lua: READ });
+}
+
+/**
+ * Decodes what the publish script sends: `<len>:<epoch><len>:<seq><len>:<event><len>:<id><len>:<exclude>`
+ * then the payload's bytes (lengths in bytes, decimal).
+ */
+export function decodeBroadcast(topic: string, message: Buffer): SequencedBroadcast {
+  let at = 0;
+  const field = (): string => {
+    const colon = message.indexOf(0x3a, at);
+    if (colon === -1) throw new Error(`malformed broadcast on ${topic}: no field length`);
+    const length = Number(message.toString('latin1', at, colon));
+    if (!Number.isSafeInteger(length) || colon + 1 + length > message.length) throw new Error(`malformed broadcast on ${topic}: bad field length`);
+    at = colon + 1 + length;
+    return message.toString('utf8', colon + 1, at);
+  };
+  const epoch = field();
+  const seq = Number(field());
+  const event = field();
+  const id = field();
+  const exclude = field();
+  const broadcast: SequencedBroadcast = { topic, epoch, seq, event, payloadBytes: message.subarray(at), exclude: exclude === '' ? null : exclude };
+  if (id !== '') broadcast.id = id;
+  return broadcast;
+}
