@@ -18,6 +18,7 @@ const HELP = `Usage: npm run server -- [options]
                              (env PLUME_ALLOWED_ORIGINS; the server's own origin is always allowed; "*" allows any)
   --static <dir>             serve a built app from this folder
   --heartbeat-timeout <ms>   close sockets silent this long (default 60000)
+  --history-limit <n>        broadcasts kept per topic for recovery (env PLUME_HISTORY_LIMIT; default 1000)
   --no-relay                 do not register the default relay channel on room:*
   --no-mesh                  turn off peer-assisted fan-out (clients then get every broadcast directly)
   --mesh-min-relayed <n>     relay a room's broadcasts only once the plan reaches n members through peers (default 4)
@@ -36,6 +37,7 @@ function main(): void {
       origin: { type: 'string', multiple: true },
       static: { type: 'string' },
       'heartbeat-timeout': { type: 'string' },
+      'history-limit': { type: 'string' },
       'no-relay': { type: 'boolean' },
       'no-mesh': { type: 'boolean' },
       'mesh-min-relayed': { type: 'string' },
@@ -64,6 +66,7 @@ function main(): void {
     allowedOrigins: origins,
     staticDir: values.static,
     heartbeatTimeoutMs: values['heartbeat-timeout'] ? Number(values['heartbeat-timeout']) : undefined,
+    historyLimit: (values['history-limit'] ?? process.env.PLUME_HISTORY_LIMIT) ? Number(values['history-limit'] ?? process.env.PLUME_HISTORY_LIMIT) : undefined,
     relay: !values['no-relay'],
     mesh: values['no-mesh'] ? false : values['mesh-min-relayed'] ? { minRelayed: Number(values['mesh-min-relayed']) } : true,
   });
