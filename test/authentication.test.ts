@@ -1,7 +1,7 @@
 /**
- * Socket authentication (PROTOCOL.md §1 step 3 and §8): tokens in the query
- * or the subprotocol header, refusals as close codes 4401/4403, the connect
- * hook, expiry while connected, and dev mode.
+ * Socket authentication (PROTOCOL.md §1 step 3 and §8): tokens in the
+ * subprotocol header (the query only when allowed), refusals as close codes
+ * 4401/4403/1011, the connect hook, expiry while connected, and dev mode.
  */
 import { describe, expect, it } from 'vitest';
 import { signToken } from '../server/auth/token';
@@ -34,45 +34,45 @@ describe('with a secret', () => {
   it('closes a socket with an expired token with 4401', async () => {
     const { connect } = await start({ secret: SECRET });
     const token = signToken({ sub: 'u1' }, SECRET, { now: Date.now() - 7200_000 });
-    const ada = await connect({ params: { token } });
+    const ada = await connect({ token });
     expect(await ada.closeEvent()).toEqual({ code: 4401, reason: 'token expired' });
   });
 
   it('closes a socket whose token is signed with another secret with 4401', async () => {
     const { connect } = await start({ secret: SECRET });
-    const ada = await connect({ params: { token: signToken({ sub: 'u1' }, 'not-the-secret') } });
+    const ada = await connect({ token: signToken({ sub: 'u1' }, 'not-the-secret') });
     expect(await ada.closeEvent()).toEqual({ code: 4401, reason: 'token signature does not verify' });
   });
 
   it('closes a socket presenting an alg "none" token with 4401', async () => {
     const { connect } = await start({ secret: SECRET });
     const token = `${b64({ alg: 'none', typ: 'JWT' })}.${b64({ sub: 'admin', exp: Date.now() / 1000 + 3600 })}.`;
-    const ada = await connect({ params: { token } });
+    const ada = await connect({ token });
     expect(await ada.closeEvent()).toMatchObject({ code: 4401 });
   });
 
   it('closes a socket presenting garbage as a token with 4401', async () => {
     const { connect } = await start({ secret: SECRET });
-    const ada = await connect({ params: { token: 'garbage' } });
+    const ada = await connect({ token: 'garbage' });
     expect(await ada.closeEvent()).toEqual({ code: 4401, reason: 'token is not a JWT' });
   });
 
   it('closes a socket whose token is not valid yet with 4401', async () => {
     const { connect } = await start({ secret: SECRET });
     const token = signToken({ sub: 'u1', nbf: Math.floor(Date.now() / 1000) + 600 }, SECRET);
-    const ada = await connect({ params: { token } });
+    const ada = await connect({ token });
     expect(await ada.closeEvent()).toEqual({ code: 4401, reason: 'token not valid yet' });
   });
 
-  it('accepts a token in the query and takes assigns from its claims', async () => {
+  it('accepts a token in the subprotocol header and takes assigns from its claims', async () => {
     const { connect } = await start({ secret: SECRET }, withWhoami);
-    const ada = await connect({ name: 'ignored', params: { token: signToken({ sub: 'user-1', name: 'Ada' }, SECRET) } });
+    const ada = await connect({ name: 'ignored', token: signToken({ sub: 'user-1', name: 'Ada' }, SECRET) });
     expect((await ada.join('whoami')).reply).toEqual({ status: 'ok', response: { assigns: { userId: 'user-1', name: 'Ada' } } });
   });
 
   it('uses sub as the name when the token has no name claim', async () => {
     const { connect } = await start({ secret: SECRET }, withWhoami);
-    const ada = await connect({ params: { token: signToken({ sub: 'user-2' }, SECRET) } });
+    const ada = await connect({ token: signToken({ sub: 'user-2' }, SECRET) });
     expect((await ada.join('whoami')).reply.response).toEqual({ assigns: { userId: 'user-2', name: 'user-2' } });
   });
 
@@ -93,10 +93,10 @@ describe('with a secret', () => {
   });
 
   it('closes a socket with 4401 when its token expires while connected', async () => {
-    const { connect } = await start({ secret: SECRET });
+    const { connect } = await start({ secret: SECRET, clockToleranceSec: 0 });
     const expiresAt = Date.now() + 400;
-    const token = signToken({ sub: 'u1', exp: expiresAt / 1000 }, SECRET);
-    const ada = await connect({ params: { token } });
+    const token = signToken({ sub: 'u1', exp: expiresAt / 1000, rooms: ['room:a'] }, SECRET);
+    const ada = await connect({ token });
     await ada.joinOk('room:a');
     // The expiry sweep runs at most once a second.
     expect(await ada.closeEvent(3000)).toEqual({ code: 4401, reason: 'token expired' });
@@ -142,7 +142,7 @@ describe('the connect hook', () => {
     const seen = new Recorder<ConnectInfo>();
     const { connect } = await start({ secret: SECRET }, (server) => server.onConnect((info) => seen.push(info)));
     const token = signToken({ sub: 'u9', team: 'blue' }, SECRET);
-    await connect({ name: 'x', params: { token, plume: '1', custom: 'yes' } });
+    await connect({ name: 'x', token, params: { plume: '1', custom: 'yes' } });
     const info = await seen.next();
     expect(info.params).toEqual({ name: 'x', custom: 'yes' });
     expect(info.claims).toMatchObject({ sub: 'u9', team: 'blue' });

@@ -13,11 +13,14 @@ import { ok, type Assigns, type ChannelHandler, type ChannelSocket, type Maybe, 
 import type { Outcome } from '../engine/memory/dedupe';
 import type { Position } from '../engine/memory/history';
 import { Serial } from './serial';
+import type { TokenClaims } from '../auth/token';
 
 /** What a channel instance needs from its connection and server. */
 export interface ChannelHost {
   readonly socketId: string;
   readonly plume: boolean;
+  /** The socket's verified token claims, if any. */
+  readonly claims?: TokenClaims;
   /** Sends a frame's text, or a whole WebSocket frame already built (`outbound.ts`). */
   send(frame: string | Buffer): void;
   broadcast(topic: string, event: string, payload: Payload, options: { exclude?: string; id?: string }): Position;
@@ -68,6 +71,10 @@ export class ChannelInstance implements ChannelSocket {
 
   get plume(): boolean {
     return this.host.plume;
+  }
+
+  get claims(): TokenClaims | undefined {
+    return this.host.claims;
   }
 
   get joined(): boolean {
