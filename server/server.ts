@@ -263,10 +263,18 @@ export class PlumeServer implements ConnectionHost {
     this.started = true;
     await this.pubsub.start();
     this.presence.start();
+    this.warnAboutAuth();
     if (!this.verifier) this.log.warn('DEV MODE: no secret configured, so there are no tokens and the "name" connect param is the identity. Set PLUME_SECRET before exposing this server.');
     const every = Math.max(50, Math.min(1000, this.options.heartbeatTimeoutMs / 4));
     this.sweepTimer = setInterval(() => this.sweep(), every);
     this.sweepTimer.unref();
+  }
+
+  /** Says what a configuration with authentication leaves open or shut (SECURITY.md, running in production). */
+  private warnAboutAuth(): void {
+    const { secret, auth, allowedOrigins } = this.options;
+    if (secret && Buffer.byteLength(secret) < 32) this.log.warn('the token secret is shorter than 32 bytes: anyone who guesses it can mint tokens; use a long random one');
+    if (auth && allowedOrigins.length === 0) this.log.warn('no allowedOrigins: browser pages cannot open sockets (only clients without an Origin can); set allowedOrigins / --origin to your app\'s origins');
   }
 
   private lastEarlyEvictionWarning = 0;
