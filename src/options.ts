@@ -31,8 +31,8 @@ export interface SocketOptions {
    * An auth token, or a function returning one (sync or async). Sent in the
    * `Sec-WebSocket-Protocol` header, never in the URL. A function is called
    * on every connect, and, with Plume's extensions on, again before the
-   * token expires (10% of its lifetime before, at least 1 s and at most
-   * 60 s, read from its `exp` and `iat`): the new token goes to the server
+   * token expires (10% of its lifetime before, at least 5 s and at most
+   * 60 s, halfway for tokens under 10 s; read from its `exp` and `iat`): the new token goes to the server
    * on the open socket (`plume:token`, PROTOCOL.md §8), so channels stay
    * joined. A refused refresh is reported as `unauthorized` on
    * `socket.onError`; the server then closes the socket when the old token

@@ -24,10 +24,11 @@ describe('tokenTimes', () => {
 });
 
 describe('refreshDelay', () => {
-  it('refreshes 10% of the lifetime before the end, at least 1 s and at most 60 s before', () => {
+  it('refreshes 10% of the lifetime before the end, at least 5 s and at most 60 s before, halfway for a short token', () => {
     expect(refreshDelay({ exp: 3600, iat: 0 }, 0, 0)).toBe(3_540_000);
     expect(refreshDelay({ exp: 300, iat: 0 }, 0, 0)).toBe(270_000);
-    expect(refreshDelay({ exp: 5, iat: 0 }, 0, 0)).toBe(4_000);
+    expect(refreshDelay({ exp: 30, iat: 0 }, 0, 0)).toBe(25_000);
+    expect(refreshDelay({ exp: 4, iat: 0 }, 0, 0)).toBe(2_000);
   });
 
   it('counts from when the token was obtained, so a client clock that is behind does not matter', () => {

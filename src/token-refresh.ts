@@ -15,9 +15,9 @@ import type { Clock, TimerHandle } from './timer';
 
 /** Refresh this share of a token's lifetime before it ends... */
 const LEAD_SHARE = 0.1;
-/** ...but at least this long before (ms)... */
-const MIN_LEAD_MS = 1_000;
-/** ...and at most this long before (ms). */
+/** ...but at least this long before (ms), room for a slow token function and round trip... */
+const MIN_LEAD_MS = 5_000;
+/** ...and at most this long before (ms); a token shorter than twice the minimum is refreshed halfway. */
 const MAX_LEAD_MS = 60_000;
 /** Least time between two refresh attempts (ms): a token function that hands back the same token is asked again no faster. */
 const RETRY_MS = 1_000;
@@ -61,7 +61,7 @@ export function refreshDelay(times: TokenTimes, obtainedAt: number, now: number)
   const byLifetime = times.iat === undefined ? Infinity : obtainedAt + (times.exp - times.iat) * 1000 - now;
   const left = Math.min(byClock, byLifetime);
   const lifetime = times.iat === undefined ? left : (times.exp - times.iat) * 1000;
-  const lead = Math.min(MAX_LEAD_MS, Math.max(MIN_LEAD_MS, lifetime * LEAD_SHARE));
+  const lead = Math.min(MAX_LEAD_MS, Math.max(Math.min(MIN_LEAD_MS, lifetime / 2), lifetime * LEAD_SHARE));
   return Math.max(0, left - lead);
 }
 

@@ -28,7 +28,7 @@ describe('the Plume client renews its token on the open socket', () => {
     const ada = connect(url, {
       ...fast,
       token: () => {
-        const token = signToken({ sub: 'u1', name: 'Ada', rooms: ['room:*'] }, secret, { expiresInSeconds: 2 });
+        const token = signToken({ sub: 'u1', name: 'Ada', rooms: ['room:*'] }, secret, { expiresInSeconds: 4 });
         expiries.push(JSON.parse(Buffer.from(token.split('.')[1] as string, 'base64url').toString()).exp * 1000);
         return token;
       },
@@ -56,7 +56,7 @@ describe('the Plume client renews its token on the open socket', () => {
   it('reports a refused refresh as unauthorized; the close at the old expiry follows and it reconnects with a fresh token', async () => {
     const { url } = await start({ secret, clockToleranceSec: 0 });
     const tokens = [
-      signToken({ sub: 'u1', rooms: ['room:*'] }, secret, { expiresInSeconds: 2 }),
+      signToken({ sub: 'u1', rooms: ['room:*'] }, secret, { expiresInSeconds: 4 }),
       signToken({ sub: 'someone-else', rooms: ['room:*'] }, secret, { expiresInSeconds: 60 }),
       signToken({ sub: 'u1', rooms: ['room:*'] }, secret, { expiresInSeconds: 60 }),
     ];
@@ -67,9 +67,9 @@ describe('the Plume client renews its token on the open socket', () => {
     ada.connect();
     const room = ada.channel('room:refused');
     expect((await room.join()).status).toBe('ok');
-    expect(await errors.next(3000)).toBe('unauthorized undefined token refresh refused: token is for another user');
-    expect(await errors.next(3000)).toBe('unauthorized 4401 token expired');
-    await nextState(ada, (c) => c.to === 'open', 3000);
+    expect(await errors.next(6000)).toBe('unauthorized undefined token refresh refused: token is for another user');
+    expect(await errors.next(6000)).toBe('unauthorized 4401 token expired');
+    await nextState(ada, (c) => c.to === 'open', 6000);
     expect(calls).toBe(3);
     const joined = new Recorder<string>();
     room.onStateChange(({ to }) => joined.push(to));
