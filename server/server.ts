@@ -264,7 +264,7 @@ export class PlumeServer implements ConnectionHost {
     await this.pubsub.start();
     this.presence.start();
     this.warnAboutAuth();
-    if (!this.verifier) this.log.warn('DEV MODE: no secret configured, so there are no tokens and the "name" connect param is the identity. Set PLUME_SECRET before exposing this server.');
+    if (!this.verifier) this.log.warn('DEV MODE: no secret, publicKey or jwksUrl configured, so there are no tokens and the "name" connect param is the identity. Configure authentication before exposing this server (SECURITY.md).');
     const every = Math.max(50, Math.min(1000, this.options.heartbeatTimeoutMs / 4));
     this.sweepTimer = setInterval(() => this.sweep(), every);
     this.sweepTimer.unref();
