@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MessageLog, type ChatMessage } from './messages';
+import { MessageLog, parseMessage, type ChatMessage } from './messages';
 
 function message(id: string, extra: Partial<ChatMessage> = {}): ChatMessage {
   return { id, body: `body ${id}`, name: 'Ada', sentAt: 0, mine: false, status: 'sent', ...extra };
@@ -52,5 +52,17 @@ describe('MessageLog', () => {
     expect(log.remove('q')?.id).toBe('q');
     expect(ids(log)).toEqual(['a']);
     expect(log.get('q')).toBeUndefined();
+  });
+});
+
+describe('parseMessage', () => {
+  const sent = { id: 'm1', body: 'hi', name: 'Ada', sentAt: 1 };
+
+  it('takes the name the sender wrote when the server vouches for none (dev mode)', () => {
+    expect(parseMessage(sent)).toEqual(sent);
+  });
+
+  it('takes the name the server stamped over the one the sender wrote', () => {
+    expect(parseMessage({ ...sent, name: 'Mallory', from: { id: 'u-ada', name: 'Ada' } })).toEqual(sent);
   });
 });

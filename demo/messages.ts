@@ -43,10 +43,15 @@ const MAX_KEPT = 500;
 
 /**
  * Checks a payload from the network; anything malformed is dropped (null),
- * since any member of a room can push anything.
+ * since any member of a room can push anything. A server with
+ * authentication stamps the sender as `from: { id, name }` (PROTOCOL.md §8):
+ * that name wins over the one the sender wrote. In dev mode there is no
+ * `from`, and the name a member picked is all there is.
  */
 export function parseMessage(payload: Record<string, unknown>): MessagePayload | null {
-  const { id, body, name, sentAt } = payload;
+  const { id, body, sentAt } = payload;
+  const from = payload.from as { name?: unknown } | undefined;
+  const name = typeof from?.name === 'string' ? from.name : payload.name;
   if (typeof id !== 'string' || id.length === 0 || id.length > 100) return null;
   if (typeof body !== 'string' || body.trim().length === 0) return null;
   if (typeof name !== 'string' || name.trim().length === 0) return null;

@@ -3,8 +3,12 @@
  * Reads flags and environment, starts a PlumeServer with the default relay
  * channel, prints where it listens, and shuts down gracefully on SIGINT/SIGTERM.
  */
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { DevModeError } from './auth/dev-mode';
+import type { PublicKeyInput } from './auth/verifier';
 import { consoleLogger } from './log';
+import type { ServerOptions } from './options';
 import { installSafetyNet } from './safety-net';
 import { redisEngine } from './engine/redis/engine';
 import { PlumeServer } from './server';
@@ -13,9 +17,20 @@ const HELP = `Usage: npm run server -- [options]
 
   --port <n>                 port to listen on (env PORT; default 4000; 0 picks a free one)
   --host <addr>              address to bind (env HOST; default 127.0.0.1)
-  --secret <s>               token secret (env PLUME_SECRET; unset = dev mode, no tokens)
-  --origin <url>             allow browser sockets from this origin; repeatable or comma-separated
-                             (env PLUME_ALLOWED_ORIGINS; the server's own origin is always allowed; "*" allows any)
+  --secret <s>               HS256 token secret (env PLUME_SECRET)
+  --public-key <key>         RS256/ES256/EdDSA public key: PEM text, JWK JSON, a JSON array of them,
+                             or a file holding one of those (env PLUME_PUBLIC_KEY)
+  --jwks-url <url>           JWK Set to verify tokens with, cached and refetched for new kids (env PLUME_JWKS_URL)
+  --issuer <iss>             tokens must carry this iss; comma-separated for several (env PLUME_ISSUER)
+  --audience <aud>           tokens must carry this aud; comma-separated for several (env PLUME_AUDIENCE)
+  --clock-tolerance <s>      leeway for exp and nbf, in seconds (env PLUME_CLOCK_TOLERANCE; default 5)
+  --allow-query-token        also accept a token in the URL's query (env PLUME_ALLOW_QUERY_TOKEN=1; default off)
+  --dev                      with none of secret, public key or JWKS, serve in dev mode (no tokens,
+                             the name param is the identity) even on a non-loopback --host (env PLUME_DEV=1);
+                             without it dev mode serves on loopback only
+  --origin <url>             allow browser sockets from this origin, scheme included (https://app.example);
+                             repeatable or comma-separated (env PLUME_ALLOWED_ORIGINS; "*" allows any;
+                             in dev mode a page on the same loopback origin is allowed too)
   --static <dir>             serve a built app from this folder
   --heartbeat-timeout <ms>   close sockets silent this long (default 60000)
   --history-limit <n>        broadcasts kept per topic for recovery (env PLUME_HISTORY_LIMIT; default 1000)
@@ -34,6 +49,13 @@ function main(): void {
       port: { type: 'string' },
       host: { type: 'string' },
       secret: { type: 'string' },
+      'public-key': { type: 'string' },
+      'jwks-url': { type: 'string' },
+      issuer: { type: 'string' },
+      audience: { type: 'string' },
+      'clock-tolerance': { type: 'string' },
+      'allow-query-token': { type: 'boolean' },
+      dev: { type: 'boolean' },
       origin: { type: 'string', multiple: true },
       static: { type: 'string' },
       'heartbeat-timeout': { type: 'string' },
@@ -62,7 +84,7 @@ function main(): void {
   const server = new PlumeServer({
     engine: redisUrl ? redisEngine({ url: redisUrl, prefix: values['redis-prefix'] ?? process.env.PLUME_REDIS_PREFIX }) : undefined,
     nodeId: values['node-id'] ?? process.env.PLUME_NODE_ID,
-    secret: values.secret ?? process.env.PLUME_SECRET,
+    ...authOptions(values),
     allowedOrigins: origins,
     staticDir: values.static,
     heartbeatTimeoutMs: values['heartbeat-timeout'] ? Number(values['heartbeat-timeout']) : undefined,
@@ -85,10 +107,61 @@ function main(): void {
       process.on('SIGTERM', () => stop('SIGTERM'));
     },
     (err: NodeJS.ErrnoException) => {
+      if (err instanceof DevModeError) {
+        console.error(`[plume] ${err.message}`);
+        return process.exit(1);
+      }
       console.error(`[plume] cannot listen on ${host}:${port}: ${err.code === 'EADDRINUSE' ? 'the port is in use; pick another with --port' : err.message}`);
       process.exit(1);
     },
   );
+}
+
+/** A comma-separated list, or undefined when empty. */
+function list(value: string | undefined): string[] | undefined {
+  const items = (value ?? '').split(',').map((v) => v.trim()).filter(Boolean);
+  return items.length > 0 ? items : undefined;
+}
+
+function flag(value: boolean | undefined, env: string | undefined): boolean {
+  return value === true || ['1', 'true', 'yes'].includes((env ?? '').toLowerCase());
+}
+
+/** `--public-key`: PEM or JWK JSON (or a JSON array of them) given inline, or the path of a file holding it. */
+function readPublicKey(value: string | undefined): PublicKeyInput | PublicKeyInput[] | undefined {
+  if (!value) return undefined;
+  const text = value.includes('-----BEGIN') || value.trimStart().startsWith('{') || value.trimStart().startsWith('[') ? value : readKeyFile(value);
+  if (text.includes('-----BEGIN')) return text;
+  try {
+    return JSON.parse(text) as PublicKeyInput | PublicKeyInput[];
+  } catch (cause) {
+    throw new Error('--public-key must be PEM text, JWK JSON, a JSON array of JWKs, or a file holding one of those', { cause });
+  }
+}
+
+function readKeyFile(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (cause) {
+    throw new Error(`--public-key: cannot read the file "${path}" (${(cause as Error).message}); pass PEM text, JWK JSON or a readable file`, { cause });
+  }
+}
+
+/** Authentication flags and their environment variables. */
+function authOptions(values: Record<string, string | boolean | string[] | undefined>): ServerOptions {
+  const text = (key: string, env: string): string | undefined => (values[key] as string | undefined) ?? process.env[env];
+  const tolerance = text('clock-tolerance', 'PLUME_CLOCK_TOLERANCE');
+  if (tolerance !== undefined && !(Number(tolerance) >= 0)) throw new Error(`--clock-tolerance must be a number of seconds, 0 or more, got ${tolerance}`);
+  return {
+    secret: text('secret', 'PLUME_SECRET'),
+    publicKey: readPublicKey(text('public-key', 'PLUME_PUBLIC_KEY')),
+    jwksUrl: text('jwks-url', 'PLUME_JWKS_URL'),
+    issuer: list(text('issuer', 'PLUME_ISSUER')),
+    audience: list(text('audience', 'PLUME_AUDIENCE')),
+    clockToleranceSec: tolerance === undefined ? undefined : Number(tolerance),
+    allowQueryToken: flag(values['allow-query-token'] as boolean | undefined, process.env.PLUME_ALLOW_QUERY_TOKEN),
+    dev: flag(values.dev as boolean | undefined, process.env.PLUME_DEV),
+  };
 }
 
 try {

@@ -6,21 +6,66 @@ import { randomUUID } from 'node:crypto';
 import type { EngineFactory, EngineLimits } from './engine/engine';
 import type { MeshLimits } from './mesh/room';
 import type { Logger } from './log';
+import type { PublicKeyInput, VerifierOptions } from './auth/verifier';
+import type { RelayOptions } from './channels/relay';
+import { normalizeOrigins } from './auth/origin';
 
 /** Options for `new PlumeServer(options)`. Every field is optional. */
 export interface ServerOptions {
   /** Socket mount path; the WebSocket endpoint is `${path}/websocket`. Default `"/socket"`. */
   path?: string;
   /**
-   * HMAC secret for tokens. When unset the server runs in **dev mode**: no
-   * tokens, and the `name` connect param is the identity. Default: unset
-   * (`PLUME_SECRET` in the CLI).
+   * HMAC secret for HS256 tokens. With none of `secret`, `publicKey` and
+   * `jwksUrl` the server runs in **dev mode**: no tokens, and the `name`
+   * connect param is the identity; it then listens only on a loopback
+   * address unless `dev` is true. Default: unset (`PLUME_SECRET` in the CLI).
    */
   secret?: string;
   /**
-   * Origins allowed to open sockets besides the server's own origin, such as
-   * `"https://app.example.com"`; `"*"` allows any. Requests with no Origin
-   * header (non-browser clients) are always allowed. Default `[]`.
+   * Public key(s) for RS256, ES256 (P-256) and EdDSA (Ed25519) tokens: PEM
+   * text, a JWK, a Node `KeyObject`, or a list of them (a token verifies if
+   * one of them verifies it; JWKs with a `kid` are matched by `kid`).
+   * Default: unset.
+   */
+  publicKey?: PublicKeyInput | PublicKeyInput[];
+  /**
+   * URL of a JWK Set (an identity provider's `jwks_uri`) for RS256, ES256
+   * and EdDSA tokens: fetched when first needed, cached for
+   * `jwksCacheMaxAgeMs`, and fetched again for a token whose `kid` it does
+   * not hold (at most once per `jwksCooldownMs`), so rotated keys are
+   * picked up without a restart. Default: unset.
+   */
+  jwksUrl?: string;
+  /** Tokens must carry this `iss` (or one of these). Default: `iss` is not checked. */
+  issuer?: string | string[];
+  /** Tokens must carry this `aud` (or one of these). Default: `aud` is not checked. */
+  audience?: string | string[];
+  /** Leeway for `exp` and `nbf` between the token issuer's clock and the server's, in seconds. Default 5. */
+  clockToleranceSec?: number;
+  /** Least time between two fetches of the JWK Set for a `kid` it did not hold (ms). Default 30000. */
+  jwksCooldownMs?: number;
+  /** How long a fetched JWK Set is used before it is fetched again (ms). Default 600000 (10 minutes). */
+  jwksCacheMaxAgeMs?: number;
+  /**
+   * Accept a token in the `token` query param as well as in the
+   * `Sec-WebSocket-Protocol` header. URLs end up in access logs and browser
+   * history, so by default a query token is refused with 4401. Default false.
+   */
+  allowQueryToken?: boolean;
+  /**
+   * Run in dev mode (no authentication) even on an address that is not
+   * loopback. Without it, a server with no `secret`, `publicKey` or
+   * `jwksUrl` refuses to listen anywhere but 127.0.0.0/8, ::1 or localhost.
+   * Default false.
+   */
+  dev?: boolean;
+  /**
+   * Browser origins allowed to open sockets, with their scheme, such as
+   * `"https://app.example.com"`; `"*"` allows any. The request's own Host
+   * header is never trusted (DNS rebinding). Requests with no Origin header
+   * (non-browser clients) are always allowed; in dev mode a page on the
+   * same loopback origin (`http://127.0.0.1:5173` asking `127.0.0.1:5173`,
+   * as through Vite's proxy) is too. Default `[]`.
    */
   allowedOrigins?: string[];
   /** Close a socket that sent nothing for this long (close code 4408). Default 60000. */
@@ -45,8 +90,14 @@ export interface ServerOptions {
    * maximum-size payloads, while a stalled socket cannot hold more.
    */
   maxBufferedBytes?: number;
-  /** Register the default relay channel on `room:*` (see `relay.ts`). Default true. */
-  relay?: boolean;
+  /**
+   * The default relay channel on `room:*` (see `channels/relay.ts`): `false`
+   * leaves it out; `{ join }` sets the hook that decides who joins which
+   * room. With authentication and no hook, a join is allowed only to the
+   * rooms the token's `rooms` claim lists; every pushed message gets
+   * `from: { id, name }` from the token. Default true.
+   */
+  relay?: boolean | RelayOptions;
   /** Serve this folder's files over HTTP (for a built app). Default: none. */
   staticDir?: string;
   /**
@@ -115,6 +166,11 @@ export interface ResolvedOptions extends EngineLimits {
   nodeId: string;
   path: string;
   secret: string | undefined;
+  /** What tokens are verified against, or null in dev mode. */
+  auth: VerifierOptions | null;
+  allowQueryToken: boolean;
+  dev: boolean;
+  /** Normalized origins (`scheme://host[:port]`), or `["*"]`. */
   allowedOrigins: string[];
   heartbeatTimeoutMs: number;
   maxPayloadBytes: number;
@@ -123,6 +179,8 @@ export interface ResolvedOptions extends EngineLimits {
   maxChannelsPerSocket: number;
   maxBufferedBytes: number;
   relay: boolean;
+  /** The relay channel's join hook, if any. */
+  relayJoin: RelayOptions['join'];
   staticDir: string | undefined;
   historyPageSize: number;
   presenceGraceMs: number;
@@ -143,20 +201,46 @@ function resolveMesh(option: ServerOptions['mesh']): MeshLimits | null {
   return limits;
 }
 
+/** The verifier's options, or null when nothing to verify against is configured (dev mode). */
+function resolveAuth(options: ServerOptions): VerifierOptions | null {
+  const { secret, publicKey, jwksUrl } = options;
+  const hasKey = Array.isArray(publicKey) ? publicKey.length > 0 : publicKey !== undefined && publicKey !== '';
+  if (!secret && !hasKey && !jwksUrl) {
+    for (const key of ['issuer', 'audience'] as const) {
+      if (options[key] !== undefined) throw new Error(`${key} is set but there is nothing to verify tokens with: set secret, publicKey or jwksUrl`);
+    }
+    return null;
+  }
+  return {
+    secret: secret || undefined,
+    publicKey: hasKey ? publicKey : undefined,
+    jwksUrl: jwksUrl || undefined,
+    issuer: options.issuer,
+    audience: options.audience,
+    clockToleranceSec: options.clockToleranceSec ?? 5,
+    jwksCooldownMs: options.jwksCooldownMs ?? 30_000,
+    jwksCacheMaxAgeMs: options.jwksCacheMaxAgeMs ?? 600_000,
+  };
+}
+
 /** Applies defaults and rejects nonsense with a message that says the fix. */
 export function resolveOptions(options: ServerOptions): ResolvedOptions {
   const resolved: ResolvedOptions = {
     nodeId: options.nodeId ?? `node-${randomUUID().slice(0, 8)}`,
     path: (options.path ?? '/socket').replace(/\/+$/, ''),
     secret: options.secret || undefined,
-    allowedOrigins: options.allowedOrigins ?? [],
+    auth: resolveAuth(options),
+    allowQueryToken: options.allowQueryToken ?? false,
+    dev: options.dev ?? false,
+    allowedOrigins: normalizeOrigins(options.allowedOrigins ?? []),
     heartbeatTimeoutMs: options.heartbeatTimeoutMs ?? 60_000,
     maxPayloadBytes: options.maxPayloadBytes ?? 64 * 1024,
     maxFrameBytes: options.maxFrameBytes ?? 1024 * 1024,
     maxPayloadDepth: options.maxPayloadDepth ?? MAX_PAYLOAD_DEPTH,
     maxChannelsPerSocket: options.maxChannelsPerSocket ?? 100,
     maxBufferedBytes: options.maxBufferedBytes ?? 4 * 1024 * 1024,
-    relay: options.relay ?? true,
+    relay: options.relay !== false,
+    relayJoin: typeof options.relay === 'object' ? options.relay.join : undefined,
     staticDir: options.staticDir,
     historyLimit: options.historyLimit ?? 1000,
     historyMaxAgeMs: options.historyMaxAgeMs ?? 3_600_000,

@@ -21,7 +21,9 @@ import { resolveOptions, type ResolvedOptions, type ServerOptions } from './opti
 import { PubSub } from './pubsub/pubsub';
 import { trackOnJoin } from './presence/track-on-join';
 import { PresenceTracker } from './presence/tracker';
-import { relayChannel, RELAY_PATTERN } from './channels/relay';
+import { relayChannelFor, RELAY_PATTERN } from './channels/relay';
+import { TokenVerifier } from './auth/verifier';
+import { checkDevMode, isLoopbackHost } from './auth/dev-mode';
 import { Router } from './channels/router';
 import { CoalescedLog } from './engine/coalesce';
 import type { BroadcastLog, Engine, EngineHealth, NewBroadcast, Position, StoredBroadcast } from './engine/engine';
@@ -59,6 +61,8 @@ export class PlumeServer implements ConnectionHost {
   readonly presence: PresenceTracker;
   /** Peer-assisted fan-out on this node (PROTOCOL.md §10), or null when `mesh: false`. */
   readonly mesh: MeshRegistry | null;
+  /** What tokens are verified with (it caches a JWK Set), or null in dev mode. */
+  readonly verifier: TokenVerifier | null;
   /** Frames and bytes this server has sent, for monitoring and benchmarks. */
   readonly counters = { frames: 0, bytes: 0 };
   /** @internal The frame whose push is being handled: a broadcast of what the client sent reuses its text. */
@@ -78,6 +82,7 @@ export class PlumeServer implements ConnectionHost {
 
   constructor(options: ServerOptions = {}) {
     this.options = resolveOptions(options);
+    this.verifier = this.options.auth ? new TokenVerifier(this.options.auth) : null;
     this.log = options.logger === false ? silentLogger : options.logger ?? consoleLogger;
     this.engine = (options.engine ?? memoryEngine())({ node: this.options.nodeId, limits: this.options, log: this.log });
     this.pubsub = new PubSub(this.engine.pubsub, (err, topic) => this.reportError(err, `pubsub ${topic}`));
@@ -94,7 +99,8 @@ export class PlumeServer implements ConnectionHost {
       health: () => ({ status: 'ok', node: this.pubsub.nodeName, uptimeMs: Math.round(performance.now() - this.bornAt), ...this.stats() }),
       ready: () => this.engine.health(),
     });
-    if (this.options.relay) this.router.add(RELAY_PATTERN, trackOnJoin(relayChannel, this.presence), true);
+    const relay = relayChannelFor({ authenticated: this.verifier !== null, join: this.options.relayJoin });
+    if (this.options.relay) this.router.add(RELAY_PATTERN, trackOnJoin(relay, this.presence), true);
   }
 
   /**
@@ -192,12 +198,18 @@ export class PlumeServer implements ConnectionHost {
 
   /** Starts an HTTP server and listens. Port 0 picks a free port. */
   async listen(port = 4000, host = '127.0.0.1'): Promise<Address> {
+    if (!this.verifier) this.checkDevMode(host);
     await this.start();
     return this.transport.listen(port, host);
   }
 
   /** Serves sockets on an existing HTTP server (for example your Express app's). */
   async attach(httpServer: HttpServer): Promise<void> {
+    if (!this.verifier) {
+      const address = httpServer.address();
+      // A pipe (a string) is local; an unbound server could still listen anywhere.
+      this.checkDevMode(typeof address === 'string' ? 'localhost' : address?.address);
+    }
     await this.start();
     this.transport.attach(httpServer);
   }
@@ -251,6 +263,12 @@ export class PlumeServer implements ConnectionHost {
     this.log.error(`error in ${context}:`, error);
   }
 
+  /** Dev mode serves on loopback only, unless `dev: true` (PROTOCOL.md §8, dev mode). */
+  private checkDevMode(host: string | undefined): void {
+    checkDevMode(host, this.options.dev);
+    if (host === undefined || !isLoopbackHost(host)) this.log.warn(`DEV MODE on ${host || 'every address'} (dev: true): anyone who reaches this server may connect under any name`);
+  }
+
   private async start(): Promise<void> {
     // Listening again after close() used to succeed and then answer every upgrade with HTTP 503.
     if (this.closed) throw new Error('this PlumeServer was closed and cannot serve again: create a new PlumeServer');
@@ -259,10 +277,18 @@ export class PlumeServer implements ConnectionHost {
     await this.engine.start();
     await this.pubsub.start();
     this.presence.start();
-    if (!this.options.secret) this.log.warn('DEV MODE: no secret configured, so there are no tokens and the "name" connect param is the identity. Set PLUME_SECRET before exposing this server.');
+    this.warnAboutAuth();
+    if (!this.verifier) this.log.warn('DEV MODE: no secret, publicKey or jwksUrl configured, so there are no tokens and the "name" connect param is the identity. Configure authentication before exposing this server (SECURITY.md).');
     const every = Math.max(50, Math.min(1000, this.options.heartbeatTimeoutMs / 4));
     this.sweepTimer = setInterval(() => this.sweep(), every);
     this.sweepTimer.unref();
+  }
+
+  /** Says what a configuration with authentication leaves open or shut (SECURITY.md, running in production). */
+  private warnAboutAuth(): void {
+    const { secret, auth, allowedOrigins } = this.options;
+    if (secret && Buffer.byteLength(secret) < 32) this.log.warn('the token secret is shorter than 32 bytes: anyone who guesses it can mint tokens; use a long random one');
+    if (auth && allowedOrigins.length === 0) this.log.warn('no allowedOrigins: browser pages cannot open sockets (only clients without an Origin can); set allowedOrigins / --origin to your app\'s origins');
   }
 
   private budgetEvictionsSeen = 0;
@@ -299,11 +325,12 @@ export class PlumeServer implements ConnectionHost {
     const connection = new Connection(ws, this, socketId, params.plume === '1', Date.now(), request.socket);
     this.connections.set(socketId, connection);
     this.presence.socketOpened(socketId, params[TAB_PARAM]);
-    authenticate({ secret: this.options.secret, hook: this.connectHook, request, params, socketId }).then(
-      (result) => connection.start(result.assigns, result.expiresAt),
+    const { verifier, options } = this;
+    authenticate({ verifier, allowQueryToken: options.allowQueryToken, hook: this.connectHook, request, params, socketId }).then(
+      (result) => connection.start(result.assigns, result.expiresAt, result.claims),
       (refusal: unknown) => {
         const { code, message, cause } = refusal instanceof Refusal ? refusal : new Refusal(CLOSE.internalError, 'connect failed', refusal);
-        if (code === CLOSE.internalError) this.reportError(cause, 'connect hook');
+        if (code === CLOSE.internalError) this.reportError(cause, message === 'connect hook failed' ? 'connect hook' : `connect (${message})`);
         connection.close(code, message);
       },
     ).catch((err: unknown) => {

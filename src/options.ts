@@ -28,9 +28,15 @@ export interface SocketOptions {
   /** Connect params, or a function returning them (called on every connect). Default `{}`. */
   params?: Params | (() => Params);
   /**
-   * An auth token, or a function returning one (sync or async; called on
-   * every connect so an expired token can be refreshed). Sent in the
-   * `Sec-WebSocket-Protocol` header, never in the URL. Default: none.
+   * An auth token, or a function returning one (sync or async). Sent in the
+   * `Sec-WebSocket-Protocol` header, never in the URL. A function is called
+   * on every connect, and, with Plume's extensions on, again before the
+   * token expires (10% of its lifetime before, at least 5 s and at most
+   * 60 s, halfway for tokens under 10 s; read from its `exp` and `iat`): the new token goes to the server
+   * on the open socket (`plume:token`, PROTOCOL.md §8), so channels stay
+   * joined. A refused refresh is reported as `unauthorized` on
+   * `socket.onError`; the server then closes the socket when the old token
+   * expires and the socket reconnects with a fresh one. Default: none.
    */
   token?: string | (() => string | Promise<string>);
   /** Default timeout for joins, pushes and connection attempts (ms). Default 10000. */

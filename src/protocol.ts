@@ -25,6 +25,8 @@ export const EVENTS = {
   presenceDiff: 'presence_diff',
   /** Client → server: a Plume client sets its own presence fields (PROTOCOL.md, Presence). */
   presenceUpdate: 'plume:presence',
+  /** Client → server on `phoenix`: a Plume client replaces its socket's token (PROTOCOL.md §8). */
+  token: 'plume:token',
 } as const;
 
 /** Close codes the server uses; see `docs/PROTOCOL.md` §6. */

@@ -14,6 +14,7 @@ import { resolveSocketOptions, type ResolvedSocketOptions, type SocketOptions, t
 import { CLOSE, EVENTS, PHOENIX_TOPIC, TAB_PARAM, TOKEN_PROTOCOL_PREFIX, VSN, decode, encode, type Message, type Payload } from './protocol';
 import { tabId } from './tab';
 import { RetryTimer, backoff, type TimerHandle } from './timer';
+import { TokenRefresher } from './token-refresh';
 
 /** Where the connection is. */
 export type SocketState = 'closed' | 'connecting' | 'open' | 'reconnecting' | 'offline';
@@ -82,12 +83,18 @@ export class Socket {
   private heartbeatTimeout: TimerHandle | null = null;
   private heartbeatRef: string | null = null;
   private environmentSubscriptions: Unsubscribe[] = [];
+  /** Renews the token on the open socket (`plume:token`), when `token` is a function and Plume's extensions are on. */
+  private readonly refresher: TokenRefresher | null;
 
   constructor(endpoint: string, options: SocketOptions = {}) {
     this.endpoint = endpoint;
     this.options = resolveSocketOptions(options);
     this.outbox = this.options.durable?.outbox ?? null;
     this.options.durable?.onError((error) => this.errorListeners.emit(error));
+    const { token, clock } = this.options;
+    this.refresher = token && this.options.tokenIsDynamic && this.options.plume
+      ? new TokenRefresher({ clock, token, makeRef: () => this.makeRef(), send: (m) => this.send(m), report: (e) => this.errorListeners.emit(e) })
+      : null;
     this.reconnectTimer = new RetryTimer(this.options.clock, () => this.openTransport('retry'), (tries) =>
       backoff(tries, this.options.reconnect, this.options.random),
     );
@@ -213,6 +220,7 @@ export class Socket {
 
   private createTransport(generation: number, token: string | undefined): void {
     const protocols = token ? ['phoenix', TOKEN_PROTOCOL_PREFIX + base64url(token)] : undefined;
+    this.refresher?.use(token);
     let ws: WebSocketLike;
     try {
       ws = this.options.transport(this.endpointUrl(), protocols);
@@ -233,6 +241,7 @@ export class Socket {
     this.reconnectTimer.reset();
     this.transition('open', 'connected');
     this.scheduleHeartbeat();
+    this.refresher?.start();
   }
 
   private received(data: unknown): void {
@@ -248,6 +257,7 @@ export class Socket {
     if (message.meta?.sig !== undefined) message.frame = data;
     if (message.topic === PHOENIX_TOPIC) {
       if (message.event === EVENTS.reply && message.ref !== null && message.ref === this.heartbeatRef) this.heartbeatAnswered();
+      else this.refresher?.answer(message);
       return;
     }
     const set = this.channelsByTopic.get(message.topic);
@@ -307,6 +317,7 @@ export class Socket {
 
   private clearTimers(): void {
     this.clearConnectTimer();
+    this.refresher?.stop();
     const { clock } = this.options;
     if (this.heartbeatTimer !== null) clock.clearTimeout(this.heartbeatTimer);
     if (this.heartbeatTimeout !== null) clock.clearTimeout(this.heartbeatTimeout);

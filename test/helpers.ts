@@ -54,6 +54,8 @@ export interface ConnectOptions {
   params?: Record<string, string>;
   /** Subprotocols to offer. */
   protocols?: string[];
+  /** A token, offered in `Sec-WebSocket-Protocol` as clients do (`phoenix` + `base64url.bearer.phx.…`), after `protocols`. */
+  token?: string;
   /** Extra upgrade headers, such as `Origin`. */
   headers?: Record<string, string>;
 }
@@ -123,7 +125,8 @@ export class RawClient {
     const name = options.name === undefined ? 'tester' : options.name;
     if (name !== null) params.set('name', name);
     for (const [key, value] of Object.entries(options.params ?? {})) params.set(key, value);
-    return new WebSocket(`${socketUrl}?${params}`, options.protocols ?? [], { headers: options.headers ?? {} });
+    const protocols = options.token === undefined ? options.protocols ?? [] : [...(options.protocols ?? ['phoenix']), `base64url.bearer.phx.${Buffer.from(options.token).toString('base64url')}`];
+    return new WebSocket(`${socketUrl}?${params}`, protocols, { headers: options.headers ?? {} });
   }
 
   /** The subprotocol the server selected. */

@@ -57,6 +57,24 @@ describe('the upgrade', () => {
     expect(await upgradeStatus(`${url.replace('http:', 'ws:')}/socket/websocket`)).toBe(404);
   });
 
+  it('in dev mode, accepts a page on the same loopback origin as the Host it asked (a dev proxy in front)', async () => {
+    const { socketUrl } = await start();
+    expect(await upgradeStatus(socketUrl, { headers: { Host: 'localhost:5173', Origin: 'http://localhost:5173' } })).toBe(101);
+  });
+
+  it('with authentication, accepts only configured origins: its own loopback origin too must be configured', async () => {
+    const { socketUrl, url } = await start({ secret: 'shh' });
+    expect(await upgradeStatus(socketUrl, { headers: { Origin: url } })).toBe(403);
+    expect(await upgradeStatus(socketUrl)).toBe(101);
+    const configured = await start({ secret: 'shh', allowedOrigins: ['https://APP.example:443/'] });
+    expect(await upgradeStatus(configured.socketUrl, { headers: { Origin: 'https://app.example' } })).toBe(101);
+    expect(await upgradeStatus(configured.socketUrl, { headers: { Origin: 'http://app.example' } })).toBe(403);
+  });
+
+  it('refuses an allowedOrigins entry without a scheme at once, saying how to write it', async () => {
+    await expect(start({ allowedOrigins: ['app.example'] })).rejects.toThrow(/allowedOrigins: "app.example" is not an origin; write the scheme and host/);
+  });
+
   it('checks the Origin before authentication: a foreign page gets 403, not a close code', async () => {
     const { socketUrl } = await start({ secret: 'shh' });
     expect(await upgradeStatus(socketUrl, { headers: { Origin: 'http://evil.example' } })).toBe(403);

@@ -3,12 +3,15 @@
  * the application's connect hook.
  *
  * Responsible for turning an upgrade request into assigns, or into a
- * refusal carrying close code 4401/4403/1011. Not responsible for the
- * Origin check (done before the upgrade) or token format (`auth.ts`).
+ * refusal carrying close code 4401/4403/1011, and for where a token may
+ * travel (the subprotocol header; the query only with `allowQueryToken`).
+ * Not responsible for the Origin check (done before the upgrade) or for
+ * verifying a token (`verifier.ts`).
  */
 import type { IncomingMessage } from 'node:http';
 import { CLOSE, TOKEN_PROTOCOL_PREFIX } from '../../src/protocol';
-import { TokenError, verifyToken, type TokenClaims } from './token';
+import { TokenError, type TokenClaims } from './token';
+import type { TokenVerifier } from './verifier';
 import type { Assigns } from '../channels/channel';
 
 /** What the connect hook receives. */
@@ -51,8 +54,13 @@ export class Refusal extends Error {
   }
 }
 
+/** The close reason for a token in the URL (PROTOCOL.md §8): it says how to fix it, within 123 bytes. */
+export const QUERY_TOKEN_REFUSED = 'token in URL refused: send it in Sec-WebSocket-Protocol (token/authToken option) or set allowQueryToken';
+
 interface AuthInput {
-  secret: string | undefined;
+  /** What tokens are verified with, or null in dev mode. */
+  verifier: TokenVerifier | null;
+  allowQueryToken: boolean;
   hook: ConnectHook | undefined;
   request: IncomingMessage;
   params: Record<string, string>;
@@ -71,31 +79,43 @@ export function tokenFromProtocols(header: string | string[] | undefined): strin
   return undefined;
 }
 
-function identify(input: AuthInput): { assigns: Assigns; claims: TokenClaims | undefined; expiresAt: number | null } {
-  const { params, secret } = input;
-  if (!secret) {
+/** The refusal a token's {@link TokenError} closes the socket with: 1011 when the server could not get its keys. */
+export function tokenRefusal(err: TokenError): Refusal {
+  return new Refusal(err.code === 'keys_unavailable' ? CLOSE.internalError : CLOSE.unauthorized, err.message, err);
+}
+
+/** When the socket must close (ms): the token's `exp`, plus the tolerance its check allowed. */
+export function expiryOf(claims: TokenClaims, verifier: TokenVerifier): number {
+  return claims.exp * 1000 + verifier.toleranceMs;
+}
+
+async function identify(input: AuthInput): Promise<{ assigns: Assigns; claims: TokenClaims | undefined; expiresAt: number | null }> {
+  const { params, verifier } = input;
+  if (!verifier) {
     const name = (params.name ?? '').trim().slice(0, 64) || `guest-${input.socketId.slice(0, 4)}`;
     return { assigns: { userId: name, name }, claims: undefined, expiresAt: null };
   }
-  const token = params.token ?? tokenFromProtocols(input.request.headers['sec-websocket-protocol']);
+  const offered = tokenFromProtocols(input.request.headers['sec-websocket-protocol']);
+  if (params.token !== undefined && !input.allowQueryToken) throw new Refusal(CLOSE.unauthorized, QUERY_TOKEN_REFUSED);
+  const token = offered ?? params.token;
   if (!token) throw new Refusal(CLOSE.unauthorized, 'token required');
   try {
-    const claims = verifyToken(token, secret);
-    return { assigns: { userId: claims.sub, name: claims.name ?? claims.sub }, claims, expiresAt: claims.exp * 1000 };
+    const claims = await verifier.verify(token);
+    return { assigns: { userId: claims.sub, name: typeof claims.name === 'string' && claims.name ? claims.name : claims.sub }, claims, expiresAt: expiryOf(claims, verifier) };
   } catch (err) {
-    if (err instanceof TokenError) throw new Refusal(CLOSE.unauthorized, err.message);
+    if (err instanceof TokenError) throw tokenRefusal(err);
     throw err;
   }
 }
 
 /** Resolves to the socket's assigns and token expiry, or rejects with a {@link Refusal}. */
-export async function authenticate(input: AuthInput): Promise<{ assigns: Assigns; expiresAt: number | null }> {
+export async function authenticate(input: AuthInput): Promise<{ assigns: Assigns; claims: TokenClaims | undefined; expiresAt: number | null }> {
   try {
-    const { assigns, claims, expiresAt } = identify(input);
+    const { assigns, claims, expiresAt } = await identify(input);
     const { vsn: _v, token: _t, plume: _p, plume_tab: _tab, ...params } = input.params;
     const result = input.hook ? await input.hook({ params, claims, assigns, request: input.request }) : undefined;
     if (result === false) throw new Refusal(CLOSE.forbidden, 'connect refused');
-    return { assigns: result ? { ...assigns, ...result } : assigns, expiresAt };
+    return { assigns: result ? { ...assigns, ...result } : assigns, claims, expiresAt };
   } catch (err) {
     if (err instanceof Refusal) throw err;
     if (err instanceof ConnectRefused) throw new Refusal(CLOSE.forbidden, err.message);

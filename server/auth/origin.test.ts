@@ -1,54 +1,61 @@
-import type { IncomingMessage } from 'node:http';
 import { describe, expect, it } from 'vitest';
-import { originAllowed } from './origin';
+import { normalizeOrigins, originAllowed, type OriginPolicy } from './origin';
 
-function request(headers: Record<string, string>): IncomingMessage {
-  return { headers } as unknown as IncomingMessage;
-}
+const configured = (allowed: string[]): OriginPolicy => ({ allowed: normalizeOrigins(allowed), loopbackSameOrigin: false });
+const dev = (allowed: string[] = []): OriginPolicy => ({ allowed: normalizeOrigins(allowed), loopbackSameOrigin: true });
 
 describe('originAllowed', () => {
   it('allows requests without an Origin header (non-browser clients)', () => {
-    expect(originAllowed(request({ host: 'chat.example:4000' }), [])).toBe(true);
+    expect(originAllowed(undefined, 'chat.example:4000', configured([]))).toBe(true);
   });
 
-  it('allows the server\'s own origin', () => {
-    expect(originAllowed(request({ host: 'chat.example:4000', origin: 'http://chat.example:4000' }), [])).toBe(true);
-    expect(originAllowed(request({ host: 'chat.example', origin: 'https://chat.example' }), [])).toBe(true);
+  it('allows a configured origin, compared with its scheme', () => {
+    const policy = configured(['https://app.example']);
+    expect(originAllowed('https://app.example', 'api.example', policy)).toBe(true);
+    expect(originAllowed('http://app.example', 'api.example', policy)).toBe(false);
+    expect(originAllowed('https://app.example:8443', 'api.example', policy)).toBe(false);
+    expect(originAllowed('https://app.example.evil', 'api.example', policy)).toBe(false);
   });
 
-  it('refuses a foreign origin', () => {
-    expect(originAllowed(request({ host: 'chat.example:4000', origin: 'http://evil.example:4000' }), [])).toBe(false);
+  it('treats letter case and a default port as the same origin', () => {
+    expect(originAllowed('https://APP.example:443', 'api.example', configured(['https://app.example']))).toBe(true);
+    expect(originAllowed('https://app.example', 'api.example', configured(['HTTPS://App.Example:443/']))).toBe(true);
   });
 
-  it('refuses the same host on another port', () => {
-    expect(originAllowed(request({ host: 'chat.example:4000', origin: 'http://chat.example:4001' }), [])).toBe(false);
+  it('never takes the request\'s own Host as proof (DNS rebinding), not even a loopback one, once authentication is on', () => {
+    expect(originAllowed('http://evil.example:4000', 'evil.example:4000', configured([]))).toBe(false);
+    expect(originAllowed('http://127.0.0.1:4000', '127.0.0.1:4000', configured([]))).toBe(false);
   });
 
-  it('allows an allowlisted origin and only that one', () => {
-    const allowed = ['https://app.example'];
-    expect(originAllowed(request({ host: 'api.example', origin: 'https://app.example' }), allowed)).toBe(true);
-    expect(originAllowed(request({ host: 'api.example', origin: 'https://app.example.evil' }), allowed)).toBe(false);
+  it('in dev mode, allows the same origin only when it is a loopback one', () => {
+    expect(originAllowed('http://127.0.0.1:5173', '127.0.0.1:5173', dev())).toBe(true);
+    expect(originAllowed('http://localhost:4000', 'localhost:4000', dev())).toBe(true);
+    expect(originAllowed('http://[::1]:4000', '[::1]:4000', dev())).toBe(true);
+    expect(originAllowed('http://evil.example:4000', 'evil.example:4000', dev())).toBe(false);
+    expect(originAllowed('http://127.0.0.1:4001', '127.0.0.1:4000', dev())).toBe(false);
+    expect(originAllowed('http://127.0.0.1:4000', undefined, dev())).toBe(false);
   });
 
   it('allows any origin with "*"', () => {
-    expect(originAllowed(request({ host: 'api.example', origin: 'https://anything.example' }), ['*'])).toBe(true);
+    expect(originAllowed('https://anything.example', 'api.example', configured(['*']))).toBe(true);
   });
 
   it('refuses an unparseable or opaque Origin', () => {
-    expect(originAllowed(request({ host: 'api.example', origin: 'null' }), [])).toBe(false);
-    expect(originAllowed(request({ host: 'api.example', origin: '::nonsense' }), [])).toBe(false);
+    expect(originAllowed('null', 'api.example', dev())).toBe(false);
+    expect(originAllowed('::nonsense', 'api.example', dev())).toBe(false);
   });
 
-  it('refuses an Origin when the request has no Host', () => {
-    expect(originAllowed(request({ origin: 'http://chat.example' }), [])).toBe(false);
+  it('refuses a Host header that is not a host', () => {
+    expect(originAllowed('http://127.0.0.1:4000', 'a b', dev())).toBe(false);
+  });
+});
+
+describe('normalizeOrigins', () => {
+  it('keeps scheme, host and port, and "*"', () => {
+    expect(normalizeOrigins(['https://App.Example:443/', 'http://localhost:5173', 'capacitor://localhost', '*'])).toEqual(['https://app.example', 'http://localhost:5173', 'capacitor://localhost', '*']);
   });
 
-  it('treats a Host with the default port or other letter case as the same origin', () => {
-    expect(originAllowed(request({ host: 'Chat.Example:80', origin: 'http://chat.example' }), [])).toBe(true);
-    expect(originAllowed(request({ host: 'chat.example:443', origin: 'https://chat.example' }), [])).toBe(true);
-  });
-
-  it('does not compare the scheme, so a TLS-terminating proxy in front works', () => {
-    expect(originAllowed(request({ host: 'chat.example:8443', origin: 'https://chat.example:8443' }), [])).toBe(true);
+  it.each(['app.example', 'localhost:5173', 'https://app.example/path', 'https://user@app.example', ''])('refuses "%s" at once, with the fix', (entry) => {
+    expect(() => normalizeOrigins([entry])).toThrow(/write the scheme and host, like "https:\/\/app.example"/);
   });
 });

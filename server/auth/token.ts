@@ -1,12 +1,13 @@
 /**
- * Signed tokens: HMAC-SHA256 JWTs (HS256) that an application mints in its
- * own login and the server verifies at connect.
+ * Tokens: the claims Plume reads, why a token is refused (`TokenError`), and
+ * `signToken`, a small synchronous HS256 signer for tests, development and
+ * backends that have no JWT library.
  *
- * Responsible for signing, verifying and expiry. Not responsible for where a
- * token travels (see `transport.ts`) or what the claims authorize (that is the
- * connect hook's and the channels' business).
+ * Responsible for the token's shape. Not responsible for verifying one
+ * (`verifier.ts`, with `jose`), where a token travels (`connect.ts`) or what
+ * the claims authorize (the connect hook's and the channels' business).
  */
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac } from 'node:crypto';
 
 /** Claims Plume understands; any other claim is passed through to the connect hook. */
 export interface TokenClaims {
@@ -16,6 +17,10 @@ export interface TokenClaims {
   exp: number;
   /** A display name. */
   name?: string;
+  /** Topics the default relay channel lets this user join when the server has no join hook (PROTOCOL.md §8). */
+  rooms?: string[];
+  iss?: string;
+  aud?: string | string[];
   iat?: number;
   nbf?: number;
   [claim: string]: unknown;
@@ -29,11 +34,15 @@ export interface SignOptions {
   now?: number;
 }
 
-/** Why a token was refused. `code` is stable; `message` is for people. */
+/** Stable reasons for refusing a token; `keys_unavailable` is the server's trouble (the JWK Set could not be fetched), the others the token's. */
+export type TokenErrorCode =
+  | 'malformed' | 'bad_signature' | 'bad_algorithm' | 'unknown_key' | 'expired' | 'not_yet_valid' | 'missing_claim' | 'bad_claim' | 'keys_unavailable';
+
+/** Why a token was refused. `code` is stable; `message` (the close reason, PROTOCOL.md §8) is for people. */
 export class TokenError extends Error {
-  readonly code: 'malformed' | 'bad_signature' | 'bad_algorithm' | 'expired' | 'not_yet_valid' | 'missing_claim';
-  constructor(code: TokenError['code'], message: string) {
-    super(message);
+  readonly code: TokenErrorCode;
+  constructor(code: TokenErrorCode, message: string, cause?: unknown) {
+    super(message, { cause });
     this.name = 'TokenError';
     this.code = code;
   }
@@ -67,40 +76,4 @@ export function signToken(
   const full = { iat: nowSec, ...claims, exp: claims.exp ?? nowSec + (options.expiresInSeconds ?? 3600) };
   const body = `${HEADER}.${base64url(JSON.stringify(full))}`;
   return `${body}.${hmac(body, secret).toString('base64url')}`;
-}
-
-function parseJson(part: string): Record<string, unknown> {
-  try {
-    const value: unknown = JSON.parse(Buffer.from(part, 'base64url').toString('utf8'));
-    if (typeof value === 'object' && value !== null && !Array.isArray(value)) return value as Record<string, unknown>;
-  } catch {
-    // Falls through to the TokenError below: the caller learns why.
-  }
-  throw new TokenError('malformed', 'token is not a JWT');
-}
-
-/**
- * Verifies a token's signature, algorithm and validity window; returns its claims.
- * Throws {@link TokenError} with a stable `code` when the token is refused.
- *
- * @example
- * try { const { sub } = verifyToken(token, secret); } catch (e) { if (e instanceof TokenError) console.log(e.code); }
- */
-export function verifyToken(token: string, secret: string, now: number = Date.now()): TokenClaims {
-  const parts = token.split('.');
-  if (parts.length !== 3) throw new TokenError('malformed', 'token is not a JWT');
-  const [header, payload, signature] = parts as [string, string, string];
-  if (parseJson(header).alg !== 'HS256') throw new TokenError('bad_algorithm', 'token algorithm must be HS256');
-  const expected = hmac(`${header}.${payload}`, secret);
-  const given = Buffer.from(signature, 'base64url');
-  if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
-    throw new TokenError('bad_signature', 'token signature does not verify');
-  }
-  const claims = parseJson(payload);
-  const nowSec = now / 1000;
-  if (typeof claims.sub !== 'string' || claims.sub === '') throw new TokenError('missing_claim', 'token has no sub claim');
-  if (typeof claims.exp !== 'number') throw new TokenError('missing_claim', 'token has no exp claim');
-  if (claims.exp <= nowSec) throw new TokenError('expired', 'token expired');
-  if (typeof claims.nbf === 'number' && claims.nbf > nowSec) throw new TokenError('not_yet_valid', 'token not valid yet');
-  return claims as TokenClaims;
 }

@@ -6,6 +6,7 @@
  * `channel-instance.ts`.
  */
 import type { Payload, ReplyPayload } from '../../src/protocol';
+import type { TokenClaims } from '../auth/token';
 
 /** Per-socket data set by the connect hook (`userId`, `name`, and the app's own). */
 export interface Assigns {
@@ -45,6 +46,8 @@ export interface ChannelSocket<A extends Assigns = Assigns> {
   readonly assigns: A;
   /** Whether the client negotiated the Plume extensions. */
   readonly plume: boolean;
+  /** The verified claims of the socket's token (its latest, after a refresh); undefined in dev mode. */
+  readonly claims?: TokenClaims;
   /** Broadcasts to every member of the topic, this one included. */
   broadcast(event: string, payload: Payload): void;
   /** Broadcasts to every member of the topic except this one. */

@@ -14,11 +14,14 @@ import { EngineUnavailable, QUOTA_EXCEEDED, QuotaExceeded, UNAVAILABLE, type Pos
 import type { Held } from '../delivery/fanout';
 import type { Outcome } from '../socket/at-most-once';
 import { Serial } from './serial';
+import type { TokenClaims } from '../auth/token';
 
 /** What a channel instance needs from its connection and server. */
 export interface ChannelHost {
   readonly socketId: string;
   readonly plume: boolean;
+  /** The socket's verified token claims, if any. */
+  readonly claims?: TokenClaims;
   /** Sends a frame's text, or a whole WebSocket frame already built (`outbound.ts`). */
   send(frame: string | Buffer): void;
   /** Publishes a broadcast through the engine; resolves with its position once applied. */
@@ -91,6 +94,10 @@ export class ChannelInstance implements ChannelSocket {
 
   get plume(): boolean {
     return this.host.plume;
+  }
+
+  get claims(): TokenClaims | undefined {
+    return this.host.claims;
   }
 
   get joined(): boolean {

@@ -24,6 +24,9 @@ import { Outbound } from '../transport/outbound';
 import type { PresenceTracker } from '../presence/tracker';
 import type { MeshRegistry } from '../mesh/registry';
 import { historyPage, parseHistoryRequest, planJoin } from '../delivery/replay';
+import { checkRefresh } from '../auth/refresh';
+import type { TokenClaims } from '../auth/token';
+import type { TokenVerifier } from '../auth/verifier';
 
 /** What a connection needs from its server. */
 export interface ConnectionHost {
@@ -42,6 +45,8 @@ export interface ConnectionHost {
   release(instance: ChannelInstance, epoch: string | null, seq: number): void;
   /** Peer-assisted fan-out, or null when off. */
   readonly mesh: MeshRegistry | null;
+  /** What tokens are verified with, or null in dev mode (for `plume:token`). */
+  readonly verifier: TokenVerifier | null;
   /** Frames and bytes sent, across sockets. */
   readonly counters: { frames: number; bytes: number };
   /** The frame in hand while a push's handler runs (`frame-json.ts`). */
@@ -85,6 +90,10 @@ export class Connection implements ChannelHost {
   lastSeen: number;
   /** When the socket's token expires (ms), or null. */
   expiresAt: number | null = null;
+  /** The verified claims of the socket's token (the latest after a refresh), or undefined in dev mode. */
+  claims: TokenClaims | undefined;
+  /** A `plume:token` is being verified. */
+  private refreshing = false;
   private state: 'authenticating' | 'open' | 'closed' = 'authenticating';
   private expiryTimer: ReturnType<typeof setTimeout> | undefined;
   /** Frames received while the connect hook runs (created with the first one). */
@@ -117,20 +126,26 @@ export class Connection implements ChannelHost {
   }
 
   /** Completes authentication and handles frames that arrived meanwhile. */
-  start(assigns: Assigns, expiresAt: number | null): void {
+  start(assigns: Assigns, expiresAt: number | null, claims?: TokenClaims): void {
     if (this.state !== 'authenticating') return;
     this.assigns = assigns;
-    this.expiresAt = expiresAt;
+    this.claims = claims;
     this.state = 'open';
-    if (expiresAt !== null) {
-      // A socket must not outlive its token: close at the moment it expires (timers cap at ~24.8 days).
-      const ms = Math.min(expiresAt - Date.now(), 2 ** 31 - 1);
-      this.expiryTimer = setTimeout(() => this.close(CLOSE.unauthorized, 'token expired'), Math.max(0, ms));
-      this.expiryTimer.unref();
-    }
+    this.armExpiry(expiresAt);
     const pending = this.pending ?? [];
     this.pending = null;
     for (const data of pending) if (this.state === 'open') this.guarded(data);
+  }
+
+  /** Closes the socket when its token expires; a refreshed token moves the moment. */
+  private armExpiry(expiresAt: number | null): void {
+    clearTimeout(this.expiryTimer);
+    this.expiresAt = expiresAt;
+    if (expiresAt === null) return;
+    // A socket must not outlive its token: close at the moment it expires (timers cap at ~24.8 days).
+    const ms = Math.min(expiresAt - Date.now(), 2 ** 31 - 1);
+    this.expiryTimer = setTimeout(() => this.close(CLOSE.unauthorized, 'token expired'), Math.max(0, ms));
+    this.expiryTimer.unref();
   }
 
   /**
@@ -208,7 +223,8 @@ export class Connection implements ChannelHost {
     if (message.ref === null) return this.close(CLOSE.badFrame, 'malformed frame: ref must be a string');
     if (!result.payloadValid) return this.replyError(message, result.problem ?? REASONS.invalidPayload);
     if (message.topic === PHOENIX_TOPIC) {
-      return message.event === EVENTS.heartbeat ? this.reply(message, { status: 'ok', response: {} }) : this.replyError(message, REASONS.unknownEvent);
+      if (message.event === EVENTS.heartbeat) return this.reply(message, { status: 'ok', response: {} });
+      return message.event === EVENTS.token && this.plume ? this.refreshToken(message) : this.replyError(message, REASONS.unknownEvent);
     }
     switch (message.event) {
       case EVENTS.join: return this.join(message);
@@ -378,6 +394,27 @@ export class Connection implements ChannelHost {
         },
       ).finally(release);
     }, () => this.replyError(message, REASONS.unmatchedTopic));
+  }
+
+  /** `plume:token`: replaces the socket's token without reconnecting, for the same user (PROTOCOL.md §8). */
+  private refreshToken(message: Message): void {
+    const verifier = this.host.verifier;
+    const token = message.payload.token;
+    if (!verifier) return this.replyError(message, 'authentication is off');
+    if (typeof token !== 'string' || token === '') return this.replyError(message, 'token required');
+    if (this.refreshing) return this.replyError(message, 'token refresh in progress');
+    this.refreshing = true;
+    checkRefresh(verifier, token, this.claims?.sub).then((result) => {
+      this.refreshing = false;
+      if (this.state !== 'open') return;
+      if (!result.ok) return this.replyError(message, result.reason);
+      this.claims = result.claims;
+      this.armExpiry(result.expiresAt);
+      this.reply(message, { status: 'ok', response: { exp: result.claims.exp } });
+    }).catch((err: unknown) => {
+      this.host.reportError(err, `a token refresh of socket ${this.socketId}`);
+      this.close(CLOSE.internalError, 'internal error');
+    });
   }
 
   private reply(message: Message, reply: Reply, meta?: Meta): void {

@@ -131,8 +131,9 @@ export class Transport {
       if (this.ownsHttp) refuse(socket, 404, 'Not Found');
       return;
     }
-    if (!originAllowed(req, this.options.allowedOrigins)) {
-      this.log.warn(`refused upgrade from origin ${req.headers.origin}; allow it with allowedOrigins / --origin`);
+    const policy = { allowed: this.options.allowedOrigins, loopbackSameOrigin: this.options.auth === null };
+    if (!originAllowed(req.headers.origin, req.headers.host, policy)) {
+      this.log.warn(`refused upgrade from origin ${req.headers.origin}; allow it with allowedOrigins / --origin (scheme included, like https://app.example)`);
       return refuse(socket, 403, 'Forbidden');
     }
     this.wss.handleUpgrade(req, socket, head, (ws) => this.host.accept(ws, req, Object.fromEntries(url.searchParams)));
