@@ -23,5 +23,6 @@ export { MemoryHistory, type AppendedBroadcast, type History, type HistoryMemory
 export { relayChannel } from './channels/relay';
 export { PresenceTracker, type PresenceOptions, type MetaUpdate } from './presence/tracker';
 export { trackOnJoin } from './presence/track-on-join';
+export { PresenceLimitError, type PresenceLimits, type PresenceLimitReason } from './presence/limits';
 export { consoleLogger, silentLogger, type Logger } from './log';
 export { installSafetyNet } from './safety-net';

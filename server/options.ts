@@ -5,6 +5,7 @@ import { MAX_PAYLOAD_DEPTH } from '../src/protocol';
 import type { PubSub } from './pubsub/pubsub';
 import type { History } from './engine/memory/history';
 import type { MeshLimits } from './mesh/room';
+import { DEFAULT_PRESENCE_LIMITS, type PresenceLimits } from './presence/limits';
 import type { Logger } from './log';
 
 /** Options for `new PlumeServer(options)`. Every field is optional. */
@@ -73,6 +74,20 @@ export interface ServerOptions {
   /** Presence changes within this interval go out as one `presence_diff` per topic (ms); 0 sends each at once. Default 50. */
   presenceCoalesceMs?: number;
   /**
+   * Most metas one key (user) may have in one topic; a join that would track
+   * one more is refused with `presence limit`. Default 128 (the benchmark
+   * joins 100 sockets of one user to each room).
+   */
+  presenceMaxMetasPerKey?: number;
+  /** Most metas one topic may hold; a join that would track one more is refused with `presence limit`. Default 10000. */
+  presenceMaxPerTopic?: number;
+  /**
+   * Largest size, as JSON in UTF-8 bytes, of a meta's server fields (`track`, `update`; too large
+   * refuses the join) and of its client fields (`plume:presence`; too large is answered
+   * `presence fields too large`), each. Default 2048.
+   */
+  presenceMaxMetaBytes?: number;
+  /**
    * Peer-assisted fan-out (PROTOCOL.md §10): Plume clients that ask to mesh
    * relay signed broadcasts to each other. `false` turns it off; an object
    * tunes it. Default on, `{ degree: 4, maxChildren: 4, maxDepth: 3, minRelayed: 4 }`.
@@ -111,6 +126,7 @@ export interface ResolvedOptions {
   dedupeMaxEntries: number;
   presenceGraceMs: number;
   presenceCoalesceMs: number;
+  presenceLimits: PresenceLimits;
   mesh: MeshLimits | null;
 }
 
@@ -129,6 +145,7 @@ function resolveMesh(option: ServerOptions['mesh']): MeshLimits | null {
 
 /** Applies defaults and rejects nonsense with a message that says the fix. */
 export function resolveOptions(options: ServerOptions): ResolvedOptions {
+  const maxBufferedBytes = options.maxBufferedBytes ?? 4 * 1024 * 1024;
   const resolved: ResolvedOptions = {
     path: (options.path ?? '/socket').replace(/\/+$/, ''),
     secret: options.secret || undefined,
@@ -138,7 +155,7 @@ export function resolveOptions(options: ServerOptions): ResolvedOptions {
     maxFrameBytes: options.maxFrameBytes ?? 1024 * 1024,
     maxPayloadDepth: options.maxPayloadDepth ?? MAX_PAYLOAD_DEPTH,
     maxChannelsPerSocket: options.maxChannelsPerSocket ?? 100,
-    maxBufferedBytes: options.maxBufferedBytes ?? 4 * 1024 * 1024,
+    maxBufferedBytes,
     relay: options.relay ?? true,
     staticDir: options.staticDir,
     historyLimit: options.historyLimit ?? 1000,
@@ -149,6 +166,11 @@ export function resolveOptions(options: ServerOptions): ResolvedOptions {
     dedupeMaxEntries: options.dedupeMaxEntries ?? 100_000,
     presenceGraceMs: options.presenceGraceMs ?? 10_000,
     presenceCoalesceMs: options.presenceCoalesceMs ?? 50,
+    presenceLimits: {
+      maxMetasPerKey: options.presenceMaxMetasPerKey ?? DEFAULT_PRESENCE_LIMITS.maxMetasPerKey,
+      maxPerTopic: options.presenceMaxPerTopic ?? DEFAULT_PRESENCE_LIMITS.maxPerTopic,
+      maxMetaBytes: options.presenceMaxMetaBytes ?? DEFAULT_PRESENCE_LIMITS.maxMetaBytes,
+    },
     mesh: resolveMesh(options.mesh),
   };
   if (!resolved.path.startsWith('/')) throw new Error(`path must start with "/", got "${options.path}"`);
@@ -159,6 +181,9 @@ export function resolveOptions(options: ServerOptions): ResolvedOptions {
     if (!(resolved[key] > 0)) throw new Error(`${key} must be a positive number, got ${String(options[key])}`);
   }
   if (!(resolved.historyLimit >= 0)) throw new Error(`historyLimit must be 0 or more, got ${String(options.historyLimit)}`);
+  for (const [key, value] of [['presenceMaxMetasPerKey', resolved.presenceLimits.maxMetasPerKey], ['presenceMaxPerTopic', resolved.presenceLimits.maxPerTopic], ['presenceMaxMetaBytes', resolved.presenceLimits.maxMetaBytes]] as const) {
+    if (!Number.isInteger(value) || value < 1) throw new Error(`${key} must be a positive integer, got ${String(options[key])}`);
+  }
   for (const key of ['presenceGraceMs', 'presenceCoalesceMs'] as const) {
     if (!(resolved[key] >= 0)) throw new Error(`${key} must be 0 or more, got ${String(options[key])}`);
   }

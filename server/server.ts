@@ -86,7 +86,7 @@ export class PlumeServer implements ConnectionHost {
     });
     this.mesh = this.options.mesh ? new MeshRegistry(this.options.mesh, this.log) : null;
     this.fanout = new Fanout(this.pubsub, this.mesh);
-    this.presence = new PresenceTracker(this.pubsub, { graceMs: this.options.presenceGraceMs, coalesceMs: this.options.presenceCoalesceMs });
+    this.presence = new PresenceTracker(this.pubsub, { graceMs: this.options.presenceGraceMs, coalesceMs: this.options.presenceCoalesceMs, limits: this.options.presenceLimits });
     this.transport = new Transport(this.options, this.log, {
       accept: (ws, request, params) => this.accept(ws, request, params),
       health: () => ({ status: 'ok', node: this.pubsub.nodeName, uptimeMs: Math.round(performance.now() - this.bornAt), ...this.stats() }),

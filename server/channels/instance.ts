@@ -9,7 +9,8 @@
  * (`router.ts`) or fan-out (`fanout.ts`).
  */
 import { EVENTS, REASONS, encode, isPayload, type Payload } from '../../src/protocol';
-import { ok, type Assigns, type ChannelHandler, type ChannelSocket, type Maybe, type Reply, type TerminateReason } from './channel';
+import { PresenceLimitError } from '../presence/limits';
+import { ok, refuse, type Assigns, type ChannelHandler, type ChannelSocket, type Maybe, type Reply, type TerminateReason } from './channel';
 import type { Outcome } from '../engine/memory/dedupe';
 import type { Position } from '../engine/memory/history';
 import { Serial } from './serial';
@@ -74,9 +75,14 @@ export class ChannelInstance implements ChannelSocket {
     return this.state === 'joined';
   }
 
+  /** True once the channel ended, or its join was refused. */
+  get ended(): boolean {
+    return this.state === 'ended';
+  }
+
   /** Runs the handler's join; `done` gets the reply to send, or null if the instance ended meanwhile. */
   join(params: Payload, done: (reply: Reply | null) => void): void {
-    this.serial.run(() => this.guard('join', () => this.handler.join?.(this.topic, params, this), (result, crashed) => {
+    this.serial.run(() => this.guard('join', () => answering(() => this.handler.join?.(this.topic, params, this)), (result, crashed) => {
       if (this.state === 'ended') return done(null);
       if (crashed) {
         this.state = 'ended';
@@ -135,7 +141,7 @@ export class ChannelInstance implements ChannelSocket {
     const handle = this.handler.handleIn ?? (() => ({ status: 'error', response: { reason: REASONS.unknownEvent } }) as Reply);
     const handling: Handling = { id, count: 0, first: null };
     this.handling = handling;
-    return this.guard(`handleIn ${event}`, () => handle.call(this.handler, event, payload, this), (result, crashed) => {
+    return this.guard(`handleIn ${event}`, () => answering(() => handle.call(this.handler, event, payload, this)), (result, crashed) => {
       this.handling = null;
       if (crashed) {
         this.crash();
@@ -262,6 +268,24 @@ export class ChannelInstance implements ChannelSocket {
     }
     return then(value, false);
   }
+}
+
+/**
+ * Runs a handler callback; a presence cap it ran into (`PresenceLimitError`, thrown by `track`)
+ * becomes the refusal it stands for, not a crash.
+ */
+function answering<T>(fn: () => Maybe<T>): Maybe<T | Reply> {
+  try {
+    const value = fn();
+    return value instanceof Promise ? value.catch(refusal) : value;
+  } catch (error) {
+    return refusal(error);
+  }
+}
+
+function refusal(error: unknown): Reply {
+  if (error instanceof PresenceLimitError) return refuse(error.reason);
+  throw error;
 }
 
 function encodable(reply: Reply): boolean {
