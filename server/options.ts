@@ -4,7 +4,7 @@
 import { MAX_PAYLOAD_DEPTH } from '../src/protocol';
 import type { PubSub } from './pubsub/pubsub';
 import type { History } from './engine/memory/history';
-import type { MeshLimits } from './mesh/room';
+import type { MeshSettings } from './mesh/registry';
 import { DEFAULT_PRESENCE_LIMITS, type PresenceLimits } from './presence/limits';
 import type { Logger } from './log';
 
@@ -99,8 +99,16 @@ export interface ServerOptions {
    * saves it (README, Performance). Links stay up either way, for
    * ephemeral events. 1 relays as soon as any member can be reached
    * through a peer.
+   *
+   * Signalling (`plume:signal`, PROTOCOL.md §10) is capped so that no member
+   * can flood another: `maxSignalBytes` (default 16384) bounds one signal
+   * (its `signal` as JSON); each signal costs its size plus 256 bytes from
+   * two token buckets, its sender's and its target's, each holding up to
+   * `signalBurstBytes` (default 131072) and refilled at
+   * `signalBytesPerSecond` (default 16384). A signal is also refused while
+   * its target has more than half of `maxBufferedBytes` waiting.
    */
-  mesh?: boolean | { degree?: number; maxChildren?: number; maxDepth?: number; minRelayed?: number };
+  mesh?: boolean | { degree?: number; maxChildren?: number; maxDepth?: number; minRelayed?: number; maxSignalBytes?: number; signalBurstBytes?: number; signalBytesPerSecond?: number };
   /** Where the server logs; `false` for silence. Default: console. */
   logger?: Logger | false;
 }
@@ -127,17 +135,22 @@ export interface ResolvedOptions {
   presenceGraceMs: number;
   presenceCoalesceMs: number;
   presenceLimits: PresenceLimits;
-  mesh: MeshLimits | null;
+  mesh: MeshSettings | null;
 }
 
 /** Default `mesh.minRelayed`: see `ServerOptions.mesh`. */
 const MIN_RELAYED = 4;
 
-function resolveMesh(option: ServerOptions['mesh']): MeshLimits | null {
+function resolveMesh(option: ServerOptions['mesh'], maxBufferedBytes: number): MeshSettings | null {
   if (option === false) return null;
   const given = typeof option === 'object' ? option : {};
-  const limits = { degree: given.degree ?? 4, maxChildren: given.maxChildren ?? 4, maxDepth: given.maxDepth ?? 3, minRelayed: given.minRelayed ?? MIN_RELAYED, debounceMs: 50 };
-  for (const key of ['degree', 'maxChildren', 'maxDepth', 'minRelayed'] as const) {
+  const limits = {
+    degree: given.degree ?? 4, maxChildren: given.maxChildren ?? 4, maxDepth: given.maxDepth ?? 3, minRelayed: given.minRelayed ?? MIN_RELAYED, debounceMs: 50,
+    maxSignalBytes: given.maxSignalBytes ?? 16 * 1024, signalBurstBytes: given.signalBurstBytes ?? 128 * 1024, signalBytesPerSecond: given.signalBytesPerSecond ?? 16 * 1024,
+    // Signalling may fill at most half of what a socket may have waiting: broadcasts keep the rest.
+    signalBacklogBytes: maxBufferedBytes / 2,
+  };
+  for (const key of ['degree', 'maxChildren', 'maxDepth', 'minRelayed', 'maxSignalBytes', 'signalBurstBytes', 'signalBytesPerSecond'] as const) {
     if (!Number.isInteger(limits[key]) || limits[key] < 1) throw new Error(`mesh.${key} must be a positive integer, got ${String(given[key])}`);
   }
   return limits;
@@ -171,7 +184,7 @@ export function resolveOptions(options: ServerOptions): ResolvedOptions {
       maxPerTopic: options.presenceMaxPerTopic ?? DEFAULT_PRESENCE_LIMITS.maxPerTopic,
       maxMetaBytes: options.presenceMaxMetaBytes ?? DEFAULT_PRESENCE_LIMITS.maxMetaBytes,
     },
-    mesh: resolveMesh(options.mesh),
+    mesh: resolveMesh(options.mesh, maxBufferedBytes),
   };
   if (!resolved.path.startsWith('/')) throw new Error(`path must start with "/", got "${options.path}"`);
   if (resolved.maxPayloadBytes > resolved.maxFrameBytes) {

@@ -27,6 +27,8 @@ export interface ChannelHost {
   /** Called when the instance ended on its own (crash or server-side close). */
   release(instance: ChannelInstance): void;
   reportError(error: unknown, context: string): void;
+  /** Bytes waiting to be written to the socket, when the host can tell (`outbound.ts`). */
+  readonly pendingBytes?: number;
 }
 
 /** The message being handled: its id, and what its broadcasts got. */
@@ -78,6 +80,11 @@ export class ChannelInstance implements ChannelSocket {
   /** True once the channel ended, or its join was refused. */
   get ended(): boolean {
     return this.state === 'ended';
+  }
+
+  /** Bytes waiting to be written to this channel's socket (0 when the host cannot tell). */
+  get pendingBytes(): number {
+    return this.host.pendingBytes ?? 0;
   }
 
   /** Runs the handler's join; `done` gets the reply to send, or null if the instance ended meanwhile. */
