@@ -95,4 +95,27 @@ describe('a lying mesh member', () => {
     expect(honest.map((m) => m.room.stats().repairs)).toEqual(repairs);
     expect(honest.filter((m, i) => m.room.stats().mesh!.receivedRelayed > relayedBefore[i]!).length).toBe(3);
   }, 60_000);
+
+  it('a peer that sends more than a data channel message may hold is cut and reported, and costs nothing else', async () => {
+    const { url, server } = await start();
+    const opened: SimplePeer.Instance[] = [];
+    class Recording extends SimplePeer {
+      constructor(options?: SimplePeer.Options) {
+        super(options);
+        opened.push(this);
+      }
+    }
+    const honest = member(url, 'honest');
+    const socket = connect(url, { params: { name: 'mallory' }, gapWaitMs: GAP_WAIT_MS, mesh: mesh({ wrtc, SimplePeer: Recording }) });
+    socket.connect();
+    const mallory = socket.channel(TOPIC);
+    await Promise.all([honest.room.join(), mallory.join()]);
+    await until(() => opened.some((p) => (p as unknown as { connected: boolean }).connected), 'the link to come up');
+    // One part of a "chunked" message, far over 16 KiB: a receiver used to hold it, whatever its size.
+    opened.find((p) => (p as unknown as { connected: boolean }).connected)!.send(JSON.stringify(['c', 'k', 0, 2, 'x'.repeat(100_000)]));
+    await until(() => honest.room.stats().mesh!.forgeries === 1, 'the honest member to cut the peer');
+    expect(honest.room.stats().mesh!.peers).toEqual([]);
+    server.broadcast(TOPIC, 'msg', { n: 1 });
+    await until(() => honest.got.has(1), 'the next broadcast');
+  }, 30_000);
 });

@@ -25,7 +25,7 @@ export type MeshRefusal = SignalRefusal | 'invalid mesh message';
 /** How long head announcements for a topic are coalesced (ms). */
 const HEAD_INTERVAL_MS = 200;
 /** A peer message's characters besides its payload: topic, event, ids and signature (generous). */
-const RELAY_ENVELOPE = 4096;
+const RELAY_ENVELOPE = 8192;
 
 export class MeshRegistry {
   readonly signer = new Signer();
