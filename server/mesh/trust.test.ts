@@ -69,6 +69,19 @@ describe('Trust: strikes', () => {
     expect(trust.judge(2 * STRIKE_JUDGE_MS, here)).toEqual(['g']);
   });
 
+  it('spares a relay that only passed on a gap from a relay that left', () => {
+    const trust = new Trust();
+    trust.replanned(new Map([['p', 'g'], ['x', 'p'], ['y', 'p']]));
+    trust.announced('e', 1, true);
+    trust.repaired('p', 'up', 'e', 1, 1, 0);
+    trust.left('g');
+    for (const t of [0, 1000]) {
+      trust.repaired('x', 'ux', 'e', 1, 1, t);
+      trust.repaired('y', 'uy', 'e', 1, 1, t);
+      expect(trust.judge(t + STRIKE_JUDGE_MS, (id) => id !== 'g')).toEqual([]);
+    }
+  });
+
   it('forgets a relay that left', () => {
     const trust = relaying();
     trust.repaired('c1', 'u1', 'e', 2, 2, 0);

@@ -11,7 +11,8 @@
  *   struck at least `STRIKES_TO_DEMOTE` times within `STRIKE_WINDOW_MS` by
  *   members of at least two users is demoted: it relays nothing for
  *   `DEMOTE_MS`. A relay that itself struck a relay demoted in the same
- *   judgement is spared (the gap came from above, and that is corroborated).
+ *   judgement, or one that left, is spared (the gap came from above, and
+ *   that is corroborated or certain).
  * - **Reports.** A peer reported for a forged message is cut out of the
  *   mesh only once members of two users reported it within
  *   `REPORT_WINDOW_MS`; one report only keeps the reporter and the peer
@@ -66,6 +67,8 @@ export class Trust {
   private readonly unrelayable: number[] = [];
   private pending: Strike[] = [];
   private readonly strikes = new Map<string, Strike[]>();
+  /** Strikes against relays that left since: whoever made them only passed on the gap a departure left. */
+  private orphaned: Strike[] = [];
   private readonly demotedUntil = new Map<string, number>();
   private readonly reports = new Map<string, Map<string, number>>();
   private readonly apartUntil = new Map<string, Map<string, number>>();
@@ -117,6 +120,7 @@ export class Trust {
       if (open?.parent === id) this.close(child, open);
     }
     this.edges.delete(id);
+    this.orphaned.push(...(this.strikes.get(id) ?? []));
     this.strikes.delete(id);
     this.demotedUntil.delete(id);
     this.reports.delete(id);
@@ -149,7 +153,11 @@ export class Trust {
   judge(now: number, member: (id: string) => boolean): string[] {
     const due = this.pending.filter((s) => now - s.at >= STRIKE_JUDGE_MS);
     this.pending = this.pending.filter((s) => now - s.at < STRIKE_JUDGE_MS);
-    for (const strike of due) if (member(strike.parent)) this.strikes.set(strike.parent, [...(this.strikes.get(strike.parent) ?? []), strike]);
+    for (const strike of due) {
+      if (member(strike.parent)) this.strikes.set(strike.parent, [...(this.strikes.get(strike.parent) ?? []), strike]);
+      else this.orphaned.push(strike);
+    }
+    this.orphaned = this.orphaned.filter((s) => now - s.at <= STRIKE_WINDOW_MS);
     const guilty: string[] = [];
     for (const [parent, list] of this.strikes) {
       const recent = list.filter((s) => now - s.at <= STRIKE_WINDOW_MS);
@@ -157,8 +165,9 @@ export class Trust {
       else this.strikes.set(parent, recent);
       if (recent.length >= STRIKES_TO_DEMOTE && new Set(recent.map((s) => s.user)).size >= CORROBORATION) guilty.push(parent);
     }
-    // A relay that struck another guilty relay only passed on the gap it was given.
-    const demoted = guilty.filter((p) => !guilty.some((g) => g !== p && this.strikes.get(g)!.some((s) => s.child === p)));
+    // A relay that struck another guilty relay, or one that left, only passed on the gap it was given.
+    const spared = (p: string) => this.orphaned.some((s) => s.child === p) || guilty.some((g) => g !== p && this.strikes.get(g)!.some((s) => s.child === p));
+    const demoted = guilty.filter((p) => !spared(p));
     for (const id of demoted) {
       this.demotedUntil.set(id, now + DEMOTE_MS);
       this.strikes.delete(id);
