@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DEMOTE_MS, REPORT_WINDOW_MS, STRIKE_JUDGE_MS, STRIKE_WINDOW_MS, Trust } from './trust';
+import { DEMOTE_MS, REPORT_WINDOW_MS, STRIKE_JUDGE_MS, STRIKE_SPAN_MS, STRIKE_WINDOW_MS, Trust } from './trust';
 
 const here = () => true;
 
@@ -22,6 +22,14 @@ describe('Trust: strikes', () => {
     expect(trust.judge(2000 + STRIKE_JUDGE_MS, here)).toEqual(['p']);
     expect(trust.demoted('p', 2000 + STRIKE_JUDGE_MS + DEMOTE_MS - 1)).toBe(true);
     expect(trust.demoted('p', 2000 + STRIKE_JUDGE_MS + DEMOTE_MS)).toBe(false);
+  });
+
+  it('does not demote a relay that was slow once: its strikes must span STRIKE_SPAN_MS', () => {
+    const trust = relaying();
+    for (const [child, user] of [['c1', 'u1'], ['c2', 'u2'], ['c3', 'u3']]) trust.repaired(child!, user!, 'e', 2, 2, 0);
+    expect(trust.judge(STRIKE_JUDGE_MS, here)).toEqual([]);
+    trust.repaired('c1', 'u1', 'e', 3, 3, STRIKE_SPAN_MS);
+    expect(trust.judge(STRIKE_SPAN_MS + STRIKE_JUDGE_MS, here)).toEqual(['p']);
   });
 
   it('never takes one user\'s word, however many of its sockets or requests', () => {

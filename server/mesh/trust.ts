@@ -8,11 +8,11 @@
  *   signed after the plan told both ends, to the last one before it
  *   changed or their link went down). A member that fills a gap from
  *   history (`plume:history`) inside such a span strikes that relay. A relay
- *   struck at least `STRIKES_TO_DEMOTE` times within `STRIKE_WINDOW_MS` by
- *   members of at least two users is demoted: it relays nothing for
- *   `DEMOTE_MS`. A relay that itself struck a relay demoted in the same
- *   judgement, or one that left, is spared (the gap came from above, and
- *   that is corroborated or certain).
+ *   struck at least `STRIKES_TO_DEMOTE` times within `STRIKE_WINDOW_MS`, over
+ *   at least `STRIKE_SPAN_MS`, by members of at least two users is demoted:
+ *   it relays nothing for `DEMOTE_MS`. A relay that itself struck a relay
+ *   demoted in the same judgement, or one that left, is spared (the gap
+ *   came from above, and that is corroborated or certain).
  * - **Reports.** A peer reported for a forged message is cut out of the
  *   mesh only once members of two users reported it within
  *   `REPORT_WINDOW_MS`; one report only keeps the reporter and the peer
@@ -29,6 +29,11 @@ export const STRIKE_JUDGE_MS = 1_000;
 export const STRIKE_WINDOW_MS = 10_000;
 /** Strikes within the window that demote a relay (from at least two users). */
 export const STRIKES_TO_DEMOTE = 3;
+/**
+ * The first and last of them at least this far apart: a relay that is slow once (a busy tab that
+ * forwards a burst late) is not demoted, one that keeps its children repairing is (ms).
+ */
+export const STRIKE_SPAN_MS = 1_000;
 /** How long a demoted relay relays nothing (ms). */
 export const DEMOTE_MS = 60_000;
 /** Reports about a peer count together for this long; the reporter and the peer stay apart as long (ms). */
@@ -163,7 +168,10 @@ export class Trust {
       const recent = list.filter((s) => now - s.at <= STRIKE_WINDOW_MS);
       if (recent.length === 0) this.strikes.delete(parent);
       else this.strikes.set(parent, recent);
-      if (recent.length >= STRIKES_TO_DEMOTE && new Set(recent.map((s) => s.user)).size >= CORROBORATION) guilty.push(parent);
+      if (recent.length < STRIKES_TO_DEMOTE) continue;
+      const times = recent.map((s) => s.at);
+      if (Math.max(...times) - Math.min(...times) < STRIKE_SPAN_MS) continue;
+      if (new Set(recent.map((s) => s.user)).size >= CORROBORATION) guilty.push(parent);
     }
     // A relay that struck another guilty relay, or one that left, only passed on the gap it was given.
     const spared = (p: string) => this.orphaned.some((s) => s.child === p) || guilty.some((g) => g !== p && this.strikes.get(g)!.some((s) => s.child === p));
