@@ -32,5 +32,6 @@ export type { HistoryMemory } from './engine/memory/history';
 export { relayChannel, relayChannelFor, roomsClaimAllows, type RelayOptions } from './channels/relay';
 export { PresenceTracker, type PresenceOptions, type MetaUpdate } from './presence/tracker';
 export { trackOnJoin } from './presence/track-on-join';
+export { PresenceLimitError, type PresenceLimits, type PresenceLimitReason } from './presence/limits';
 export { consoleLogger, silentLogger, type Logger } from './log';
 export { installSafetyNet } from './safety-net';

@@ -4,7 +4,8 @@
 import { MAX_PAYLOAD_DEPTH } from '../src/protocol';
 import { randomUUID } from 'node:crypto';
 import type { EngineFactory, EngineLimits } from './engine/engine';
-import type { MeshLimits } from './mesh/room';
+import type { MeshSettings } from './mesh/registry';
+import { DEFAULT_PRESENCE_LIMITS, type PresenceLimits } from './presence/limits';
 import type { Logger } from './log';
 import type { PublicKeyInput, VerifierOptions } from './auth/verifier';
 import type { RelayOptions } from './channels/relay';
@@ -144,6 +145,20 @@ export interface ServerOptions {
   /** Presence changes within this interval go out as one `presence_diff` per topic (ms); 0 sends each at once. Default 50. */
   presenceCoalesceMs?: number;
   /**
+   * Most metas one key (user) may have in one topic; a join that would track
+   * one more is refused with `presence limit`. Default 128 (the benchmark
+   * joins 100 sockets of one user to each room).
+   */
+  presenceMaxMetasPerKey?: number;
+  /** Most metas one topic may hold; a join that would track one more is refused with `presence limit`. Default 10000. */
+  presenceMaxPerTopic?: number;
+  /**
+   * Largest size, as JSON in UTF-8 bytes, of a meta's server fields (`track`, `update`; too large
+   * refuses the join) and of its client fields (`plume:presence`; too large is answered
+   * `presence fields too large`), each. Default 2048.
+   */
+  presenceMaxMetaBytes?: number;
+  /**
    * Peer-assisted fan-out (PROTOCOL.md §10): Plume clients that ask to mesh
    * relay signed broadcasts to each other. `false` turns it off; an object
    * tunes it. Default on, `{ degree: 4, maxChildren: 4, maxDepth: 3, minRelayed: 4 }`.
@@ -155,8 +170,16 @@ export interface ServerOptions {
    * saves it (README, Performance). Links stay up either way, for
    * ephemeral events. 1 relays as soon as any member can be reached
    * through a peer.
+   *
+   * Signalling (`plume:signal`, PROTOCOL.md §10) is capped so that no member
+   * can flood another: `maxSignalBytes` (default 16384) bounds one signal
+   * (its `signal` as JSON); each signal costs its size plus 256 bytes from
+   * two token buckets, its sender's and its target's, each holding up to
+   * `signalBurstBytes` (default 131072) and refilled at
+   * `signalBytesPerSecond` (default 16384). A signal is also refused while
+   * its target has more than half of `maxBufferedBytes` waiting.
    */
-  mesh?: boolean | { degree?: number; maxChildren?: number; maxDepth?: number; minRelayed?: number };
+  mesh?: boolean | { degree?: number; maxChildren?: number; maxDepth?: number; minRelayed?: number; maxSignalBytes?: number; signalBurstBytes?: number; signalBytesPerSecond?: number };
   /** Where the server logs; `false` for silence. Default: console. */
   logger?: Logger | false;
 }
@@ -185,17 +208,23 @@ export interface ResolvedOptions extends EngineLimits {
   historyPageSize: number;
   presenceGraceMs: number;
   presenceCoalesceMs: number;
-  mesh: MeshLimits | null;
+  presenceLimits: PresenceLimits;
+  mesh: MeshSettings | null;
 }
 
 /** Default `mesh.minRelayed`: see `ServerOptions.mesh`. */
 const MIN_RELAYED = 4;
 
-function resolveMesh(option: ServerOptions['mesh']): MeshLimits | null {
+function resolveMesh(option: ServerOptions['mesh'], maxBufferedBytes: number): MeshSettings | null {
   if (option === false) return null;
   const given = typeof option === 'object' ? option : {};
-  const limits = { degree: given.degree ?? 4, maxChildren: given.maxChildren ?? 4, maxDepth: given.maxDepth ?? 3, minRelayed: given.minRelayed ?? MIN_RELAYED, debounceMs: 50 };
-  for (const key of ['degree', 'maxChildren', 'maxDepth', 'minRelayed'] as const) {
+  const limits = {
+    degree: given.degree ?? 4, maxChildren: given.maxChildren ?? 4, maxDepth: given.maxDepth ?? 3, minRelayed: given.minRelayed ?? MIN_RELAYED, debounceMs: 50,
+    maxSignalBytes: given.maxSignalBytes ?? 16 * 1024, signalBurstBytes: given.signalBurstBytes ?? 128 * 1024, signalBytesPerSecond: given.signalBytesPerSecond ?? 16 * 1024,
+    // Signalling may fill at most half of what a socket may have waiting: broadcasts keep the rest.
+    signalBacklogBytes: maxBufferedBytes / 2,
+  };
+  for (const key of ['degree', 'maxChildren', 'maxDepth', 'minRelayed', 'maxSignalBytes', 'signalBurstBytes', 'signalBytesPerSecond'] as const) {
     if (!Number.isInteger(limits[key]) || limits[key] < 1) throw new Error(`mesh.${key} must be a positive integer, got ${String(given[key])}`);
   }
   return limits;
@@ -225,6 +254,7 @@ function resolveAuth(options: ServerOptions): VerifierOptions | null {
 
 /** Applies defaults and rejects nonsense with a message that says the fix. */
 export function resolveOptions(options: ServerOptions): ResolvedOptions {
+  const maxBufferedBytes = options.maxBufferedBytes ?? 4 * 1024 * 1024;
   const resolved: ResolvedOptions = {
     nodeId: options.nodeId ?? `node-${randomUUID().slice(0, 8)}`,
     path: (options.path ?? '/socket').replace(/\/+$/, ''),
@@ -238,7 +268,7 @@ export function resolveOptions(options: ServerOptions): ResolvedOptions {
     maxFrameBytes: options.maxFrameBytes ?? 1024 * 1024,
     maxPayloadDepth: options.maxPayloadDepth ?? MAX_PAYLOAD_DEPTH,
     maxChannelsPerSocket: options.maxChannelsPerSocket ?? 100,
-    maxBufferedBytes: options.maxBufferedBytes ?? 4 * 1024 * 1024,
+    maxBufferedBytes,
     relay: options.relay !== false,
     relayJoin: typeof options.relay === 'object' ? options.relay.join : undefined,
     staticDir: options.staticDir,
@@ -253,7 +283,12 @@ export function resolveOptions(options: ServerOptions): ResolvedOptions {
     dedupeMaxPerUser: options.dedupeMaxPerUser ?? 10_000,
     presenceGraceMs: options.presenceGraceMs ?? 10_000,
     presenceCoalesceMs: options.presenceCoalesceMs ?? 50,
-    mesh: resolveMesh(options.mesh),
+    presenceLimits: {
+      maxMetasPerKey: options.presenceMaxMetasPerKey ?? DEFAULT_PRESENCE_LIMITS.maxMetasPerKey,
+      maxPerTopic: options.presenceMaxPerTopic ?? DEFAULT_PRESENCE_LIMITS.maxPerTopic,
+      maxMetaBytes: options.presenceMaxMetaBytes ?? DEFAULT_PRESENCE_LIMITS.maxMetaBytes,
+    },
+    mesh: resolveMesh(options.mesh, maxBufferedBytes),
   };
   if (typeof resolved.nodeId !== 'string' || !/^[\w.:-]{1,64}$/.test(resolved.nodeId)) throw new Error(`nodeId must be 1 to 64 letters, digits, "_", ".", ":" or "-", got ${JSON.stringify(options.nodeId)}`);
   if (!resolved.path.startsWith('/')) throw new Error(`path must start with "/", got "${options.path}"`);
@@ -264,6 +299,9 @@ export function resolveOptions(options: ServerOptions): ResolvedOptions {
     if (!(resolved[key] > 0)) throw new Error(`${key} must be a positive number, got ${String(options[key])}`);
   }
   if (!(resolved.historyLimit >= 0)) throw new Error(`historyLimit must be 0 or more, got ${String(options.historyLimit)}`);
+  for (const [key, value] of [['presenceMaxMetasPerKey', resolved.presenceLimits.maxMetasPerKey], ['presenceMaxPerTopic', resolved.presenceLimits.maxPerTopic], ['presenceMaxMetaBytes', resolved.presenceLimits.maxMetaBytes]] as const) {
+    if (!Number.isInteger(value) || value < 1) throw new Error(`${key} must be a positive integer, got ${String(options[key])}`);
+  }
   for (const key of ['presenceGraceMs', 'presenceCoalesceMs'] as const) {
     if (!(resolved[key] >= 0)) throw new Error(`${key} must be 0 or more, got ${String(options[key])}`);
   }

@@ -91,7 +91,7 @@ export class PlumeServer implements ConnectionHost {
     this.mesh = this.options.mesh ? new MeshRegistry(this.options.mesh, this.log) : null;
     this.fanout = new Fanout(this.pubsub, this.history, this.mesh, (err, context) => this.reportError(err, context));
     this.presence = new PresenceTracker(this.pubsub, {
-      graceMs: this.options.presenceGraceMs, coalesceMs: this.options.presenceCoalesceMs, nodes: this.engine.nodes,
+      graceMs: this.options.presenceGraceMs, coalesceMs: this.options.presenceCoalesceMs, nodes: this.engine.nodes, limits: this.options.presenceLimits,
       onError: (err) => this.engine.health().ready && this.reportError(err, 'presence node registry'),
     });
     this.transport = new Transport(this.options, this.log, {

@@ -352,3 +352,10 @@ export function signedContentHead(topic: string, epoch: string, seq: number, eve
 
 /** Bytes prefixed to a batch's Merkle root before it is signed (domain separation). */
 export const SIGNATURE_DOMAIN = 'plume-mesh-root/1:';
+
+/**
+ * Largest peer message (PROTOCOL.md §10), in characters (UTF-16 code units)
+ * once reassembled: a relay never sends a longer one (its children fetch
+ * such a broadcast from history), and a receiver cuts a peer that does.
+ */
+export const MESH_MAX_MESSAGE = 1024 * 1024;

@@ -44,6 +44,7 @@ describe('signing relayed broadcasts', () => {
     expect(server.stats().mesh?.signatures).toBe(0);
 
     await requestWith(a.client, TOPIC, a.joinRef, 'plume:link', { peer: b.member, up: true });
+    await requestWith(b.client, TOPIC, b.joinRef, 'plume:link', { peer: a.member, up: true }); // a link works once both ends say so
     const plan = await a.client.next((f) => f.event === 'plume:mesh' && ((f.payload.forward as string[]).length > 0 || f.payload.direct === false));
     const root = plan.payload.direct === false ? b : a;
     server.broadcast(TOPIC, 'msg', { n: 2 });
@@ -79,6 +80,7 @@ describe('signing relayed broadcasts', () => {
     await phoenix.joinOk(TOPIC);
     await a.client.next((f) => f.event === 'plume:mesh' && (f.payload.links as string[]).includes(b.member));
     await requestWith(a.client, TOPIC, a.joinRef, 'plume:link', { peer: b.member, up: true });
+    await requestWith(b.client, TOPIC, b.joinRef, 'plume:link', { peer: a.member, up: true });
     await a.client.next((f) => f.event === 'plume:mesh' && ((f.payload.forward as string[]).length > 0 || f.payload.direct === false));
     for (let n = 1; n <= 3; n++) server.broadcast(TOPIC, 'msg', { n });
     for (const client of [plume, phoenix]) {
@@ -98,6 +100,7 @@ describe('signing relayed broadcasts', () => {
     const y = await meshJoin(connect, names[1]);
     await x.client.next((f) => f.event === 'plume:mesh' && (f.payload.links as string[]).includes(y.member));
     await requestWith(x.client, TOPIC, x.joinRef, 'plume:link', { peer: y.member, up: true });
+    await requestWith(y.client, TOPIC, y.joinRef, 'plume:link', { peer: x.member, up: true });
     const plan = await x.client.next((f) => f.event === 'plume:mesh' && ((f.payload.forward as string[]).length > 0 || f.payload.direct === false));
     const [root, relayed] = plan.payload.direct === false ? [y, x] : [x, y];
     return { root, relayed, keys: x.keys, kid: x.keys[0]!.kid };

@@ -9,7 +9,8 @@
  * (`router.ts`) or fan-out (`fanout.ts`).
  */
 import { EVENTS, REASONS, encode, isPayload, type Payload } from '../../src/protocol';
-import { ok, type Assigns, type ChannelHandler, type ChannelSocket, type Maybe, type Reply, type TerminateReason } from './channel';
+import { PresenceLimitError } from '../presence/limits';
+import { ok, refuse, type Assigns, type ChannelHandler, type ChannelSocket, type Maybe, type Reply, type TerminateReason } from './channel';
 import { EngineUnavailable, QUOTA_EXCEEDED, QuotaExceeded, UNAVAILABLE, type Position } from '../engine/engine';
 import type { Held } from '../delivery/fanout';
 import type { Outcome } from '../socket/at-most-once';
@@ -32,6 +33,8 @@ export interface ChannelHost {
   /** Called when the instance ended on its own (crash or server-side close). */
   release(instance: ChannelInstance): void;
   reportError(error: unknown, context: string): void;
+  /** Bytes waiting to be written to the socket, when the host can tell (`outbound.ts`). */
+  readonly pendingBytes?: number;
 }
 
 /** The message being handled: its id, and the broadcasts it made. */
@@ -104,13 +107,23 @@ export class ChannelInstance implements ChannelSocket {
     return this.state === 'joined';
   }
 
+  /** True once the channel ended, or its join was refused. */
+  get ended(): boolean {
+    return this.state === 'ended';
+  }
+
+  /** Bytes waiting to be written to this channel's socket (0 when the host cannot tell). */
+  get pendingBytes(): number {
+    return this.host.pendingBytes ?? 0;
+  }
+
   /**
    * Runs the handler's join; `done` gets the reply to send, or null if the instance ended meanwhile.
    * What `done` returns (a promise, while the reply and replay are being prepared) holds this
    * channel's next frames until it settles.
    */
   join(params: Payload, done: (reply: Reply | null) => unknown): void {
-    this.serial.run(() => this.guard('join', () => this.handler.join?.(this.topic, params, this), (result, crashed) => {
+    this.serial.run(() => this.guard('join', () => answering(() => this.handler.join?.(this.topic, params, this)), (result, crashed) => {
       if (this.state === 'ended') return done(null);
       if (crashed) {
         this.state = 'ended';
@@ -172,7 +185,7 @@ export class ChannelInstance implements ChannelSocket {
     const handle = this.handler.handleIn ?? (() => ({ status: 'error', response: { reason: REASONS.unknownEvent } }) as Reply);
     const handling: Handling = { id, count: 0, broadcasts: [] };
     this.handling = handling;
-    return this.guard(`handleIn ${event}`, () => handle.call(this.handler, event, payload, this), (result, crashed) => {
+    return this.guard(`handleIn ${event}`, () => answering(() => handle.call(this.handler, event, payload, this)), (result, crashed) => {
       this.handling = null;
       if (crashed) {
         this.crash();
@@ -307,6 +320,24 @@ export class ChannelInstance implements ChannelSocket {
     }
     return then(value, false);
   }
+}
+
+/**
+ * Runs a handler callback; a presence cap it ran into (`PresenceLimitError`, thrown by `track`)
+ * becomes the refusal it stands for, not a crash.
+ */
+function answering<T>(fn: () => Maybe<T>): Maybe<T | Reply> {
+  try {
+    const value = fn();
+    return value instanceof Promise ? value.catch(refusal) : value;
+  } catch (error) {
+    return refusal(error);
+  }
+}
+
+function refusal(error: unknown): Reply {
+  if (error instanceof PresenceLimitError) return refuse(error.reason);
+  throw error;
 }
 
 function encodable(reply: Reply): boolean {

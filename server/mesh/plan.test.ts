@@ -76,4 +76,11 @@ describe('planDelivery', () => {
     expect(plan.get('c')).toEqual({ direct: true, forward: [], depth: 0 });
     expect([plan.get('a')?.direct, plan.get('b')?.direct].filter(Boolean)).toHaveLength(1);
   });
+
+  it('gives members outside `forwarders` (demoted relays) no children, and reaches them through others', () => {
+    const links = graph([['a', 'b'], ['a', 'c'], ['a', 'd'], ['b', 'c'], ['b', 'd'], ['c', 'd']]);
+    const plan = planDelivery(['a', 'b', 'c', 'd'], new Set(['a', 'b', 'c', 'd']), links, limits, new Set(['b', 'c', 'd']));
+    expect(plan.get('a')).toEqual({ direct: false, forward: [], depth: 1 });
+    expect(plan.get('b')).toEqual({ direct: true, forward: ['a', 'c', 'd'], depth: 0 });
+  });
 });

@@ -41,37 +41,49 @@ export function chooseLinks(member: string, candidates: readonly string[], links
 
 /**
  * Plans delivery over working links. Members outside `meshMembers` get
- * everything directly. Roots are picked greedily (the best-linked member
- * not yet reached) and each grows a breadth-first tree within the limits;
- * a member no tree reaches becomes a root itself.
+ * everything directly. Roots are picked greedily (a member allowed to
+ * forward before one that is not, then the best-linked member not yet
+ * reached) and each grows a breadth-first tree within the limits; a member
+ * no tree reaches becomes a root itself. Only members in `forwarders`
+ * (default: every mesh member) are given children: the others (demoted
+ * relays) can still be reached through peers.
  *
- * @example planDelivery(['a','b','c'], ['a','b','c'], links, { maxChildren: 4, maxDepth: 3 })
+ * @example planDelivery(['a','b','c'], new Set(['a','b','c']), links, { maxChildren: 4, maxDepth: 3 })
  */
 export function planDelivery(
   members: readonly string[],
   meshMembers: ReadonlySet<string>,
   working: ReadonlyMap<string, ReadonlySet<string>>,
   limits: PlanLimits,
+  forwarders: ReadonlySet<string> = meshMembers,
 ): Map<string, Assignment> {
   const plan = new Map<string, Assignment>();
   for (const m of members) if (!meshMembers.has(m)) plan.set(m, { direct: true, forward: [], depth: 0 });
   const degree = (m: string) => [...(working.get(m) ?? [])].filter((p) => meshMembers.has(p) && !plan.has(p)).length;
+  const rank = (m: string) => (forwarders.has(m) ? 1 : 0);
   for (;;) {
     const left = members.filter((m) => meshMembers.has(m) && !plan.has(m));
     if (left.length === 0) return plan;
-    const root = left.sort((a, b) => degree(b) - degree(a) || (a < b ? -1 : 1))[0]!;
-    grow(root, plan, meshMembers, working, limits);
+    const root = left.sort((a, b) => rank(b) - rank(a) || degree(b) - degree(a) || (a < b ? -1 : 1))[0]!;
+    grow(root, plan, { meshMembers, working, forwarders }, limits);
   }
 }
 
-function grow(root: string, plan: Map<string, Assignment>, meshMembers: ReadonlySet<string>, working: ReadonlyMap<string, ReadonlySet<string>>, limits: PlanLimits): void {
+/** What a tree grows over. */
+interface Ground {
+  meshMembers: ReadonlySet<string>;
+  working: ReadonlyMap<string, ReadonlySet<string>>;
+  forwarders: ReadonlySet<string>;
+}
+
+function grow(root: string, plan: Map<string, Assignment>, ground: Ground, limits: PlanLimits): void {
   plan.set(root, { direct: true, forward: [], depth: 0 });
   const queue = [root];
   while (queue.length > 0) {
     const parent = queue.shift()!;
     const assignment = plan.get(parent)!;
-    if (assignment.depth >= limits.maxDepth) continue;
-    const children = [...(working.get(parent) ?? [])].filter((p) => meshMembers.has(p) && !plan.has(p)).sort();
+    if (assignment.depth >= limits.maxDepth || !ground.forwarders.has(parent)) continue;
+    const children = [...(ground.working.get(parent) ?? [])].filter((p) => ground.meshMembers.has(p) && !plan.has(p)).sort();
     for (const child of children.slice(0, limits.maxChildren)) {
       plan.set(child, { direct: false, forward: [], depth: assignment.depth + 1 });
       assignment.forward.push(child);

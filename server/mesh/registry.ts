@@ -2,29 +2,47 @@
  * The server's side of peer-assisted fan-out on this node: one `MeshRoom`
  * per topic with mesh-capable members, the signer, signalling between
  * members (stamped with the sender's id by the server, never by the
- * client), link and forgery reports, and head announcements for members the
- * plan reaches through peers.
+ * client, and capped by `signals.ts`), link and forgery reports, gap
+ * repairs as evidence against relays (`trust.ts`), and head announcements
+ * for members the plan reaches through peers.
  *
  * Meshes are node-local: members on other nodes get broadcasts directly.
  */
-import { isPayload, type Payload } from '../../src/protocol';
+import { isPayload, MESH_MAX_MESSAGE, type Payload } from '../../src/protocol';
 import type { Logger } from '../log';
 import type { Assignment } from './plan';
 import { MeshRoom, type MeshLimits, type MeshMember } from './room';
+import { SignalGate, type SignalLimits, type SignalRefusal } from './signals';
+
 import { Signer, type PublicKeyInfo } from './signer';
+
+/** The mesh's settings on this node: plan limits and signalling caps, with defaults in `options.ts`. */
+export type MeshSettings = MeshLimits & SignalLimits;
+
+/** Why a mesh push was refused: the `reason` of its error reply (PROTOCOL.md §10). */
+export type MeshRefusal = SignalRefusal | 'invalid mesh message';
 
 /** How long head announcements for a topic are coalesced (ms). */
 const HEAD_INTERVAL_MS = 200;
+/** A peer message's characters besides its payload: topic, event, ids and signature (generous). */
+const RELAY_ENVELOPE = 8192;
 
 export class MeshRegistry {
   readonly signer = new Signer();
   private readonly rooms = new Map<string, MeshRoom>();
   private readonly members = new Map<string, Map<string, MeshMember>>();
   private readonly heads = new Map<string, { epoch: string; seq: number; timer: ReturnType<typeof setTimeout> | undefined }>();
-  /** Peers cut for lying, since start. */
+  private readonly signals: SignalGate;
+  /** Mesh rooms each socket is in, so its signalling buckets are forgotten with its last. */
+  private readonly roomsOf = new Map<string, number>();
+  /** Peers cut out on the reports of two users, since start. */
   reports = 0;
+  /** Relays demoted because their children kept filling gaps from history, since start. */
+  demotions = 0;
 
-  constructor(private readonly limits: MeshLimits, private readonly log: Logger) {}
+  constructor(private readonly limits: MeshSettings, private readonly log: Logger) {
+    this.signals = new SignalGate(limits);
+  }
 
   /** The keys a joining client is given. */
   keys(): PublicKeyInfo[] {
@@ -41,11 +59,16 @@ export class MeshRegistry {
   join(topic: string, member: MeshMember): void {
     let room = this.rooms.get(topic);
     if (!room) {
-      room = new MeshRoom(this.limits, (peer, by, reason) => this.reported(topic, peer, by, reason), (id) => this.catchUp(topic, id));
+      room = new MeshRoom(this.limits, {
+        banned: (peer, by, reason) => this.banned(topic, peer, by, reason),
+        promoted: (id) => this.catchUp(topic, id),
+        demoted: (id) => this.demoted(topic, id),
+      });
       this.rooms.set(topic, room);
       this.members.set(topic, new Map());
     }
     this.members.get(topic)!.set(member.socketId, member);
+    this.roomsOf.set(member.socketId, (this.roomsOf.get(member.socketId) ?? 0) + 1);
     room.join(member);
   }
 
@@ -54,7 +77,14 @@ export class MeshRegistry {
     const room = this.rooms.get(topic);
     if (!room) return;
     room.leave(socketId);
-    this.members.get(topic)?.delete(socketId);
+    if (this.members.get(topic)?.delete(socketId)) {
+      const left = (this.roomsOf.get(socketId) ?? 1) - 1;
+      if (left > 0) this.roomsOf.set(socketId, left);
+      else {
+        this.roomsOf.delete(socketId);
+        this.signals.forget(socketId);
+      }
+    }
     if (room.size > 0) return;
     room.close();
     this.rooms.delete(topic);
@@ -86,28 +116,41 @@ export class MeshRegistry {
     return this.rooms.get(topic)?.relaying ?? false;
   }
 
-  /** Forwards signalling from `from` to a member it should link to; false when refused. */
-  signal(topic: string, from: string, payload: Payload): boolean {
+  /**
+   * Forwards signalling from `from` to a member it should link to; returns null when forwarded, or
+   * why not (PROTOCOL.md §10): `invalid mesh message`, or a cap's reason (`signals.ts`).
+   */
+  signal(topic: string, from: string, payload: Payload): MeshRefusal | null {
     const to = payload.to;
-    const room = this.rooms.get(topic);
-    if (typeof to !== 'string' || !room?.canSignal(from, to) || !isPayload(payload.signal)) return false;
-    this.members.get(topic)?.get(to)?.push('plume:signal', { from, signal: payload.signal });
-    return true;
+    const target = typeof to === 'string' ? this.members.get(topic)?.get(to) : undefined;
+    if (!target || !this.rooms.get(topic)?.canSignal(from, to as string) || !isPayload(payload.signal)) return 'invalid mesh message';
+    const refused = this.signals.admit(from, target.socketId, Buffer.byteLength(JSON.stringify(payload.signal)), target.pendingBytes, Date.now());
+    if (refused) return refused;
+    target.push('plume:signal', { from, signal: payload.signal });
+    return null;
   }
 
-  /** A link report (`{peer, up}`); false when malformed. */
-  link(topic: string, from: string, payload: Payload): boolean {
-    if (typeof payload.peer !== 'string' || typeof payload.up !== 'boolean') return false;
+  /** A link report (`{peer, up}`); null when taken, or why not. */
+  link(topic: string, from: string, payload: Payload): MeshRefusal | null {
+    if (typeof payload.peer !== 'string' || typeof payload.up !== 'boolean') return 'invalid mesh message';
     this.rooms.get(topic)?.reportLink(from, payload.peer, payload.up);
-    return true;
+    return null;
   }
 
-  /** A forgery report (`{peer, reason}`); false when malformed. */
-  report(topic: string, from: string, payload: Payload): boolean {
-    if (typeof payload.peer !== 'string') return false;
+  /** A forgery report (`{peer, reason}`); null when taken, or why not. */
+  report(topic: string, from: string, payload: Payload): MeshRefusal | null {
+    if (typeof payload.peer !== 'string') return 'invalid mesh message';
     const reason = typeof payload.reason === 'string' ? payload.reason.slice(0, 200) : 'unspecified';
     this.rooms.get(topic)?.reportPeer(from, payload.peer, reason);
-    return true;
+    return null;
+  }
+
+  /**
+   * A member asked for `from..to` of `epoch` from history (`plume:history`): when the plan made it
+   * depend on a relay for some of those positions, that is evidence against the relay (`trust.ts`).
+   */
+  repairing(topic: string, socketId: string, epoch: string, from: number, to: number): void {
+    this.rooms.get(topic)?.repairing(socketId, epoch, from, to);
   }
 
   /** True when a member is reached by working mesh links (so ephemeral events reach it by flooding). */
@@ -115,9 +158,16 @@ export class MeshRegistry {
     return this.rooms.get(topic)?.linked(socketId) ?? false;
   }
 
-  /** Notes a broadcast; members the plan reaches through peers hear the head soon, to notice a lost tail. */
-  announce(topic: string, epoch: string, seq: number): void {
-    if (!this.rooms.has(topic)) return;
+  /**
+   * Notes a signed broadcast (its payload `bytes` long); members the plan reaches through peers hear
+   * the head soon, to notice a lost tail.
+   */
+  announce(topic: string, epoch: string, seq: number, bytes = 0): void {
+    const room = this.rooms.get(topic);
+    if (!room) return;
+    // Peers carry at most MESH_MAX_MESSAGE characters; the payload's text, escaped once more inside
+    // the peer message, takes at most twice its bytes.
+    room.announced(epoch, seq, 2 * bytes + RELAY_ENVELOPE <= MESH_MAX_MESSAGE);
     const head = this.heads.get(topic);
     if (head) {
       head.epoch = epoch;
@@ -146,8 +196,13 @@ export class MeshRegistry {
     if (head) this.members.get(topic)?.get(id)?.push('plume:head', { epoch: head.epoch, seq: head.seq });
   }
 
-  private reported(topic: string, peer: string, by: string, reason: string): void {
+  private banned(topic: string, peer: string, by: string, reason: string): void {
     this.reports++;
-    this.log.warn(`mesh: ${by} reported ${peer} on ${topic} (${reason}); it relays no more`);
+    this.log.warn(`mesh: ${by} reported ${peer} on ${topic} (${reason}), the second user to; it is cut out of the mesh`);
+  }
+
+  private demoted(topic: string, id: string): void {
+    this.demotions++;
+    this.log.warn(`mesh: members of ${topic} kept filling gaps ${id} should have relayed; it relays nothing for a while`);
   }
 }

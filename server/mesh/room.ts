@@ -4,15 +4,23 @@
  *
  * Responsible for keeping members told (`plume:mesh`) when their links or
  * role change, for vouching for signalling (only between members that
- * should link), and for cutting a peer reported as lying. Not responsible
- * for sending broadcasts (`fanout.ts` asks it who gets them directly).
+ * should link), for counting a link as working only once both ends say so,
+ * and for acting on what `trust.ts` concludes: demoting a relay whose
+ * children keep filling its gaps, cutting out a peer reported by two users.
+ * Not responsible for sending broadcasts (`fanout.ts` asks it who gets them
+ * directly).
  */
 import type { Payload } from '../../src/protocol';
 import { chooseLinks, planDelivery, type Assignment } from './plan';
+import { DEMOTE_MS, Trust } from './trust';
 
 /** What the room needs of a member's channel. */
 export interface MeshMember {
   readonly socketId: string;
+  /** Who the member is: reports and repairs count once per user, not per socket. */
+  readonly assigns: { readonly userId: string };
+  /** Bytes waiting to be written to the member's socket (`outbound.ts`). */
+  readonly pendingBytes: number;
   push(event: string, payload: Payload): void;
 }
 
@@ -28,6 +36,16 @@ export interface MeshLimits {
   minRelayed: number;
   /** Coalesces plan updates (ms). */
   debounceMs: number;
+}
+
+/** What the room tells its owner. */
+export interface MeshRoomEvents {
+  /** `peer` was cut out of the mesh on the reports of two users, the last one `by`'s. */
+  banned(peer: string, by: string, reason: string): void;
+  /** A member the new plan moves from relayed to direct delivery (it may have missed broadcasts meanwhile). */
+  promoted?(id: string): void;
+  /** `id` relays nothing for a while: its children kept filling its gaps from history. */
+  demoted?(id: string): void;
 }
 
 interface Entry {
@@ -47,19 +65,20 @@ const undirected = (graph: Map<string, Set<string>>, a: string, b: string, on: b
 export class MeshRoom {
   private readonly entries = new Map<string, Entry>();
   private readonly wanted = new Map<string, Set<string>>();
+  /** Links each member reported up (directed: `a` said its link to `b` is up). */
+  private readonly ups = new Map<string, Set<string>>();
+  /** Links both ends reported up: the only ones the plan uses. */
   private readonly working = new Map<string, Set<string>>();
   private plan = new Map<string, Assignment>();
   /** Whether the plan reaches some member through peers (only then do broadcasts need signing). */
   private relays = false;
   private readonly told = new Map<string, string>();
+  private readonly trust = new Trust();
   private timer: ReturnType<typeof setTimeout> | undefined;
+  private judgeTimer: ReturnType<typeof setTimeout> | undefined;
+  private readonly expiries = new Set<ReturnType<typeof setTimeout>>();
 
-  constructor(
-    private readonly limits: MeshLimits,
-    private readonly onReport: (peer: string, by: string, reason: string) => void,
-    /** A member the new plan moves from relayed to direct delivery (it may have missed broadcasts meanwhile). */
-    private readonly onPromoted: (id: string) => void = () => {},
-  ) {}
+  constructor(private readonly limits: MeshLimits, private readonly events: MeshRoomEvents) {}
 
   get size(): number {
     return this.entries.size;
@@ -78,6 +97,7 @@ export class MeshRoom {
     if (!this.entries.delete(id)) return;
     const neighbours = [...(this.wanted.get(id) ?? [])];
     this.drop(id);
+    this.trust.left(id);
     for (const n of neighbours) this.link(n);
     this.schedule();
   }
@@ -102,34 +122,77 @@ export class MeshRoom {
     return this.entries.has(to) && (this.wanted.get(from)?.has(to) ?? false);
   }
 
-  /** A member reports a link up or down. */
+  /** A member reports its link to `peer` up or down: it works once both ends said up; either end's down ends it. */
   reportLink(from: string, peer: string, up: boolean): void {
     if (!this.canSignal(from, peer)) return;
-    undirected(this.working, from, peer, up);
+    if (up) {
+      let mine = this.ups.get(from);
+      if (!mine) this.ups.set(from, (mine = new Set()));
+      mine.add(peer);
+      if (!this.ups.get(peer)?.has(from) || this.working.get(from)?.has(peer)) return;
+      undirected(this.working, from, peer, true);
+    } else {
+      // Both ends say up again for a new link: a stale "up" must not count for it.
+      undirected(this.ups, from, peer, false);
+      if (!this.working.get(from)?.has(peer)) return;
+      undirected(this.working, from, peer, false);
+      this.trust.linkDown(from, peer);
+    }
     this.schedule();
   }
 
-  /** A member reports a peer that sent forged or altered messages: the peer relays no more. */
+  /**
+   * A member reports a peer that sent forged or altered messages. Its own link to the peer goes (it
+   * cut it already); the peer relays no more only once members of two users reported it.
+   */
   reportPeer(from: string, peer: string, reason: string): void {
     const entry = this.entries.get(peer);
-    if (!entry || !this.canSignal(from, peer) || entry.banned) return;
+    const reporter = this.entries.get(from);
+    if (!entry || !reporter || !this.canSignal(from, peer) || entry.banned) return;
+    const now = Date.now();
+    if (!this.trust.reported(peer, reporter.member.assigns.userId, now)) return this.separate(from, peer, now);
     entry.banned = true;
-    this.onReport(peer, from, reason);
+    this.events.banned(peer, from, reason);
     const neighbours = [...(this.wanted.get(peer) ?? [])];
     this.drop(peer);
     for (const n of neighbours) this.link(n);
     this.schedule();
   }
 
+  /** `id` fetched `from..to` of `epoch` from history: a strike against the relays it depended on for them. */
+  repairing(id: string, epoch: string, from: number, to: number): void {
+    const entry = this.entries.get(id);
+    if (entry && this.trust.repaired(id, entry.member.assigns.userId, epoch, from, to, Date.now())) this.scheduleJudgement();
+  }
+
+  /** A broadcast of the room was signed; `relayable` when small enough for peers to carry. */
+  announced(epoch: string, seq: number, relayable: boolean): void {
+    this.trust.announced(epoch, seq, relayable);
+  }
+
   /** Stops timers. */
   close(): void {
     clearTimeout(this.timer);
+    clearTimeout(this.judgeTimer);
+    for (const timer of this.expiries) clearTimeout(timer);
+    this.expiries.clear();
+  }
+
+  /** Ends the link between `a` and `b` and keeps them apart; both get new links. */
+  private separate(a: string, b: string, now: number): void {
+    this.trust.keepApart(a, b, now);
+    for (const graph of [this.wanted, this.ups, this.working]) undirected(graph, a, b, false);
+    this.trust.linkDown(a, b);
+    this.link(a);
+    this.link(b);
+    this.schedule();
   }
 
   private link(id: string): void {
     const entry = this.entries.get(id);
     if (!entry || entry.banned) return;
-    const candidates = [...this.entries].filter(([, e]) => !e.banned).map(([peer]) => peer);
+    const now = Date.now();
+    const candidates = [...this.entries].filter(([peer, e]) => !e.banned && !this.trust.apart(id, peer, now)).map(([peer]) => peer);
     for (const peer of chooseLinks(id, candidates, this.wanted, this.limits.degree)) undirected(this.wanted, id, peer, true);
     // Everyone else is at the degree cap: splice into existing links (a-b becomes a-id-b), so a
     // newcomer still joins the mesh and nobody goes over the cap.
@@ -137,25 +200,26 @@ export class MeshRoom {
       const edge = this.spliceable(id, candidates);
       if (!edge) return;
       const [a, b] = edge;
-      undirected(this.wanted, a, b, false);
-      undirected(this.working, a, b, false);
+      for (const graph of [this.wanted, this.ups, this.working]) undirected(graph, a, b, false);
+      this.trust.linkDown(a, b);
       undirected(this.wanted, id, a, true);
       undirected(this.wanted, id, b, true);
     }
   }
 
-  /** A link a-b whose ends are both not yet linked to `id`. */
+  /** A link a-b between two candidates, neither of them yet linked to `id`. */
   private spliceable(id: string, candidates: readonly string[]): [string, string] | null {
     const mine = this.wanted.get(id) ?? new Set<string>();
+    const allowed = new Set(candidates);
     for (const a of candidates) {
       if (a === id || mine.has(a)) continue;
-      for (const b of this.wanted.get(a) ?? []) if (b !== id && !mine.has(b)) return [a, b];
+      for (const b of this.wanted.get(a) ?? []) if (b !== id && !mine.has(b) && allowed.has(b)) return [a, b];
     }
     return null;
   }
 
   private drop(id: string): void {
-    for (const graph of [this.wanted, this.working]) {
+    for (const graph of [this.wanted, this.ups, this.working]) {
       for (const peer of graph.get(id) ?? []) graph.get(peer)?.delete(id);
       graph.delete(id);
     }
@@ -171,20 +235,51 @@ export class MeshRoom {
     this.timer.unref?.();
   }
 
+  private scheduleJudgement(): void {
+    const due = this.trust.nextJudgement;
+    if (this.judgeTimer !== undefined || due === null) return;
+    this.judgeTimer = setTimeout(() => {
+      this.judgeTimer = undefined;
+      this.judge();
+    }, Math.max(0, due - Date.now()));
+    this.judgeTimer.unref?.();
+  }
+
+  private judge(): void {
+    const demoted = this.trust.judge(Date.now(), (id) => this.entries.has(id));
+    for (const id of demoted) this.events.demoted?.(id);
+    if (demoted.length > 0) {
+      this.schedule();
+      // Once the demotion is over, the next plan may make it a relay again.
+      const expiry = setTimeout(() => {
+        this.expiries.delete(expiry);
+        this.schedule();
+      }, DEMOTE_MS + 1);
+      expiry.unref?.();
+      this.expiries.add(expiry);
+    }
+    this.scheduleJudgement();
+  }
+
   private update(): void {
     const ids = [...this.entries.keys()];
+    const now = Date.now();
     const mesh = new Set(ids.filter((id) => !this.entries.get(id)!.banned));
+    const forwarders = new Set([...mesh].filter((id) => !this.trust.demoted(id, now)));
     const before = this.plan;
-    this.plan = planDelivery(ids, mesh, this.working, this.limits);
+    this.plan = planDelivery(ids, mesh, this.working, this.limits, forwarders);
     let relayed = 0;
     for (const a of this.plan.values()) if (!a.direct) relayed++;
     // Too few to be worth signing every broadcast for: the server sends to everyone itself.
     if (relayed < this.limits.minRelayed) for (const id of ids) this.plan.set(id, { direct: true, forward: [], depth: 0 });
     this.relays = relayed >= this.limits.minRelayed;
+    const parents = new Map<string, string>();
+    for (const [id, a] of this.plan) for (const child of a.forward) parents.set(child, id);
+    this.trust.replanned(parents);
     for (const [id, entry] of this.entries) {
       const assignment = this.plan.get(id)!;
       // Broadcasts sent between its relay going away and this plan were sent to nobody on its behalf.
-      if (before.get(id)?.direct === false && assignment.direct) this.onPromoted(id);
+      if (before.get(id)?.direct === false && assignment.direct) this.events.promoted?.(id);
       const payload = { links: [...(this.wanted.get(id) ?? [])].sort(), forward: assignment.forward, direct: assignment.direct };
       const text = JSON.stringify(payload);
       if (this.told.get(id) === text) continue;

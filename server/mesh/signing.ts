@@ -49,7 +49,7 @@ export class Signing {
    */
   sign(message: SequencedBroadcast, bytes: Buffer, deliver: Waiting['deliver']): void {
     const topic = message.topic;
-    this.mesh.announce(topic, message.epoch, message.seq);
+    this.mesh.announce(topic, message.epoch, message.seq, bytes.length);
     this.waiting.set(topic, (this.waiting.get(topic) ?? 0) + 1);
     const head = signedContentHead(topic, message.epoch, message.seq, message.event, message.id ?? null, message.exclude);
     this.mesh.signer.sign(leafHashOf(head, bytes), { message, bytes, deliver }, this.signed);

@@ -8,6 +8,7 @@
  */
 import { isPayload, type Payload } from '../../src/protocol';
 import type { ChannelSocket } from '../channels/channel';
+import { fieldsBytes } from './limits';
 import type { LocalTrack, PresenceMember } from './topic';
 
 /** The fields of a meta as supplied, checked, without `phx_ref`/`phx_ref_prev`. Throws on misuse. */
@@ -22,12 +23,12 @@ export function fields(meta: unknown, what: string): Payload {
   return rest;
 }
 
-/** Largest `plume:presence` payload, as JSON: every member of the topic receives it. */
-export const MAX_CLIENT_FIELDS_BYTES = 2048;
-
-/** A client's fields (`plume:presence`) without refs, or null when they are too large to fan out. */
-export function clientFields(payload: Payload): Payload | null {
-  return JSON.stringify(payload).length > MAX_CLIENT_FIELDS_BYTES ? null : fields(payload, 'plume:presence');
+/**
+ * A client's fields (`plume:presence`) without refs, or null when they are
+ * over `maxBytes` as JSON (`presenceMaxMetaBytes`): every member of the topic receives them.
+ */
+export function clientFields(payload: Payload, maxBytes: number): Payload | null {
+  return fieldsBytes(payload) > maxBytes ? null : fields(payload, 'plume:presence');
 }
 
 /** An entry's meta without its ref: the client's fields overridden by the server's. */

@@ -19,6 +19,8 @@ export interface PresenceMember {
   readonly assigns: Assigns;
   /** False while joining and once ended. */
   readonly joined: boolean;
+  /** True once the channel ended (or its join was refused); absent on members that cannot tell. */
+  readonly ended?: boolean;
   /** Sends an encoded frame if the channel is joined. */
   sendRaw(frame: string): void;
 }
@@ -59,6 +61,8 @@ export class TopicPresence {
   /** True while a flush is scheduled. */
   scheduled = false;
   private readonly keys = new Map<string, Map<string, Entry>>();
+  /** Entries held, of every key and node. */
+  private held = 0;
   /** Members that have the state and get diffs. */
   private readonly synced = new Set<PresenceMember>();
   /** Members that get the state at the next flush. */
@@ -77,6 +81,16 @@ export class TopicPresence {
     return !this.scheduled && this.keys.size === 0 && this.synced.size === 0 && this.awaiting.size === 0 && this.toMembers.empty && this.toNodes.empty;
   }
 
+  /** Entries held, of every key and node (lingering ones included). */
+  get size(): number {
+    return this.held;
+  }
+
+  /** Entries of `key`, of every node. */
+  count(key: string): number {
+    return this.keys.get(key)?.size ?? 0;
+  }
+
   /** Starts sending presence frames to `member`: the state at the next flush, then diffs. */
   listen(member: PresenceMember): void {
     if (!this.synced.has(member)) this.awaiting.add(member);
@@ -91,6 +105,7 @@ export class TopicPresence {
   add(entry: Entry): void {
     let metas = this.keys.get(entry.key);
     if (!metas) this.keys.set(entry.key, (metas = new Map()));
+    if (!metas.has(entry.meta.phx_ref)) this.held++;
     metas.set(entry.meta.phx_ref, entry);
     this.record('join', entry);
   }
@@ -100,6 +115,7 @@ export class TopicPresence {
     const metas = this.keys.get(entry.key);
     if (metas?.get(entry.meta.phx_ref) !== entry) return false;
     metas.delete(entry.meta.phx_ref);
+    this.held--;
     if (metas.size === 0) this.keys.delete(entry.key);
     this.record('leave', entry);
     return true;

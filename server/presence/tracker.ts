@@ -16,6 +16,7 @@ import type { NodeRegistry } from '../engine/engine';
 import type { PubSub } from '../pubsub/pubsub';
 import { PresenceCluster, type ClusterHost, type NodeState } from './cluster';
 import { emptyState } from './diff';
+import { checkRoom, checkServerFields, DEFAULT_PRESENCE_LIMITS, PendingTracks, type PresenceLimits } from './limits';
 import { asMember, canonical, clientFields, content, fields } from './meta';
 import { Topics, applyDelta, dropNode, replaceNode } from './replica';
 import type { Entry, LocalTrack, PresenceMember, TopicPresence } from './topic';
@@ -35,6 +36,8 @@ export interface PresenceOptions {
   nodes?: NodeRegistry;
   /** Reports registry failures. */
   onError?: (error: unknown) => void;
+  /** Caps on metas per key and topic and on their size (`limits.ts`). Default `DEFAULT_PRESENCE_LIMITS`. */
+  limits?: PresenceLimits;
 }
 
 /** A meta, or a function from the current one to the next. */
@@ -69,8 +72,9 @@ const DELIBERATE: ReadonlySet<TerminateReason> = new Set(['leave', 'stopped']);
  */
 export class PresenceTracker implements ClusterHost {
   readonly node: string;
-  private readonly options: Required<Pick<PresenceOptions, 'graceMs' | 'coalesceMs' | 'heartbeatMs'>>;
+  private readonly options: Required<Pick<PresenceOptions, 'graceMs' | 'coalesceMs' | 'heartbeatMs' | 'limits'>>;
   private readonly topics = new Topics();
+  private readonly pending = new PendingTracks();
   /** Weak: a channel whose join was refused after `track` is simply forgotten. */
   private readonly memberships = new WeakMap<PresenceMember, Membership>();
   private readonly tabs = new Map<string, string>();
@@ -81,7 +85,7 @@ export class PresenceTracker implements ClusterHost {
   private closed = false;
 
   constructor(pubsub: PubSub, options: PresenceOptions) {
-    this.options = { graceMs: options.graceMs, coalesceMs: options.coalesceMs, heartbeatMs: options.heartbeatMs ?? 2_000 };
+    this.options = { graceMs: options.graceMs, coalesceMs: options.coalesceMs, heartbeatMs: options.heartbeatMs ?? 2_000, limits: options.limits ?? DEFAULT_PRESENCE_LIMITS };
     this.node = pubsub.nodeName;
     this.cluster = new PresenceCluster(pubsub, this, this.options.heartbeatMs, options.nodes ?? null, options.onError);
   }
@@ -92,6 +96,10 @@ export class PresenceTracker implements ClusterHost {
    * in `join` or later; the channel then receives `presence_state` and
    * `presence_diff`. Several channels of one key (tabs, devices) are one
    * presence with several metas.
+   *
+   * Throws `PresenceLimitError` when the key or the topic is at its cap
+   * (`presence limit`) or the fields are too large (`presence fields too
+   * large`); let it escape from `join` and the join is refused with that reason.
    * @example server.presence.track(socket, { name: socket.assigns.name, status: 'online' });
    */
   track(socket: ChannelSocket, meta: Payload = {}, key: string = socket.assigns.userId): void {
@@ -99,13 +107,18 @@ export class PresenceTracker implements ClusterHost {
     const membership = this.membership(member);
     if (membership.track) throw new Error(`presence.track: this channel of ${member.topic} is already tracked; change its meta with presence.update(socket, meta)`);
     if (typeof key !== 'string' || key === '') throw new TypeError('presence.track: the key is empty; pass one, or set socket.assigns.userId');
-    membership.track = { key, serverMeta: fields(meta, 'presence.track') };
+    const serverMeta = fields(meta, 'presence.track');
+    checkServerFields(serverMeta, this.options.limits, 'presence.track');
+    this.checkRoom(member, key);
+    membership.track = { key, serverMeta };
     if (member.joined) this.activate(member, membership);
+    else this.pending.add(member, key);
   }
 
   /**
    * Replaces the app's fields of a tracked channel (or maps them with a
    * function). Members see one diff: the old meta leaves, the new one joins.
+   * Throws `PresenceLimitError` when the new fields are too large.
    * @example server.presence.update(socket, (meta) => ({ ...meta, status: 'away' }));
    */
   update(socket: ChannelSocket, meta: MetaUpdate): void {
@@ -114,6 +127,7 @@ export class PresenceTracker implements ClusterHost {
     const local = membership.entry?.local;
     const current = local?.serverMeta ?? membership.track.serverMeta;
     const next = fields(typeof meta === 'function' ? meta({ ...current }) : meta, 'presence.update');
+    checkServerFields(next, this.options.limits, 'presence.update');
     membership.track.serverMeta = next;
     const topic = this.topics.get(socket.topic);
     if (local && membership.entry && topic) {
@@ -124,9 +138,11 @@ export class PresenceTracker implements ClusterHost {
 
   /** Removes the channel's presence at once; it keeps receiving presence frames. */
   untrack(socket: ChannelSocket): void {
-    const membership = this.memberships.get(asMember(socket, 'untrack'));
+    const member = asMember(socket, 'untrack');
+    const membership = this.memberships.get(member);
     if (!membership?.track) return;
     membership.track = null;
+    this.pending.delete(member);
     const entry = membership.entry;
     membership.entry = null;
     const topic = this.topics.get(socket.topic);
@@ -184,6 +200,7 @@ export class PresenceTracker implements ClusterHost {
   ended(member: PresenceMember, reason: TerminateReason | null): void {
     const membership = this.memberships.get(member);
     this.memberships.delete(member);
+    this.pending.delete(member);
     const topic = this.topics.get(member.topic);
     if (!membership || !topic) return;
     topic.unlisten(member);
@@ -198,7 +215,7 @@ export class PresenceTracker implements ClusterHost {
     const entry = this.memberships.get(member)?.entry;
     const topic = this.topics.get(member.topic);
     if (!entry?.local || !topic) return refuse('not tracked');
-    const clientMeta = clientFields(payload);
+    const clientMeta = clientFields(payload, this.options.limits.maxMetaBytes);
     if (!clientMeta) return refuse('presence fields too large');
     entry.local.clientMeta = clientMeta;
     this.refresh(topic, entry);
@@ -244,8 +261,19 @@ export class PresenceTracker implements ClusterHost {
       membership.active = true;
       topic.listen(member);
     }
-    if (membership.track && !membership.entry) membership.entry = this.enter(topic, member, membership.track);
+    if (membership.track && !membership.entry) {
+      membership.entry = this.enter(topic, member, membership.track);
+      this.pending.delete(member);
+    }
     this.schedule(topic);
+  }
+
+  /** Throws unless a new meta of `key` fits the caps of the member's topic (taking over its own lingering meta always does). */
+  private checkRoom(member: PresenceMember, key: string): void {
+    const topic = this.topics.get(member.topic);
+    if (topic?.lingering(key, this.tabs.get(member.socketId) ?? null)) return;
+    const pending = this.pending.count(member.topic, key);
+    checkRoom({ ofKey: (topic?.count(key) ?? 0) + pending.ofKey, total: (topic?.size ?? 0) + pending.total }, this.options.limits, key, member.topic);
   }
 
   /** Adds the channel's entry, or takes over its own lingering one (a reconnect within the grace period). */

@@ -120,6 +120,11 @@ export class Connection implements ChannelHost {
     return this.state === 'open';
   }
 
+  /** Bytes waiting to be written to this socket (the slow-consumer bound counts them). */
+  get pendingBytes(): number {
+    return this.outbound.pendingBytes;
+  }
+
   /** Number of channels currently joined or joining. */
   get channelCount(): number {
     return this.channels.size;
@@ -363,9 +368,9 @@ export class Connection implements ChannelHost {
     const mesh = this.host.mesh;
     const { topic, payload } = message;
     if (message.event === 'plume:ephemeral') return this.reply(message, this.host.ephemeral(instance, payload));
-    const accepted = !!mesh && (message.event === 'plume:signal' ? mesh.signal(topic, this.socketId, payload) : message.event === 'plume:link' ? mesh.link(topic, this.socketId, payload) : mesh.report(topic, this.socketId, payload));
-    if (accepted) this.reply(message, { status: 'ok', response: {} });
-    else this.replyError(message, 'invalid mesh message');
+    const refused = !mesh ? 'invalid mesh message' : message.event === 'plume:signal' ? mesh.signal(topic, this.socketId, payload) : message.event === 'plume:link' ? mesh.link(topic, this.socketId, payload) : mesh.report(topic, this.socketId, payload);
+    if (refused === null) this.reply(message, { status: 'ok', response: {} });
+    else this.replyError(message, refused);
   }
 
   private presenceUpdate(message: Message): void {
@@ -378,6 +383,8 @@ export class Connection implements ChannelHost {
     if (!instance) return;
     const request = parseHistoryRequest(message.payload);
     if (!request) return this.replyError(message, REASONS.invalidPayload);
+    // A gap filled from history is evidence about the relay the mesh made this member depend on.
+    if (instance.meshCapable) this.host.mesh?.repairing(message.topic, this.socketId, request.epoch, request.from, request.to);
     const view = (entry: StoredBroadcast): Payload | null => {
       const payload = JSON.parse(entry.payloadJson) as Payload;
       if (!instance.isIntercepted(entry.event)) return payload;

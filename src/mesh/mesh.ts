@@ -178,6 +178,7 @@ export class ChannelMesh implements ChannelMeshLike {
       onSignal: (signal) => void this.host.request('plume:signal', { to: peer, signal: signal as Payload }, undefined),
       onText: (text) => this.fromPeer(peer, text),
       onState: (up) => this.linkChanged(peer, link, up),
+      onAbuse: (reason) => this.misbehaved(peer, reason),
     });
     this.links.set(peer, link);
     return link;

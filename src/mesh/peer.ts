@@ -7,7 +7,7 @@
  */
 import type SimplePeer from 'simple-peer';
 import type { Clock, TimerHandle } from '../timer';
-import { Reassembler, split } from './chunks';
+import { ChunkError, Reassembler, split } from './chunks';
 
 /** The simple-peer constructor (the browser bundle, or the package in Node). */
 export type SimplePeerConstructor = typeof SimplePeer;
@@ -22,6 +22,8 @@ export interface PeerLinkOptions {
   onSignal(data: unknown): void;
   onText(text: string): void;
   onState(up: boolean): void;
+  /** The peer sent what no honest peer sends (`chunks.ts`); the owner cuts and reports it. */
+  onAbuse(reason: string): void;
 }
 
 let chunkKeys = 0;
@@ -76,12 +78,16 @@ export class PeerLink {
     }
   }
 
-  /** Sends a text message; false when the link is not up. Returns the bytes sent. */
+  /**
+   * Sends a text message; returns the bytes sent: 0 when the link is not up, or when the message is
+   * longer than peers accept (MESH_MAX_MESSAGE: the receiver fetches it from history instead).
+   */
   send(text: string): number {
-    if (!this.isUp) return 0;
+    const parts = this.isUp ? split(text, `${++chunkKeys}`) : null;
+    if (parts === null) return 0;
     let bytes = 0;
     try {
-      for (const part of split(text, `${++chunkKeys}`)) {
+      for (const part of parts) {
         this.sp.send(part);
         bytes += part.length;
       }
@@ -116,9 +122,9 @@ export class PeerLink {
     let whole: string | null;
     try {
       whole = this.reassembler.accept(text);
-    } catch {
-      // A malformed chunk is a misbehaving peer: drop it like any other bad message.
-      this.options.onText('');
+    } catch (error) {
+      // A malformed or oversized chunk is a misbehaving peer: it is cut like any other.
+      this.options.onAbuse(error instanceof ChunkError ? error.message : 'malformed chunk');
       return;
     }
     if (whole !== null) this.options.onText(whole);
