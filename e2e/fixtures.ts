@@ -291,7 +291,7 @@ function spawnServer(port: number, extraArgs: string[]): Promise<ServerProcess> 
 }
 
 /** Vite in this process with the repo's vite.config.ts, proxying `/socket` to Plume. */
-async function startVite(plumeUrl: string): Promise<ViteDevServer> {
+export async function startVite(plumeUrl: string): Promise<ViteDevServer> {
   // vite.config.ts reads PLUME_SERVER_URL when it loads, i.e. in createServer.
   const previous = process.env.PLUME_SERVER_URL;
   process.env.PLUME_SERVER_URL = plumeUrl;
