@@ -13,7 +13,7 @@ import { CLOSE, TAB_PARAM, VSN, isPayload, isReservedEvent, type Payload } from 
 import { authenticate, Refusal, type ConnectHook } from './auth/connect';
 import { ok, refuse, type Assigns, type ChannelHandler, type Reply } from './channels/channel';
 import type { ChannelInstance } from './channels/instance';
-import { Connection, closeReason, type ConnectionHost } from './socket/connection';
+import { Connection, type ConnectionHost } from './socket/connection';
 import { Fanout, type EphemeralMessage } from './delivery/fanout';
 import { MeshRegistry } from './mesh/registry';
 import { consoleLogger, silentLogger, type Logger } from './log';
@@ -32,7 +32,9 @@ import type { HistoryMemory } from './engine/memory/history';
 import { AtMostOnce } from './socket/at-most-once';
 import { FrameJson } from './wire/frame-json';
 import { toJson } from './wire/json';
-import { textBytes } from './transport/outbound';
+import { textBytes } from './wire/frame';
+import { WriteScheduler } from './transport/outbound';
+import { WebSocketClient, closeReason } from './transport/websocket';
 import { Transport, type Address } from './transport/http';
 
 /** What `disconnect` and `sockets()` describe of a socket. */
@@ -65,6 +67,8 @@ export class PlumeServer implements ConnectionHost {
   readonly verifier: TokenVerifier | null;
   /** Frames and bytes this server has sent, for monitoring and benchmarks. */
   readonly counters = { frames: 0, bytes: 0 };
+  /** @internal Writes every socket's frames of a turn at its end (and signs the turn's batch first). */
+  readonly writes = new WriteScheduler();
   /** @internal The frame whose push is being handled: a broadcast of what the client sent reuses its text. */
   readonly frameJson = new FrameJson();
   readonly log: Logger;
@@ -89,7 +93,7 @@ export class PlumeServer implements ConnectionHost {
     this.history = new CoalescedLog(this.engine.log);
     this.once = new AtMostOnce(this.engine.dedupe, { onError: (err) => this.reportError(err, 'dedupe store') });
     this.mesh = this.options.mesh ? new MeshRegistry(this.options.mesh, this.log) : null;
-    this.fanout = new Fanout(this.pubsub, this.history, this.mesh, (err, context) => this.reportError(err, context));
+    this.fanout = new Fanout(this.pubsub, this.history, this.mesh, this.writes, (err, context) => this.reportError(err, context));
     this.presence = new PresenceTracker(this.pubsub, {
       graceMs: this.options.presenceGraceMs, coalesceMs: this.options.presenceCoalesceMs, nodes: this.engine.nodes, limits: this.options.presenceLimits,
       onError: (err) => this.engine.health().ready && this.reportError(err, 'presence node registry'),
@@ -322,7 +326,8 @@ export class PlumeServer implements ConnectionHost {
     const vsn = params.vsn ?? VSN;
     if (!/^2\.\d+\.\d+$/.test(vsn)) return ws.close(CLOSE.badFrame, closeReason(`unsupported vsn ${vsn.slice(0, 20)}: use 2.0.0`));
     const socketId = randomBytes(9).toString('base64url');
-    const connection = new Connection(ws, this, socketId, params.plume === '1', Date.now(), request.socket);
+    const transport = new WebSocketClient(ws, request.socket, this.options.maxBufferedBytes, this.writes);
+    const connection = new Connection(transport, this, socketId, params.plume === '1', Date.now());
     this.connections.set(socketId, connection);
     this.presence.socketOpened(socketId, params[TAB_PARAM]);
     const { verifier, options } = this;

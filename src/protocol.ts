@@ -112,6 +112,11 @@ export interface Message {
   meta?: Meta;
   /** The frame's text as received, on signed broadcasts from the server (a forwarding member compares with it). */
   frame?: string;
+  /**
+   * The payload's bytes, for a binary frame (`payload` is then `{}`, or `{status, response: {}}` for a
+   * reply): see `protocol/binary.ts`.
+   */
+  binary?: Uint8Array;
 }
 
 /** The payload of a `phx_reply`. */
@@ -359,3 +364,5 @@ export const SIGNATURE_DOMAIN = 'plume-mesh-root/1:';
  * such a broadcast from history), and a receiver cuts a peer that does.
  */
 export const MESH_MAX_MESSAGE = 1024 * 1024;
+
+export * from './protocol/binary';

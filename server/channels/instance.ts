@@ -15,6 +15,7 @@ import { EngineUnavailable, QUOTA_EXCEEDED, QuotaExceeded, UNAVAILABLE, type Pos
 import type { Held } from '../delivery/fanout';
 import type { Outcome } from '../socket/at-most-once';
 import { Serial } from './serial';
+import type { WireFrame } from '../wire/frame';
 import type { TokenClaims } from '../auth/token';
 
 /** What a channel instance needs from its connection and server. */
@@ -24,7 +25,7 @@ export interface ChannelHost {
   /** The socket's verified token claims, if any. */
   readonly claims?: TokenClaims;
   /** Sends a frame's text, or a whole WebSocket frame already built (`outbound.ts`). */
-  send(frame: string | Buffer): void;
+  send(frame: string | WireFrame): void;
   /** Publishes a broadcast through the engine; resolves with its position once applied. */
   broadcast(topic: string, event: string, payload: Payload, options: { exclude?: string; id?: string; user: string }): Promise<Position>;
   /** Adds the joined channel to its topic's fan-out, holding broadcasts for it; resolves once live. */
@@ -236,7 +237,7 @@ export class ChannelInstance implements ChannelSocket {
   }
 
   /** Sends an already-encoded frame to this socket (used by fan-out): its text, or the built WebSocket frame. */
-  sendRaw(frame: string | Buffer): void {
+  sendRaw(frame: string | WireFrame): void {
     if (this.state === 'joined') this.host.send(frame);
   }
 

@@ -20,7 +20,8 @@ import type { MeshRegistry } from '../mesh/registry';
 import type { Signature } from '../mesh/signer';
 import { Signing } from '../mesh/signing';
 import type { PubSub, Subscription } from '../pubsub/pubsub';
-import { textBytes } from '../transport/outbound';
+import type { WriteScheduler } from '../transport/outbound';
+import { textBytes } from '../wire/frame';
 import { TopicFeed } from './feed';
 import { Frames } from './frames';
 
@@ -66,9 +67,10 @@ export class Fanout {
     private readonly pubsub: PubSub,
     private readonly log: BroadcastLog,
     private readonly mesh: MeshRegistry | null,
+    writes: WriteScheduler,
     private readonly onError: (error: unknown, context: string) => void,
   ) {
-    this.signing = mesh ? new Signing(mesh) : null;
+    this.signing = mesh ? new Signing(mesh, writes) : null;
   }
 
   /** Stops signing at the end of each turn (the server is closing). */

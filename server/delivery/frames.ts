@@ -9,7 +9,7 @@
  */
 import { encodeRaw } from '../../src/protocol';
 import type { Signature } from '../mesh/signer';
-import { frameAround, frameOf, reframe, reframeAscii } from '../transport/outbound';
+import { frameAround, reframe, reframeAscii, textFrame, type WireFrame } from '../wire/frame';
 
 /** The event of the frame that tells a Plume member it does not receive a position. */
 export const SKIP_EVENT = 'plume:skip';
@@ -27,9 +27,9 @@ export interface FrameSource {
 
 /** Builds each kind of frame for one broadcast at most once, however many members get it. */
 export class Frames {
-  private phoenixFrame: Buffer | undefined;
-  private plumeFrame: Buffer | undefined;
-  private signedFrame: Buffer | undefined;
+  private phoenixFrame: WireFrame | undefined;
+  private plumeFrame: WireFrame | undefined;
+  private signedFrame: WireFrame | undefined;
   private skipFrame: string | undefined;
   private metaJson: string | undefined;
 
@@ -48,18 +48,18 @@ export class Frames {
     return (this.metaJson ??= `{"epoch":${JSON.stringify(epoch)},"seq":${seq}${id === undefined ? '' : `,"id":${JSON.stringify(id)}`}}`);
   }
 
-  phoenix(): Buffer {
+  phoenix(): WireFrame {
     return (this.phoenixFrame ??= this.frame(undefined));
   }
 
-  plume(): Buffer {
+  plume(): WireFrame {
     return (this.plumeFrame ??= this.frame(this.meta()));
   }
 
   /** The broadcast's frame, with `metaJson` as its last element if given: around the payload's bytes when there are some. */
-  private frame(metaJson: string | undefined): Buffer {
+  private frame(metaJson: string | undefined): WireFrame {
     const bytes = this.payloadBytes;
-    if (!bytes) return frameOf(encodeRaw(null, null, this.topic, this.message.event, this.payloadJson(), metaJson));
+    if (!bytes) return textFrame(encodeRaw(null, null, this.topic, this.message.event, this.payloadJson(), metaJson));
     return frameAround(`[null,null,${JSON.stringify(this.topic)},${JSON.stringify(this.message.event)},`, bytes, metaJson === undefined ? ']' : `,${metaJson}]`);
   }
 
@@ -68,7 +68,7 @@ export class Frames {
    * bytes of the Plume frame (which the other members get), whose text ends with the meta's closing
    * brace and the array's: the signature goes in before them, and the payload is not encoded twice.
    */
-  signed(): Buffer {
+  signed(): WireFrame {
     if (this.signedFrame) return this.signedFrame;
     const { start, proof } = this.sig!;
     const exclude = this.message.exclude;

@@ -12,7 +12,7 @@
  */
 import { signedContentHead } from '../../src/protocol';
 import type { SequencedBroadcast } from '../engine/engine';
-import { beforeWrite } from '../transport/outbound';
+import type { WriteScheduler } from '../transport/outbound';
 import type { MeshRegistry } from './registry';
 import { leafHashOf, type Signature } from './signer';
 
@@ -30,9 +30,9 @@ export class Signing {
   /** Removes the end-of-turn signing hook. */
   readonly close: () => void;
 
-  constructor(private readonly mesh: MeshRegistry) {
+  constructor(private readonly mesh: MeshRegistry, writes: WriteScheduler) {
     // The batch is signed before the turn's frames are written, so signed broadcasts leave with them.
-    this.close = beforeWrite(() => mesh.signer.flush());
+    this.close = writes.beforeWrite(() => mesh.signer.flush());
   }
 
   /**

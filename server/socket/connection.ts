@@ -7,8 +7,6 @@
  * and the channel cap. Not responsible for authentication (done before
  * `start`), routing (the host) or fan-out.
  */
-import type { Duplex } from 'node:stream';
-import type { WebSocket } from 'ws';
 import {
   CLOSE, EVENTS, PHOENIX_TOPIC, REASONS, decode, encode, isReservedEvent, peekHeader,
   type Message, type Meta, type Payload,
@@ -20,7 +18,9 @@ import { UNAVAILABLE, type BroadcastLog, type Position, type StoredBroadcast } f
 import type { AtMostOnce, Outcome } from './at-most-once';
 import type { ResolvedOptions } from '../options';
 import type { FrameJson } from '../wire/frame-json';
-import { Outbound } from '../transport/outbound';
+import type { ClientTransport } from '../transport/client';
+import { closeReason } from '../transport/websocket';
+import { textFrame, type WireFrame } from '../wire/frame';
 import type { PresenceTracker } from '../presence/tracker';
 import type { MeshRegistry } from '../mesh/registry';
 import { historyPage, parseHistoryRequest, planJoin } from '../delivery/replay';
@@ -64,23 +64,7 @@ const MAX_ID_LENGTH = 128;
 /** Frames accepted while the connect hook runs; more closes the socket. */
 const MAX_PENDING_FRAMES = 64;
 
-/**
- * A close reason that fits the 123 bytes RFC 6455 allows, cut between
- * characters (a cut inside a UTF-8 sequence makes `ws` throw).
- *
- * @example closeReason('é'.repeat(100)) // 61 characters, 122 bytes
- */
-export function closeReason(reason: string): string {
-  if (Buffer.byteLength(reason) <= 123) return reason;
-  let out = '';
-  let bytes = 0;
-  for (const character of reason) {
-    bytes += Buffer.byteLength(character);
-    if (bytes > 123) break;
-    out += character;
-  }
-  return out;
-}
+export { closeReason };
 
 export class Connection implements ChannelHost {
   readonly socketId: string;
@@ -99,21 +83,21 @@ export class Connection implements ChannelHost {
   /** Frames received while the connect hook runs (created with the first one). */
   private pending: Buffer[] | null = null;
   private readonly channels = new ChannelTable<ChannelInstance>();
-  private readonly ws: WebSocket;
-  private readonly outbound: Outbound;
+  private readonly transport: ClientTransport;
   private readonly host: ConnectionHost;
 
-  /** `socket` is the upgraded socket under `ws` (`request.socket`); outgoing frames are written to it in batches. */
-  constructor(ws: WebSocket, host: ConnectionHost, socketId: string, plume: boolean, now: number, socket: Duplex) {
-    this.ws = ws;
-    this.outbound = new Outbound(ws, socket, host.options.maxBufferedBytes, this);
+  /** `transport` carries the client's frames both ways (WebSocket or long-poll). */
+  constructor(transport: ClientTransport, host: ConnectionHost, socketId: string, plume: boolean, now: number) {
+    this.transport = transport;
     this.host = host;
     this.socketId = socketId;
     this.plume = plume;
     this.lastSeen = now;
-    ws.on('message', (data, isBinary) => this.receive(data as Buffer, isBinary));
-    ws.on('close', () => this.cleanup());
-    ws.on('error', () => this.cleanup());
+    transport.listen({
+      received: (data, binary) => this.receive(data, binary),
+      ended: () => this.cleanup(),
+      overflowed: () => this.close(CLOSE.slowConsumer, 'slow consumer'),
+    });
   }
 
   get isOpen(): boolean {
@@ -122,7 +106,7 @@ export class Connection implements ChannelHost {
 
   /** Bytes waiting to be written to this socket (the slow-consumer bound counts them). */
   get pendingBytes(): number {
-    return this.outbound.pendingBytes;
+    return this.transport.pendingBytes;
   }
 
   /** Number of channels currently joined or joining. */
@@ -157,20 +141,21 @@ export class Connection implements ChannelHost {
    * Sends a frame if the socket is still open; it leaves with the socket's other frames at the end of
    * this turn (after the sockets without replies, when `reply`).
    */
-  send(frame: string | Buffer, reply = false): void {
-    if (this.state === 'closed' || this.ws.readyState !== this.ws.OPEN) return;
+  send(frame: string | WireFrame, reply = false): void {
+    if (this.state === 'closed' || !this.transport.open) return;
+    const wire = typeof frame === 'string' ? textFrame(frame) : frame;
     this.host.counters.frames++;
-    this.host.counters.bytes += frame.length;
-    this.outbound.send(frame, reply);
+    this.host.counters.bytes += wire.data.length;
+    this.transport.send(wire, reply);
   }
 
   /** Closes the socket with a code from `docs/PROTOCOL.md` §6 and ends its channels. */
   close(code: number, reason: string): void {
     if (this.state === 'closed') return;
     // Frames sent before the close go before the close frame.
-    this.outbound.flush();
+    this.transport.flush();
     this.cleanup();
-    this.ws.close(code, closeReason(reason));
+    this.transport.close(code, reason);
   }
 
   broadcast(topic: string, event: string, payload: Payload, options: { exclude?: string; id?: string; user: string }): Promise<Position> {
@@ -437,7 +422,7 @@ export class Connection implements ChannelHost {
     if (this.state === 'closed') return;
     this.state = 'closed';
     clearTimeout(this.expiryTimer);
-    this.outbound.discard();
+    this.transport.discard();
     this.pending = null;
     for (const instance of this.channels.values()) instance.end('closed');
     this.channels.clear();
