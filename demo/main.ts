@@ -13,6 +13,7 @@ import type { MessageChange, Room } from './room';
 import { checkRoomName } from './room-name';
 import { DEFAULT_ROOMS, hashFor, roomFromHash } from './rooms';
 import { Composer } from './ui/composer';
+import { Avatars } from './ui/avatars';
 import { byTestId } from './ui/dom';
 import { MessageList } from './ui/message-list';
 import { MeshPanel } from './ui/mesh-panel';
@@ -25,20 +26,21 @@ import { StatusView } from './ui/status';
 const HOME = DEFAULT_ROOMS[0] ?? 'lobby';
 const FULL = `You can keep up to ${MAX_EXTRA_ROOMS} rooms of your own.`;
 
+const rooms = new Membership();
+let current = HOME;
+let chat: Chat | null = null;
+
 const app = byTestId(document, 'app', HTMLElement);
 const title = byTestId(app, 'room-title', HTMLElement);
 const status = new StatusView(byTestId(app, 'connection-status', HTMLElement), byTestId(app, 'connection-banner', HTMLElement));
 const dialog = new NameDialog(document);
-const sidebar = new Sidebar(app, { checkRoom, createRoom, changeName });
-const messages = new MessageList(app, { retry: (id) => chat?.room(current).retry(id), discard: (id) => chat?.room(current).discard(id) });
+const avatars = new Avatars(() => [chat?.name ?? loadName() ?? '']);
+const sidebar = new Sidebar(app, { checkRoom, createRoom, changeName }, avatars);
+const messages = new MessageList(app, { retry: (id) => chat?.room(current).retry(id), discard: (id) => chat?.room(current).discard(id) }, avatars);
 const notice = new RoomNotice(app, () => chat?.room(current).dismissNotice());
 const composer = new Composer(app, (body) => chat?.room(current).send(body, chat.name));
-const presence = new PresenceView(app, () => chat?.name ?? '');
-const meshPanel = new MeshPanel(app);
-
-const rooms = new Membership();
-let current = HOME;
-let chat: Chat | null = null;
+const presence = new PresenceView(app, () => chat?.name ?? '', avatars);
+const meshPanel = new MeshPanel(app, avatars);
 
 const handlers: ChatHandlers = {
   connection: (state) => {
@@ -130,6 +132,7 @@ function followHash(): void {
   composer.setRoom(room);
   const session = chat?.room(room);
   if (session) session.unread = 0;
+  avatars.reset();
   messages.show(room, session?.log.messages ?? [], session?.joined ?? false);
   presence.follow(session?.presence ?? null);
   meshPanel.follow(session ? { name: room, stats: () => session.stats(), memberNames: () => session.peers.all() } : null);

@@ -20,6 +20,7 @@ async function expectLive(page: Page, names: string[]): Promise<void> {
 
 test.describe('presence while not connected', () => {
   test('offline, the online list says it is not live, the same after a reload, and is live again once back', async ({ openPages, stack }) => {
+    test.setTimeout(60_000); // a reload, and a reconnect with backoff
     const room = freshRoom();
     const [alice, bob] = await openPages(2, `/#/${room}`);
     await signIn(alice!, 'Alice');

@@ -14,7 +14,8 @@
 import type { Connection } from '../chat';
 import type { Person } from '../presence';
 import { byTestId, h } from './dom';
-import { formatSeen, hueFor, initialOf } from './format';
+import type { Avatars } from './avatars';
+import { formatSeen, initialOf } from './format';
 
 /** What the panel shows. */
 export interface PeopleView {
@@ -69,9 +70,11 @@ export class PeoplePanel {
   private readonly note: HTMLElement;
   private readonly list: HTMLUListElement;
   private readonly items = new Map<string, HTMLLIElement>();
+  private readonly avatars: Avatars;
 
-  constructor(app: HTMLElement) {
+  constructor(app: HTMLElement, avatars: Avatars) {
     this.app = app;
+    this.avatars = avatars;
     this.panel = byTestId(app, 'online-panel', HTMLElement);
     this.pill = byTestId(app, 'online-count', HTMLButtonElement);
     this.pillLabel = byTestId(this.pill, 'online-count-label', HTMLElement);
@@ -101,7 +104,7 @@ export class PeoplePanel {
         this.items.set(person.key, item);
         this.list.append(item);
       }
-      fill(item, live ? person : { ...person, typing: false }, person.key === self);
+      this.fill(item, live ? person : { ...person, typing: false }, person.key === self);
     }
     const label = pillText(view);
     this.panel.dataset.live = String(live);
@@ -114,21 +117,21 @@ export class PeoplePanel {
     this.note.hidden = live;
   }
 
+  private fill(item: HTMLLIElement, person: Person, self: boolean): void {
+    const avatar = h('span', { class: 'avatar person__avatar', text: initialOf(person.name), attrs: { 'aria-hidden': 'true' } }, [h('span', { class: 'person__dot' })]);
+    this.avatars.paint(avatar, person.name);
+    const name = h('span', { class: 'person__name', text: person.name, attrs: { 'data-testid': 'online-name' } });
+    const notes = [self ? 'you' : '', person.tabs > 1 ? `${person.tabs} tabs` : ''].filter(Boolean).join(' · ');
+    const who = h('span', { class: 'person__who' }, notes ? [name, h('span', { class: 'person__note', text: notes, attrs: { 'data-testid': 'online-note' } })] : [name]);
+    const status = h('span', { class: 'person__status', text: person.typing ? 'typing…' : '', attrs: { 'data-testid': 'online-status' } });
+    item.dataset.typing = String(person.typing);
+    item.dataset.tabs = String(person.tabs);
+    item.classList.toggle('person--self', self);
+    item.replaceChildren(avatar, who, status);
+  }
+
   private setOpen(open: boolean): void {
     this.app.classList.toggle('app--people-open', open);
     this.pill.setAttribute('aria-expanded', String(open));
   }
-}
-
-function fill(item: HTMLLIElement, person: Person, self: boolean): void {
-  const avatar = h('span', { class: 'avatar person__avatar', text: initialOf(person.name), attrs: { 'aria-hidden': 'true' } }, [h('span', { class: 'person__dot' })]);
-  avatar.style.setProperty('--hue', String(hueFor(person.name)));
-  const name = h('span', { class: 'person__name', text: person.name, attrs: { 'data-testid': 'online-name' } });
-  const notes = [self ? 'you' : '', person.tabs > 1 ? `${person.tabs} tabs` : ''].filter(Boolean).join(' · ');
-  const who = h('span', { class: 'person__who' }, notes ? [name, h('span', { class: 'person__note', text: notes, attrs: { 'data-testid': 'online-note' } })] : [name]);
-  const status = h('span', { class: 'person__status', text: person.typing ? 'typing…' : '', attrs: { 'data-testid': 'online-status' } });
-  item.dataset.typing = String(person.typing);
-  item.dataset.tabs = String(person.tabs);
-  item.classList.toggle('person--self', self);
-  item.replaceChildren(avatar, who, status);
 }

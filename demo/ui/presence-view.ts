@@ -7,13 +7,14 @@
  */
 import type { Connection } from '../chat';
 import type { RoomPresence } from '../presence';
+import type { Avatars } from './avatars';
 import { byTestId } from './dom';
 import { PeoplePanel } from './people';
 import { TypingLine } from './typing';
 
 /**
  * @example
- * const view = new PresenceView(app, () => chat.name);
+ * const view = new PresenceView(app, () => chat.name, avatars);
  * view.follow(chat.room('lobby').presence); // on every room switch
  * view.setConnection('offline');
  */
@@ -25,8 +26,8 @@ export class PresenceView {
   private unfollow: (() => void) | null = null;
   private connection: Connection = 'connecting';
 
-  constructor(app: HTMLElement, self: () => string) {
-    this.panel = new PeoplePanel(app);
+  constructor(app: HTMLElement, self: () => string, avatars: Avatars) {
+    this.panel = new PeoplePanel(app, avatars);
     this.typingLine = new TypingLine(app);
     this.self = self;
     const input = byTestId(app, 'composer', HTMLTextAreaElement);

@@ -9,7 +9,8 @@
  * the input; either goes as soon as it no longer applies.
  */
 import { byTestId, h } from './dom';
-import { hueFor, initialOf } from './format';
+import type { Avatars } from './avatars';
+import { initialOf } from './format';
 import { hashFor } from '../rooms';
 
 export interface RoomEntry {
@@ -44,9 +45,11 @@ export class Sidebar {
   private readonly nameLabel: HTMLElement;
   private readonly avatar: HTMLElement;
   private readonly handlers: SidebarHandlers;
+  private readonly avatars: Avatars;
 
-  constructor(app: HTMLElement, handlers: SidebarHandlers) {
+  constructor(app: HTMLElement, handlers: SidebarHandlers, avatars: Avatars) {
     this.app = app;
+    this.avatars = avatars;
     this.handlers = handlers;
     this.list = byTestId(app, 'room-list', HTMLUListElement);
     this.others = byTestId(app, 'other-room-list', HTMLUListElement);
@@ -88,7 +91,7 @@ export class Sidebar {
   showName(name: string): void {
     this.nameLabel.textContent = name;
     this.avatar.textContent = initialOf(name);
-    this.avatar.style.setProperty('--hue', String(hueFor(name)));
+    this.avatars.paint(this.avatar, name);
   }
 
   /** Empties the new-room form and what it said (the person moved on: created a room, or opened another). */
