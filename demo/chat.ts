@@ -24,7 +24,7 @@ export interface ChatHandlers {
   noticeChanged(room: Room): void;
   /** How many of our messages, in all rooms and tabs, are waiting to be sent. */
   outboxChanged(waiting: number): void;
-  /** Rooms other people told us about (some may be known already). */
+  /** Rooms other people told us about (some may be known already); they are not joined. */
   roomsDiscovered(rooms: string[]): void;
 }
 
@@ -75,6 +75,11 @@ export class Chat {
 
   start(): void {
     this.socket.connect();
+  }
+
+  /** The room called `name` if it was joined, without joining it. */
+  find(name: string): Room | undefined {
+    return this.rooms.get(name);
   }
 
   /** The room called `name`, joined on first use. */

@@ -14,7 +14,8 @@
  */
 import type { Channel, Payload, Socket } from 'plume';
 import { MAX_EXTRA_ROOMS } from './prefs';
-import { DIRECTORY_TOPIC, isRoomName } from './rooms';
+import { isRoomName } from './room-name';
+import { DIRECTORY_TOPIC } from './rooms';
 
 /**
  * @example

@@ -2,43 +2,51 @@
  * The demo chat app's entry: reads what was remembered, asks for a name on
  * the first visit, starts the chat session and wires it to the views.
  *
- * The app's state lives here (the rooms, the room on screen); the session is
- * in `chat.ts`, the views in `ui/`.
+ * The app's state lives here (the rooms known and joined, the room on
+ * screen); the session is in `chat.ts`, the views in `ui/`.
  */
 import { Chat, type ChatHandlers } from './chat';
+import { Membership } from './membership';
 import type { ChatMessage } from './messages';
-import { loadName, loadRooms, MAX_EXTRA_ROOMS, saveName, saveRooms } from './prefs';
+import { loadName, MAX_EXTRA_ROOMS, saveName } from './prefs';
 import type { MessageChange, Room } from './room';
-import { DEFAULT_ROOMS, hashFor, mergeRooms, normalizeRoomName, roomFromHash } from './rooms';
+import { checkRoomName } from './room-name';
+import { DEFAULT_ROOMS, hashFor, roomFromHash } from './rooms';
 import { Composer } from './ui/composer';
+import { Avatars } from './ui/avatars';
 import { byTestId } from './ui/dom';
 import { MessageList } from './ui/message-list';
 import { MeshPanel } from './ui/mesh-panel';
 import { NameDialog } from './ui/name-dialog';
 import { PresenceView } from './ui/presence-view';
 import { RoomNotice } from './ui/room-notice';
-import { Sidebar } from './ui/sidebar';
+import { Sidebar, type RoomNameHint } from './ui/sidebar';
 import { StatusView } from './ui/status';
 
 const HOME = DEFAULT_ROOMS[0] ?? 'lobby';
+const FULL = `You can keep up to ${MAX_EXTRA_ROOMS} rooms of your own.`;
+
+const rooms = new Membership();
+let current = HOME;
+let chat: Chat | null = null;
 
 const app = byTestId(document, 'app', HTMLElement);
 const title = byTestId(app, 'room-title', HTMLElement);
 const status = new StatusView(byTestId(app, 'connection-status', HTMLElement), byTestId(app, 'connection-banner', HTMLElement));
 const dialog = new NameDialog(document);
-const sidebar = new Sidebar(app, { createRoom, changeName });
-const messages = new MessageList(app, { retry: (id) => chat?.room(current).retry(id), discard: (id) => chat?.room(current).discard(id) });
+const avatars = new Avatars(() => [chat?.name ?? loadName() ?? '']);
+const sidebar = new Sidebar(app, { checkRoom, createRoom, changeName }, avatars);
+const messages = new MessageList(app, { retry: (id) => chat?.room(current).retry(id), discard: (id) => chat?.room(current).discard(id) }, avatars);
 const notice = new RoomNotice(app, () => chat?.room(current).dismissNotice());
 const composer = new Composer(app, (body) => chat?.room(current).send(body, chat.name));
-const presence = new PresenceView(app, () => chat?.name ?? '');
-const meshPanel = new MeshPanel(app);
-
-let extraRooms = loadRooms();
-let current = HOME;
-let chat: Chat | null = null;
+const presence = new PresenceView(app, () => chat?.name ?? '', avatars);
+const meshPanel = new MeshPanel(app, avatars);
 
 const handlers: ChatHandlers = {
-  connection: (state) => status.show(state),
+  connection: (state) => {
+    status.show(state);
+    presence.setConnection(state);
+  },
   message: messageChanged,
   joinedChanged: (room) => {
     if (room.name === current) messages.setJoined(room.name, room.joined);
@@ -47,32 +55,34 @@ const handlers: ChatHandlers = {
     if (room.name === current) notice.show(room.notice);
   },
   outboxChanged: (waiting) => status.showWaiting(waiting),
-  roomsDiscovered: (rooms) => {
-    if (addRooms(rooms)) renderRooms();
+  roomsDiscovered: (discovered) => {
+    // Offered in the sidebar; nobody is put in a room they did not open.
+    if (rooms.learn(discovered).length > 0) renderRooms();
   },
 };
 
-function allRooms(): string[] {
-  return mergeRooms(extraRooms);
+/** Joins a room: the person opened it or created it. */
+function joinRoom(room: string): void {
+  if (rooms.join(room)) chat?.room(room);
 }
 
-/** Remembers rooms and joins them; returns whether any was new. */
-function addRooms(rooms: readonly string[]): boolean {
-  const known = new Set(allRooms());
-  const fresh = rooms.filter((room) => !known.has(room)).slice(0, Math.max(0, MAX_EXTRA_ROOMS - extraRooms.length));
-  if (fresh.length === 0) return false;
-  extraRooms = [...extraRooms, ...fresh];
-  saveRooms(extraRooms);
-  for (const room of fresh) chat?.room(room);
-  return true;
+function checkRoom(input: string): RoomNameHint {
+  const checked = checkRoomName(input);
+  if (!checked.ok) return { preview: null, problem: checked.problem };
+  const room = checked.name;
+  if (rooms.isJoined(room)) return { preview: `Opens #${room}, which you are already in`, problem: null };
+  if (rooms.all().includes(room)) return { preview: `Joins #${room}`, problem: null };
+  if (rooms.full) return { preview: null, problem: FULL };
+  return { preview: `Creates #${room}`, problem: null };
 }
 
 function createRoom(input: string): string | null {
-  const room = normalizeRoomName(input);
-  if (!room) return input.trim() ? 'Use letters, numbers and dashes (“directory” is taken).' : 'Type a name for the room.';
-  if (!allRooms().includes(room)) {
-    if (extraRooms.length >= MAX_EXTRA_ROOMS) return `You can keep up to ${MAX_EXTRA_ROOMS} rooms of your own.`;
-    addRooms([room]);
+  const checked = checkRoomName(input);
+  if (!checked.ok) return checked.problem ?? 'Type a name for the room.';
+  const room = checked.name;
+  if (!rooms.all().includes(room)) {
+    if (rooms.full) return FULL;
+    joinRoom(room);
     chat?.createRoom(room);
   }
   location.hash = hashFor(room);
@@ -102,25 +112,27 @@ function messageChanged(room: Room, message: ChatMessage, change: MessageChange)
 }
 
 function renderRooms(): void {
-  const rooms = allRooms().map((name) => ({ name, unread: chat?.room(name).unread ?? 0 }));
-  sidebar.showRooms(rooms, current);
-  const unread = rooms.reduce((sum, room) => sum + (room.name === current ? 0 : room.unread), 0);
+  const entries = rooms.all().map((name) => ({ name, unread: chat?.find(name)?.unread ?? 0, joined: rooms.isJoined(name) }));
+  sidebar.showRooms(entries, current);
+  const unread = entries.reduce((sum, room) => sum + (room.name === current ? 0 : room.unread), 0);
   document.title = `${unread > 0 ? `(${unread}) ` : ''}#${current} · Plume Chat`;
 }
 
-/** Shows the room the URL points at; an unknown but valid room is added (someone shared a link). */
+/** Shows the room the URL points at, joining it if needed (opened from the list, or from a shared link). */
 function followHash(): void {
   const room = roomFromHash(location.hash);
   if (!room) {
     location.replace(hashFor(HOME));
     return;
   }
-  addRooms([room]);
+  joinRoom(room);
+  if (room !== current) sidebar.resetNewRoom();
   current = room;
   title.textContent = room;
   composer.setRoom(room);
   const session = chat?.room(room);
   if (session) session.unread = 0;
+  avatars.reset();
   messages.show(room, session?.log.messages ?? [], session?.joined ?? false);
   presence.follow(session?.presence ?? null);
   meshPanel.follow(session ? { name: room, stats: () => session.stats(), memberNames: () => session.peers.all() } : null);
@@ -137,8 +149,8 @@ async function main(): Promise<void> {
   if (!name) throw new Error('a required name dialog resolved without a name');
   saveName(name);
   sidebar.showName(name);
-  chat = new Chat(name, () => extraRooms, handlers);
-  for (const room of allRooms()) chat.room(room);
+  chat = new Chat(name, () => rooms.extra(), handlers);
+  for (const room of rooms.joinedRooms()) chat.room(room);
   followHash();
   chat.start();
 }

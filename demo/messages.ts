@@ -35,7 +35,7 @@ export interface ChatMessage extends MessagePayload {
 /** The event messages travel under. */
 export const MESSAGE_EVENT = 'new_msg';
 
-/** Longest message body, in characters (well under the server's 64 KiB frame limit). */
+/** Longest message body a person can send, in characters (well under the server's 64 KiB frame limit). */
 export const MAX_BODY = 2000;
 
 /** Messages kept per room; older ones are dropped from view. */
@@ -46,7 +46,9 @@ const MAX_KEPT = 500;
  * since any member of a room can push anything. A server with
  * authentication stamps the sender as `from: { id, name }` (PROTOCOL.md §8):
  * that name wins over the one the sender wrote. In dev mode there is no
- * `from`, and the name a member picked is all there is.
+ * `from`, and the name a member picked is all there is. A body longer than this
+ * app sends (another client's) is shown whole, not cut: the server's frame
+ * limit bounds it.
  */
 export function parseMessage(payload: Record<string, unknown>): MessagePayload | null {
   const { id, body, sentAt } = payload;
@@ -56,7 +58,7 @@ export function parseMessage(payload: Record<string, unknown>): MessagePayload |
   if (typeof body !== 'string' || body.trim().length === 0) return null;
   if (typeof name !== 'string' || name.trim().length === 0) return null;
   if (typeof sentAt !== 'number' || !Number.isFinite(sentAt)) return null;
-  return { id, body: body.slice(0, MAX_BODY), name: name.slice(0, 64), sentAt };
+  return { id, body, name: name.slice(0, 64), sentAt };
 }
 
 /** Creates the payload of a new message of ours; its id is also its outbox id. */
@@ -76,13 +78,18 @@ export function toPayload({ id, body, name, sentAt }: MessagePayload): MessagePa
  * part, so everyone sees the same order once it is through.
  */
 export class MessageLog {
-  private readonly delivered: ChatMessage[] = [];
+  private readonly deliveredList: ChatMessage[] = [];
   private pending: ChatMessage[] = [];
   private readonly byId = new Map<string, ChatMessage>();
 
   /** Delivered messages, then pending ones. */
   get messages(): readonly ChatMessage[] {
-    return [...this.delivered, ...this.pending];
+    return [...this.deliveredList, ...this.pending];
+  }
+
+  /** How many messages the server delivered are held (the room's history as this person saw it). */
+  get delivered(): number {
+    return this.deliveredList.length;
   }
 
   get(id: string): ChatMessage | undefined {
@@ -98,12 +105,12 @@ export class MessageLog {
     const waiting = this.pending.find((m) => m.id === message.id);
     if (waiting) {
       this.pending = this.pending.filter((m) => m !== waiting);
-      this.delivered.push(waiting);
+      this.deliveredList.push(waiting);
       this.trim();
       return 'moved';
     }
     if (this.byId.has(message.id)) return null;
-    this.delivered.push(message);
+    this.deliveredList.push(message);
     this.byId.set(message.id, message);
     this.trim();
     return 'added';
@@ -136,8 +143,8 @@ export class MessageLog {
   }
 
   private trim(): void {
-    while (this.delivered.length > MAX_KEPT) {
-      const dropped = this.delivered.shift();
+    while (this.deliveredList.length > MAX_KEPT) {
+      const dropped = this.deliveredList.shift();
       if (dropped) this.byId.delete(dropped.id);
     }
   }

@@ -14,8 +14,8 @@
  * (`transcript.ts`), since Plume resumes a room after a reload without
  * delivering again what it delivered before. On a first visit the room asks
  * for recent history instead. When Plume reports that it could not recover
- * everything (`recovered: false`), the room says some messages may be
- * missing.
+ * everything (`recovered: false`) in a room that had messages, the room
+ * says some messages may be missing and what the person can do.
  *
  * Not responsible for showing anything: it reports changes to its owner.
  */
@@ -74,13 +74,14 @@ export class Room {
     this.listener = listener;
     this.outbox = socket.outbox;
     for (const stored of loadTranscript(name)) this.log.deliver({ ...stored, status: 'sent' });
-    this.noticeText = loadNotice(name);
+    this.noticeText = this.log.delivered > 0 ? loadNotice(name) : null;
     this.channel = socket.channel(topicFor(name), {}, { history: FIRST_VISIT_HISTORY });
     this.channel.on(MESSAGE_EVENT, (payload) => this.received(payload));
-    this.presence = new RoomPresence(this.channel); // before the join, so it hears the first presence_state
+    this.presence = new RoomPresence(this.channel, name); // before the join, so it hears the first presence_state
     this.peers = new PeerNames(this.channel, self);
     this.channel.onRecover((report) => {
-      if (!report.recovered) this.setNotice(noticeFor(report));
+      // Only where there is history that may now be incomplete: in a room that showed nothing yet, nothing was cut short.
+      if (!report.recovered && this.log.delivered > 0) this.setNotice(noticeFor(report));
     });
     this.channel.onStateChange(({ from, to }) => {
       if (to === 'joined' || from === 'joined') listener.joinedChanged(this);
@@ -207,9 +208,12 @@ export class Room {
   }
 }
 
-/** What to tell the person when Plume could not recover everything. */
-function noticeFor(report: Recovery): string {
-  if (report.reason === 'gap') return 'Some messages may be missing — the server no longer had them.';
-  if (report.missed) return 'Some messages may be missing — you were away longer than the server keeps them.';
-  return 'Some messages may be missing — the server restarted.';
+/** What to tell the person when Plume could not recover everything, and what they can do. */
+export function noticeFor(report: Recovery): string {
+  if (report.reason === 'gap') return 'Some messages may be missing: the server no longer had them. If you need what was said, ask the others.';
+  if (report.missed) {
+    const count = report.missed.to - report.missed.from + 1;
+    return `Some messages may be missing: you were away longer than the server keeps them (${count} message${count === 1 ? '' : 's'}). If you need what was said, ask the others.`;
+  }
+  return 'Some messages may be missing: the server restarted and lost what was sent while you were disconnected. If you were expecting a reply, ask for it again.';
 }

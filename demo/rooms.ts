@@ -1,9 +1,10 @@
 /**
- * Room names and where they live: the rules for a valid name, the default
- * rooms, the channel topics, and the `#/room` URL hash.
+ * Where rooms live: the default rooms, the channel topics, and the `#/room`
+ * URL hash. What makes a valid name is `room-name.ts`.
  *
  * Pure functions only; no DOM, no storage, no sockets.
  */
+import { checkRoomName, isRoomName } from './room-name';
 
 /** Rooms every user has. */
 export const DEFAULT_ROOMS: readonly string[] = ['lobby', 'random', 'help'];
@@ -11,41 +12,15 @@ export const DEFAULT_ROOMS: readonly string[] = ['lobby', 'random', 'help'];
 /** The topic every client joins to hear about new rooms. Not a chat room. */
 export const DIRECTORY_TOPIC = 'room:directory';
 
-/** Longest room name, in characters. */
-export const MAX_ROOM_NAME = 32;
-
-const RESERVED = new Set(['directory']);
-
-/**
- * Turns what a person typed into a room name, or null if nothing usable is left.
- * @example normalizeRoomName('  Book Club! ') // => 'book-club'
- */
-export function normalizeRoomName(input: string): string | null {
-  const name = input
-    .trim()
-    .toLowerCase()
-    .replace(/^#+/, '')
-    .replace(/[\s_]+/g, '-')
-    .replace(/[^a-z0-9-]/g, '')
-    .replace(/-{2,}/g, '-')
-    .replace(/^-+|-+$/g, '')
-    .slice(0, MAX_ROOM_NAME);
-  return name && !RESERVED.has(name) ? name : null;
-}
-
-/** True if `name` is already a valid room name as is. */
-export function isRoomName(name: unknown): name is string {
-  return typeof name === 'string' && normalizeRoomName(name) === name;
-}
-
 /** The channel topic of a room. */
 export function topicFor(room: string): string {
   return `room:${room}`;
 }
 
 /**
- * The room a URL hash points at, or null.
+ * The room a URL hash points at (as a person may type it), or null.
  * @example roomFromHash('#/lobby') // => 'lobby'
+ * @example roomFromHash('#/Book%20Club') // => 'book-club'
  */
 export function roomFromHash(hash: string): string | null {
   const match = /^#\/?(.+)$/.exec(hash);
@@ -57,12 +32,16 @@ export function roomFromHash(hash: string): string | null {
     // A malformed escape is not a room; the caller falls back to the default room.
     return null;
   }
-  return normalizeRoomName(raw);
+  const checked = checkRoomName(raw);
+  return checked.ok ? checked.name : null;
 }
 
-/** The URL hash for a room. */
+/**
+ * The URL hash for a room (escaped: names may hold any letter, and emoji).
+ * @example hashFor('café') // => '#/caf%C3%A9'
+ */
 export function hashFor(room: string): string {
-  return `#/${room}`;
+  return `#/${encodeURIComponent(room)}`;
 }
 
 /** Defaults first, then the others in the order given, without duplicates or invalid names. */

@@ -88,6 +88,10 @@ test.describe('mesh', () => {
     await root.getByTestId('mesh-button').click();
     await expect(root.getByTestId('mesh-route')).toContainText('Straight from the server');
     await expect(root.getByTestId('mesh-detail')).toContainText('You pass them on to');
+    // What it passed on, in bytes, said in full (it used to be cut off: "1018 B for others so …").
+    const passedOn = root.getByTestId('mesh-forwarded').locator('.mesh-tile__note');
+    await expect(passedOn).toHaveText(/^\d+(\.\d)? (B|KB) for others$/);
+    expect(await passedOn.evaluate((note) => note.scrollWidth <= note.clientWidth)).toBe(true);
     await expect(root.getByTestId('mesh-peer').filter({ hasText: 'gets messages from you' })).toHaveCount(3);
     // Peers are named: members tell each other their names with ephemeral events.
     const rootName = NAMES[pages.indexOf(root)]!;

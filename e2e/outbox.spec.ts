@@ -12,23 +12,12 @@
  * A message sent last by the other side is the barrier after which nothing
  * more may arrive (one topic's messages arrive in order).
  */
-import config from '../playwright.config';
 import { ok, refuse } from '../server/index.ts';
 import { test, expect } from './fixtures';
-import { APP_SOCKET, bodies, expectConnection, goOffline, say, serveAppWhileOffline, signIn, tag, texts, withStatus } from './people';
+import { APP_SOCKET, bodies, expectConnection, goOffline, launchWithoutLocalNetworkChecks, say, serveAppWhileOffline, signIn, tag, texts, withStatus } from './people';
 
-// A page whose document the test served (serveAppWhileOffline) counts as public to Chromium's
-// Local Network Access checks, which then block its socket to 127.0.0.1 once back online
-// (net::ERR_BLOCKED_BY_LOCAL_NETWORK_ACCESS_CHECKS). That is an artefact of the stand-in, not of
-// the app: turn the checks off for this file (Chromium honours only the last --disable-features).
-const launch = config.use!.launchOptions!;
-const disabled = (launch.args ?? []).find((arg) => arg.startsWith('--disable-features='));
-test.use({
-  launchOptions: {
-    ...launch,
-    args: [...(launch.args ?? []).filter((arg) => arg !== disabled), `${disabled ?? '--disable-features='}${disabled ? ',' : ''}LocalNetworkAccessChecks`],
-  },
-});
+// The first test reloads a page served by serveAppWhileOffline (see launchWithoutLocalNetworkChecks).
+test.use({ launchOptions: launchWithoutLocalNetworkChecks() });
 
 test.describe('durable sends', () => {
   test('messages written offline survive a reload and arrive once, in order, when back online', async ({ openPages, stack }) => {

@@ -3,13 +3,15 @@
  * write, read the conversation and its status markers, and lose the network.
  * Every check is an auto-waiting expect on what is on screen.
  */
-import type { BrowserContext, Page } from '@playwright/test';
+import type { BrowserContext, LaunchOptions, Page } from '@playwright/test';
+import config from '../playwright.config';
 import { expect, type Stack } from './fixtures';
 
 /** Matches only the app's socket, never Vite's hot-reload socket (closing that reloads the page). */
 export const APP_SOCKET = /\/socket\/websocket\?/;
 
-export const RESTARTED = 'Some messages may be missing — the server restarted.';
+/** The start of the notice in a room whose history the server lost in a restart. */
+export const RESTARTED = 'Some messages may be missing: the server restarted';
 
 /** A short random tag so texts and room names never collide with another test's. */
 export function tag(): string {
@@ -74,6 +76,22 @@ export async function serveAppWhileOffline(context: BrowserContext, appUrl: stri
   const handler = async (route: Parameters<Parameters<BrowserContext['route']>[1]>[0]) => route.fulfill({ response: await route.fetch() });
   await context.route(matcher, handler);
   return () => context.unroute(matcher, handler);
+}
+
+/**
+ * The launch options of playwright.config.ts with Chromium's Local Network
+ * Access checks off, for a spec that reloads pages with serveAppWhileOffline:
+ * a page whose document the test served counts as public to those checks,
+ * which then block its socket to 127.0.0.1 once back online
+ * (net::ERR_BLOCKED_BY_LOCAL_NETWORK_ACCESS_CHECKS). That is an artefact of
+ * the stand-in, not of the app. Chromium honours only the last
+ * --disable-features, so the flag joins the one already there.
+ * @example test.use({ launchOptions: launchWithoutLocalNetworkChecks() });
+ */
+export function launchWithoutLocalNetworkChecks(): LaunchOptions {
+  const launch = config.use!.launchOptions!;
+  const disabled = (launch.args ?? []).find((arg) => arg.startsWith('--disable-features='));
+  return { ...launch, args: [...(launch.args ?? []).filter((arg) => arg !== disabled), `${disabled ?? '--disable-features='}${disabled ? ',' : ''}LocalNetworkAccessChecks`] };
 }
 
 /**

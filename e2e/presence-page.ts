@@ -35,6 +35,20 @@ export async function expectOnline(page: Page, names: string[], timeout?: number
   await expect(page.getByTestId('online-count')).toHaveText(`${names.length} online`);
 }
 
+/**
+ * Waits until `page` shows `names` as the room's last known people, plainly
+ * not live: the panel greyed (`data-live="false"`), the header saying when
+ * they were seen ("2 seen at 14:05") rather than "2 online", and the panel's
+ * note matching `note` (why it is not live).
+ */
+export async function expectNotLive(page: Page, names: string[], note: RegExp): Promise<void> {
+  await expect.poll(async () => (await online(page)).sort()).toEqual([...names].sort());
+  await expect(page.getByTestId('online-panel')).toHaveAttribute('data-live', 'false');
+  await expect(page.getByTestId('online-count-label')).toHaveText(new RegExp(`^${names.length} seen at \\d{2}:\\d{2}$`));
+  await expect(page.getByTestId('online-stale')).toBeVisible();
+  await expect(page.getByTestId('online-stale')).toHaveText(note);
+}
+
 /** Records in the page every person whose item leaves the online list from now on. */
 export async function watchLeaves(page: Page): Promise<void> {
   await page.evaluate(() => {

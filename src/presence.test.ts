@@ -151,6 +151,38 @@ describe('Presence on a channel', () => {
     expect(ws.lastSent('plume:presence')?.[4]).toEqual({ typing: false, status: 'away' });
   });
 
+  it('is live once the state of the current join has arrived, and not live from a drop until the next state', async () => {
+    const changes: boolean[] = [];
+    presence.onLiveChange((live) => changes.push(live));
+    expect(presence.live).toBe(false);
+    const first = joinOk();
+    expect(presence.live).toBe(false); // joined, but the list is not known yet
+    ws.deliver([first, null, 'room:a', 'presence_state', { ada: entry(m('a1')), bob: entry(m('b1')) }]);
+    expect(presence.live).toBe(true);
+
+    ws.drop();
+    expect(presence.live).toBe(false);
+    expect(presence.list((key) => key)).toEqual(['ada', 'bob']); // the last list seen, kept until a new state replaces it
+    clock.advance(1_000);
+    await flushMicrotasks();
+    ws = transport.last;
+    ws.open();
+    const second = joinOk();
+    expect(presence.live).toBe(false);
+    ws.deliver([second, null, 'room:a', 'presence_state', { ada: entry(m('a1')) }]);
+    expect(presence.live).toBe(true);
+    expect(presence.list((key) => key)).toEqual(['ada']);
+    expect(changes).toEqual([true, false, true]);
+  });
+
+  it('sees itself live in onSync of the state that makes it live', () => {
+    const seen: boolean[] = [];
+    presence.onSync(() => seen.push(presence.live));
+    const joinRef = joinOk();
+    ws.deliver([joinRef, null, 'room:a', 'presence_state', {}]);
+    expect(seen).toEqual([true]);
+  });
+
   it('an exception in a callback does not stop the others or the merge', () => {
     presence.onJoin(() => {
       throw new Error('app bug');

@@ -1,7 +1,8 @@
 /**
  * Who is in a channel's topic, in the shape of the `phoenix` client's
  * `Presence` (`onJoin`, `onLeave`, `onSync`, `list`), plus `update()` to set
- * this client's own fields (a typing flag, a status).
+ * this client's own fields (a typing flag, a status) and `live` to tell a
+ * current list from the last one seen before the connection dropped.
  *
  * Responsible for merging `presence_state` and `presence_diff` into one
  * view, holding diffs that arrive before the state of the current join, and
@@ -91,6 +92,8 @@ export class Presence {
   private readonly joins = new Listeners<Parameters<JoinCallback>>();
   private readonly leaves = new Listeners<Parameters<LeaveCallback>>();
   private readonly syncs = new Listeners<[]>();
+  private readonly lives = new Listeners<[boolean]>();
+  private isLive = false;
   /** Diffs that arrived before the state of the current join. */
   private pending: PresenceDiff[] = [];
   /** The join the state was received for. */
@@ -109,7 +112,7 @@ export class Presence {
       channel.on(EVENTS.presenceState, (payload) => this.received(payload as PresenceState)),
       channel.on(EVENTS.presenceDiff, (payload) => this.diffed(payload as unknown as PresenceDiff)),
       channel.onStateChange(({ to }) => {
-        if (to !== 'joined') return;
+        if (to !== 'joined') return this.setLive(false);
         // A new join is tracked afresh: the server must hear this client's fields again.
         this.sent = null;
         if (Object.keys(this.fields).length > 0) this.schedule();
@@ -130,6 +133,28 @@ export class Presence {
   /** Calls back after every state or diff has been applied: the time to render. */
   onSync(callback: () => void): Unsubscribe {
     return this.syncs.on(callback);
+  }
+
+  /**
+   * True while the list is current: the channel is joined and the server's
+   * state for this join has arrived, so every change reaches it. False
+   * before that and from the moment the channel stops being joined (the
+   * socket dropped or went offline, the channel left or errored): the list
+   * then still holds the last presences seen, which may be out of date, and
+   * is replaced by the server's state once the channel is joined again.
+   * @example peopleView.classList.toggle('stale', !presence.live);
+   */
+  get live(): boolean {
+    return this.isLive;
+  }
+
+  /**
+   * Calls back when `live` changes: after the `onSync` of the state that
+   * made the list live, and when the channel stops being joined.
+   * @example const off = presence.onLiveChange((live) => (badge.textContent = live ? 'online' : 'last seen'));
+   */
+  onLiveChange(callback: (live: boolean) => void): Unsubscribe {
+    return this.lives.on(callback);
   }
 
   /**
@@ -170,7 +195,16 @@ export class Presence {
     this.syncedRef = this.channel.joinRef;
     syncState(this.state, state, this.emitJoin, this.emitLeave);
     for (const diff of this.pending.splice(0)) syncDiff(this.state, diff, this.emitJoin, this.emitLeave);
+    const wasLive = this.isLive;
+    this.isLive = this.channel.state === 'joined';
     this.syncs.emit();
+    if (this.isLive !== wasLive) this.lives.emit(this.isLive);
+  }
+
+  private setLive(live: boolean): void {
+    if (live === this.isLive) return;
+    this.isLive = live;
+    this.lives.emit(live);
   }
 
   private diffed(diff: PresenceDiff): void {

@@ -95,6 +95,49 @@ describe('the grace period', () => {
   });
 });
 
+describe('a tab that comes back under another key (a rename)', () => {
+  it('takes its lingering meta away at once: the others see the new key join and the old one leave', async () => {
+    const { connect, server } = await start({ presenceCoalesceMs: 0, presenceGraceMs: 60_000 });
+    const watcher = await present(connect, 'Watcher', 'room:r1');
+    const ada = await present(connect, 'Ada', 'room:r1', 'tab-1');
+    await watcher.client.take(1, isDiff);
+    await ada.client.dispose();
+    expect(await watcher.client.drain(isDiff)).toEqual([]); // lingering, as any dropped socket
+
+    const adele = await present(connect, 'Adele', 'room:r1', 'tab-1');
+    expect(Object.keys(adele.state)).toEqual(['Watcher', 'Adele']); // not in its own first state either
+    const [diff] = await watcher.client.take(1, isDiff);
+    expect(Object.keys(diff!.payload.joins as object)).toEqual(['Adele']);
+    expect(Object.keys(diff!.payload.leaves as object)).toEqual(['Ada']);
+    expect(Object.keys(server.presence.list('room:r1'))).toEqual(['Watcher', 'Adele']);
+  });
+
+  it('when the new socket joins before the old one is seen closing, the old meta leaves as soon as it closes', async () => {
+    const { connect, server } = await start({ presenceCoalesceMs: 0, presenceGraceMs: 60_000 });
+    const watcher = await present(connect, 'Watcher', 'room:r2');
+    const ada = await present(connect, 'Ada', 'room:r2', 'tab-1');
+    await watcher.client.take(1, isDiff);
+
+    await present(connect, 'Adele', 'room:r2', 'tab-1');
+    await watcher.client.take(1, isDiff); // Adele joins; Ada's socket is still open
+    await ada.client.dispose();
+    const [leave] = await watcher.client.take(1, isDiff); // long before the grace period is over
+    expect(Object.keys(leave!.payload.leaves as object)).toEqual(['Ada']);
+    expect(Object.keys(server.presence.list('room:r2'))).toEqual(['Watcher', 'Adele']);
+  });
+
+  it('leaves other tabs of the old key alone', async () => {
+    const { connect, server } = await start({ presenceCoalesceMs: 0, presenceGraceMs: 60_000 });
+    await present(connect, 'Watcher', 'room:r3');
+    const ada = await present(connect, 'Ada', 'room:r3', 'tab-1');
+    await present(connect, 'Ada', 'room:r3', 'tab-2');
+    await ada.client.dispose();
+    await present(connect, 'Adele', 'room:r3', 'tab-1');
+    expect(metas(server.presence.list('room:r3'), 'Ada')).toHaveLength(1); // tab-2's
+    expect(metas(server.presence.list('room:r3'), 'Adele')).toHaveLength(1);
+  });
+});
+
 describe('coalescing', () => {
   it('joins within one interval reach a member as one diff, and joiners get one state that holds them all', async () => {
     const { connect } = await start({ presenceCoalesceMs: 400 });

@@ -1,6 +1,6 @@
 /**
- * How names and times look: clock time as HH:MM, and a stable colour and
- * initial for each name's avatar.
+ * How names and times look: clock time as HH:MM, when someone was last
+ * seen, and the initial on each name's avatar (its colour: `avatars.ts`).
  */
 
 /**
@@ -12,16 +12,19 @@ export function formatTime(ms: number): string {
   return `${String(date.getHours()).padStart(2, '0')}:${String(date.getMinutes()).padStart(2, '0')}`;
 }
 
+/**
+ * When someone was last seen: the time today, with the date before today.
+ * @example formatSeen(new Date(2024, 0, 1, 9, 5).getTime(), new Date(2024, 0, 1, 12).getTime()) // => '09:05'
+ */
+export function formatSeen(ms: number, now = Date.now()): string {
+  const date = new Date(ms);
+  if (date.toDateString() === new Date(now).toDateString()) return formatTime(ms);
+  return `${date.toLocaleDateString(undefined, { day: 'numeric', month: 'short' })} ${formatTime(ms)}`;
+}
+
 /** The full date and time, for a tooltip. */
 export function formatFull(ms: number): string {
   return new Date(ms).toLocaleString();
-}
-
-/** A hue (0–359) that is always the same for the same name. */
-export function hueFor(name: string): number {
-  let hash = 0;
-  for (const char of name.toLowerCase()) hash = (hash * 31 + (char.codePointAt(0) ?? 0)) >>> 0;
-  return hash % 360;
 }
 
 /** The first letter of a name, for its avatar. */

@@ -11,7 +11,8 @@
  */
 import { formatBytes, summarize, type MeshPeer, type MeshSummary, type RoomStats } from '../mesh';
 import { byTestId, h } from './dom';
-import { hueFor, initialOf } from './format';
+import type { Avatars } from './avatars';
+import { initialOf } from './format';
 
 /** The room on screen, as the panel needs it. */
 export interface MeshSource {
@@ -41,7 +42,7 @@ class Tile {
 
 /**
  * @example
- * const panel = new MeshPanel(app);
+ * const panel = new MeshPanel(app, avatars);
  * panel.follow({ name: 'lobby', stats: () => room.stats(), memberNames: () => room.peers.all() });
  */
 export class MeshPanel {
@@ -63,9 +64,11 @@ export class MeshPanel {
   private readonly peersCount = h('span', { class: 'mesh__count' });
   private readonly peers = h('ul', { class: 'mesh__peers', attrs: { 'data-testid': 'mesh-peers' } });
   private source: MeshSource | null = null;
+  private readonly avatars: Avatars;
 
-  constructor(app: HTMLElement) {
+  constructor(app: HTMLElement, avatars: Avatars) {
     this.app = app;
+    this.avatars = avatars;
     this.button = byTestId(app, 'mesh-button', HTMLButtonElement);
     this.buttonCount = byTestId(this.button, 'mesh-button-count', HTMLElement);
     this.buttonUnit = h('span', { class: 'mesh-pill__unit' });
@@ -130,12 +133,12 @@ export class MeshPanel {
     const percent = s.relayedShare === null ? null : Math.round(s.relayedShare * 100);
     this.share.show(percent === null ? '–' : `${percent}%`, received === 0 ? 'nothing received yet' : `${s.receivedRelayed} of ${received} received`);
     this.bar.style.width = `${percent ?? 0}%`;
-    this.forwarded.show(String(s.forwarded), s.forwarded === 0 ? 'messages for others' : `${formatBytes(s.bytesForwarded)} for others so far`);
+    this.forwarded.show(String(s.forwarded), s.forwarded === 0 ? 'messages for others' : `${formatBytes(s.bytesForwarded)} for others`);
     this.repairs.show(String(s.repairs), 'from the server');
     this.forgeries.show(String(s.forgeries), 'caught and dropped');
     this.forgeries.element.dataset.alert = String(s.forgeries > 0);
     this.peersCount.textContent = `${s.peersUp} of ${s.peers.length} linked`;
-    this.peers.replaceChildren(...(s.peers.length > 0 ? s.peers.map(peerItem) : [h('li', { class: 'mesh__empty', text: 'No peers yet: the server sends you everything.' })]));
+    this.peers.replaceChildren(...(s.peers.length > 0 ? s.peers.map((peer) => this.peerItem(peer)) : [h('li', { class: 'mesh__empty', text: 'No peers yet: the server sends you everything.' })]));
   }
 
   private record(s: MeshSummary): void {
@@ -149,15 +152,15 @@ export class MeshPanel {
     data.repairs = String(s.repairs);
     data.forgeries = String(s.forgeries);
   }
-}
 
-function peerItem(peer: MeshPeer): HTMLLIElement {
-  const avatar = h('span', { class: 'avatar mesh-peer__avatar', text: initialOf(peer.name), attrs: { 'aria-hidden': 'true' } });
-  avatar.style.setProperty('--hue', String(hueFor(peer.name)));
-  const who = h('span', { class: 'mesh-peer__who' }, [
-    h('span', { class: 'mesh-peer__name', text: peer.name }),
-    ...(peer.fedByYou ? [h('span', { class: 'mesh-peer__note', text: 'gets messages from you' })] : []),
-  ]);
-  const state = h('span', { class: 'mesh-peer__state', text: peer.up ? 'Linked' : 'Connecting…' });
-  return h('li', { class: 'mesh-peer', attrs: { 'data-testid': 'mesh-peer', 'data-state': peer.up ? 'up' : 'connecting' } }, [avatar, who, state]);
+  private peerItem(peer: MeshPeer): HTMLLIElement {
+    const avatar = h('span', { class: 'avatar mesh-peer__avatar', text: initialOf(peer.name), attrs: { 'aria-hidden': 'true' } });
+    this.avatars.paint(avatar, peer.name);
+    const who = h('span', { class: 'mesh-peer__who' }, [
+      h('span', { class: 'mesh-peer__name', text: peer.name }),
+      ...(peer.fedByYou ? [h('span', { class: 'mesh-peer__note', text: 'gets messages from you' })] : []),
+    ]);
+    const state = h('span', { class: 'mesh-peer__state', text: peer.up ? 'Linked' : 'Connecting…' });
+    return h('li', { class: 'mesh-peer', attrs: { 'data-testid': 'mesh-peer', 'data-state': peer.up ? 'up' : 'connecting' } }, [avatar, who, state]);
+  }
 }

@@ -4,11 +4,15 @@
  * empty state, and auto-scrolling. New messages scroll into view when the
  * reader is at the bottom (or sent them); otherwise a "new messages" button
  * appears instead of yanking the view away from what they are reading.
- * A message the server refused shows why, with Retry and Discard.
+ * A message the server refused shows why, with Retry and Discard. A message
+ * that continues one person's run (`grouping.ts`) is drawn without the
+ * avatar and name again (`msg--continued`; the name stays for screen readers).
  */
+import { continuesRun } from '../grouping';
 import type { ChatMessage } from '../messages';
+import type { Avatars } from './avatars';
 import { byTestId, h } from './dom';
-import { formatFull, formatTime, hueFor, initialOf } from './format';
+import { formatFull, formatTime, initialOf } from './format';
 
 /** How close to the bottom (px) still counts as "at the bottom". */
 const STICKY_PX = 80;
@@ -26,10 +30,14 @@ export class MessageList {
   private readonly emptyTitle: HTMLElement;
   private readonly jump: HTMLButtonElement;
   private readonly items = new Map<string, HTMLLIElement>();
+  /** The messages on screen by id, as last drawn (for grouping). */
+  private readonly shown = new Map<string, ChatMessage>();
+  private readonly avatars: Avatars;
   /** Whether the reader was at the newest message at the last scroll, kept there when the layout changes. */
   private stuck = true;
 
-  constructor(root: ParentNode, actions: MessageActions) {
+  constructor(root: ParentNode, actions: MessageActions, avatars: Avatars) {
+    this.avatars = avatars;
     this.scroller = byTestId(root, 'message-scroller', HTMLElement);
     this.list = byTestId(root, 'message-list', HTMLOListElement);
     this.empty = byTestId(root, 'empty-state', HTMLElement);
@@ -56,7 +64,9 @@ export class MessageList {
   /** Shows a room's messages, scrolled to the newest. */
   show(room: string, messages: readonly ChatMessage[], joined: boolean): void {
     this.items.clear();
+    this.shown.clear();
     this.list.replaceChildren(...messages.map((m) => this.render(m)));
+    this.regroup();
     this.setJoined(room, joined);
     this.refreshEmpty();
     this.jump.hidden = true;
@@ -73,6 +83,7 @@ export class MessageList {
   add(message: ChatMessage, beforeId: string | null = null): void {
     const stick = message.mine || this.atBottom();
     this.place(this.render(message), beforeId);
+    this.regroup();
     this.refreshEmpty();
     if (stick) this.scrollToEnd('instant');
     else this.jump.hidden = false;
@@ -87,6 +98,7 @@ export class MessageList {
     fresh.classList.add('msg--updated'); // already on screen: no entrance animation again
     old.replaceWith(fresh);
     if (beforeId !== undefined) this.place(fresh, beforeId);
+    this.regroup();
     if (stick) this.scrollToEnd('instant');
   }
 
@@ -94,7 +106,19 @@ export class MessageList {
   remove(id: string): void {
     this.items.get(id)?.remove();
     this.items.delete(id);
+    this.shown.delete(id);
+    this.regroup();
     this.refreshEmpty();
+  }
+
+  /** Marks each message that continues the run of the one drawn before it. O(n), n ≤ the room's 500 messages. */
+  private regroup(): void {
+    let previous: ChatMessage | null = null;
+    for (const item of this.list.children) {
+      const message = this.shown.get((item as HTMLElement).dataset.id ?? '') ?? null;
+      item.classList.toggle('msg--continued', message !== null && continuesRun(previous, message));
+      previous = message;
+    }
   }
 
   private place(item: HTMLLIElement, beforeId: string | null): void {
@@ -113,13 +137,14 @@ export class MessageList {
     const bubble = h('div', { class: 'msg__bubble' }, [meta, body]);
     if (message.mine && message.status === 'failed') bubble.append(failureLine(message));
     const avatar = h('div', { class: 'avatar msg__avatar', text: initialOf(message.name), attrs: { 'aria-hidden': 'true' } });
-    avatar.style.setProperty('--hue', String(hueFor(message.name)));
+    this.avatars.paint(avatar, message.name);
     const item = h(
       'li',
       { class: `msg${message.mine ? ' msg--mine' : ''}`, attrs: { 'data-testid': 'message', 'data-id': message.id, 'data-status': message.status, 'data-mine': message.mine ? 'true' : undefined } },
       [avatar, bubble],
     );
     this.items.set(message.id, item);
+    this.shown.set(message.id, message);
     return item;
   }
 

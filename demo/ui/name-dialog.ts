@@ -1,8 +1,11 @@
 /**
  * The dialog that asks for a display name: on the first visit (it cannot be
  * dismissed until a name is given) and when the user wants to change it.
+ * A counter shows near the length limit; a name over it is refused, whole,
+ * with the reason.
  */
 import { cleanName, MAX_NAME } from '../prefs';
+import { LimitCounter } from './counter';
 import { byTestId } from './dom';
 
 export class NameDialog {
@@ -12,6 +15,7 @@ export class NameDialog {
   private readonly cancel: HTMLButtonElement;
   private readonly title: HTMLElement;
   private readonly save: HTMLButtonElement;
+  private readonly counter: LimitCounter;
   private required = false;
   private resolve: ((name: string | null) => void) | null = null;
 
@@ -22,7 +26,8 @@ export class NameDialog {
     this.cancel = byTestId(this.dialog, 'name-cancel', HTMLButtonElement);
     this.title = byTestId(this.dialog, 'name-title', HTMLElement);
     this.save = byTestId(this.dialog, 'name-save', HTMLButtonElement);
-    this.input.maxLength = MAX_NAME;
+    const tooMany = (n: string) => `${n} too many. Names can be up to ${MAX_NAME} characters.`;
+    this.counter = new LimitCounter(this.input, byTestId(this.dialog, 'name-counter', HTMLElement), MAX_NAME, tooMany, (value) => cleanName(value) ?? '');
 
     this.form.addEventListener('submit', (event) => {
       event.preventDefault();
@@ -32,9 +37,16 @@ export class NameDialog {
         this.input.reportValidity();
         return;
       }
+      if (this.counter.refresh().state === 'over') {
+        this.input.focus(); // the counter under the field says what is wrong
+        return;
+      }
       this.finish(name);
     });
-    this.input.addEventListener('input', () => this.input.setCustomValidity(''));
+    this.input.addEventListener('input', () => {
+      this.input.setCustomValidity('');
+      this.counter.refresh();
+    });
     this.cancel.addEventListener('click', () => this.finish(null));
     this.dialog.addEventListener('cancel', (event) => {
       // Escape closes a rename, but a first visit needs a name to go on.
@@ -54,6 +66,7 @@ export class NameDialog {
     this.save.textContent = required ? 'Start chatting' : 'Save';
     this.cancel.hidden = required;
     this.input.value = current ?? '';
+    this.counter.refresh();
     this.dialog.showModal();
     this.input.select();
     return new Promise((resolve) => (this.resolve = resolve));

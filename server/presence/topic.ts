@@ -144,6 +144,16 @@ export class TopicPresence {
     return undefined;
   }
 
+  /**
+   * This node's other entries of the browser tab `tab` (in any key): a tab
+   * is one presence per topic, so these are leftovers once it tracks anew
+   * (a rename reconnects under a new key). Null (no tab id) has none.
+   */
+  otherEntriesOfTab(tab: string | null, except: Entry): Entry[] {
+    if (tab === null) return [];
+    return [...this.entries()].filter((entry) => entry !== except && entry.local?.tab === tab);
+  }
+
   /** Every entry, of every key. */
   *entries(): IterableIterator<Entry> {
     for (const metas of this.keys.values()) yield* metas.values();

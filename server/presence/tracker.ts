@@ -5,7 +5,8 @@
  *
  * Responsible for tracking channels (key = user identity, one meta per
  * channel), the grace period that keeps a dropped socket's presence until
- * it reconnects (no leave-then-join for the others), coalescing changes into
+ * it reconnects (no leave-then-join for the others) and ends it at once when
+ * the same tab is back under another key (a rename), coalescing changes into
  * one diff per topic per interval, and the API server code uses. Not
  * responsible for frames (`topic.ts`) or other nodes (`cluster.ts`).
  */
@@ -205,7 +206,7 @@ export class PresenceTracker implements ClusterHost {
     if (!membership || !topic) return;
     topic.unlisten(member);
     const entry = membership.entry;
-    if (entry?.local && (this.options.graceMs === 0 || (reason !== null && DELIBERATE.has(reason)))) topic.remove(entry);
+    if (entry?.local && (this.options.graceMs === 0 || (reason !== null && DELIBERATE.has(reason)) || this.succeeded(topic, entry))) topic.remove(entry);
     else if (entry?.local) this.linger(topic, entry, entry.local);
     this.schedule(topic);
   }
@@ -290,7 +291,18 @@ export class PresenceTracker implements ClusterHost {
     const local: LocalTrack = { member, tab, serverMeta: track.serverMeta, clientMeta: {} };
     const entry: Entry = { key: track.key, node: this.node, meta: { ...content(local), phx_ref: this.ref() }, local };
     topic.add(entry);
+    // The tab came back under another key (a rename): its lingering entry is the same person, gone now.
+    for (const old of topic.otherEntriesOfTab(tab, entry)) {
+      if (old.local?.member !== null) continue; // still connected: it goes when its socket does (`ended`)
+      clearTimeout(old.local.timer);
+      topic.remove(old);
+    }
     return entry;
+  }
+
+  /** True when the entry's tab already tracks this topic again on another socket: nothing to wait for. */
+  private succeeded(topic: TopicPresence, entry: Entry): boolean {
+    return topic.otherEntriesOfTab(entry.local?.tab ?? null, entry).some((other) => other.local?.member);
   }
 
   /** Recomputes an entry's meta from its fields; a change is an update (new ref, `phx_ref_prev`). */
