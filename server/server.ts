@@ -130,9 +130,10 @@ export class PlumeServer implements ConnectionHost {
    * when `options.user` holds more history than its share. Invalid arguments throw at once.
    * @example await server.broadcast('room:lobby', 'announcement', { body: 'Maintenance at 10:00' });
    */
-  broadcast(topic: string, event: string, payload: Payload, options: { exclude?: string; id?: string; user?: string } = {}): Promise<Position> {
-    if (!isPayload(payload)) throw new TypeError(`broadcast payload must be a plain object, got ${JSON.stringify(payload)}`);
+  broadcast(topic: string, event: string, payload: Payload | Uint8Array | ArrayBuffer, options: { exclude?: string; id?: string; user?: string } = {}): Promise<Position> {
     if (isReservedEvent(event)) throw new Error(`"${event}" is a reserved event name (phx_*, presence_*, plume:*); pick another`);
+    if (payload instanceof Uint8Array || payload instanceof ArrayBuffer) return this.broadcastBytes(topic, event, payload, options);
+    if (!isPayload(payload)) throw new TypeError(`broadcast payload must be a plain object or bytes, got ${JSON.stringify(payload)}`);
     // Serialized before sequencing: a payload that cannot be (a BigInt, a cycle, nesting deeper than
     // the stack) must fail here, not during fan-out after it took a seq that no member will ever see.
     // What a client sent and a handler passes on as it came is not serialized again (frame-json.ts).
@@ -146,6 +147,17 @@ export class PlumeServer implements ConnectionHost {
     // Encoded once: history keeps these bytes and every frame of the broadcast is built around them.
     const payloadBytes = source ? source.bytes : textBytes(payloadJson);
     const broadcast: NewBroadcast = { event, payloadJson, payloadBytes, payload, exclude: options.exclude ?? null, user: options.user ?? '' };
+    if (options.id !== undefined) broadcast.id = options.id;
+    return this.history.publish(topic, broadcast);
+  }
+
+  /** A broadcast of bytes: a binary frame to every member (PROTOCOL.md §2), kept as bytes in history. */
+  private broadcastBytes(topic: string, event: string, payload: Uint8Array | ArrayBuffer, options: { exclude?: string; id?: string; user?: string }): Promise<Position> {
+    // What a client sent arrives as a view into its frame, which nobody writes again; anything else is
+    // copied, so that the caller may reuse its buffer once this returns.
+    const source = payload instanceof ArrayBuffer ? new Uint8Array(payload) : payload;
+    const payloadBytes = this.frameJson.binarySourceOf(source) ?? Buffer.from(source);
+    const broadcast: NewBroadcast = { event, payloadJson: '', payloadBytes, binary: true, exclude: options.exclude ?? null, user: options.user ?? '' };
     if (options.id !== undefined) broadcast.id = options.id;
     return this.history.publish(topic, broadcast);
   }

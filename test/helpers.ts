@@ -9,6 +9,7 @@
  */
 import { afterEach } from 'vitest';
 import WebSocket from 'ws';
+import { decodeServerFrame } from '../src/protocol';
 import { PlumeServer } from '../server/server';
 import type { ServerOptions } from '../server/options';
 import type { Envelope } from '../server/pubsub/adapter';
@@ -30,8 +31,12 @@ export interface Frame {
   meta?: Record<string, unknown>;
   /** Number of elements in the frame. */
   length: number;
-  /** The frame's text, byte for byte. */
+  /** The frame's text, byte for byte (`""` for a binary frame). */
   raw: string;
+  /** A binary frame's payload (PROTOCOL.md §2); `payload` is then `{}` (or `{status, response: {}}` for a reply). */
+  binary?: Buffer;
+  /** A binary frame's kind byte. */
+  kind?: number;
 }
 
 /** How the server closed a socket. */
@@ -65,6 +70,14 @@ function parseFrame(raw: string): Frame {
   const [joinRef, ref, topic, event, payload, meta] = value as [string | null, string | null, string, string, Record<string, unknown>, Record<string, unknown> | undefined];
   const frame: Frame = { joinRef, ref, topic, event, payload, length: value.length, raw };
   if (value.length > 5) frame.meta = meta;
+  return frame;
+}
+
+function parseBinaryFrame(data: Buffer): Frame {
+  const message = decodeServerFrame(data);
+  if (!message) throw new Error(`the server sent a malformed binary frame: ${data.subarray(0, 16).toString('hex')}`);
+  const frame: Frame = { joinRef: message.joinRef, ref: message.ref, topic: message.topic, event: message.event, payload: message.payload, length: -1, raw: '', binary: Buffer.from(message.binary!), kind: data[0] };
+  if (message.meta) frame.meta = message.meta;
   return frame;
 }
 
@@ -238,8 +251,7 @@ export class RawClient {
   }
 
   private receive(data: Buffer, isBinary: boolean): void {
-    if (isBinary) throw new Error('the server sent a binary frame');
-    const frame = parseFrame(data.toString('utf8'));
+    const frame = isBinary ? parseBinaryFrame(data) : parseFrame(data.toString('utf8'));
     const index = this.waiters.findIndex((w) => w.predicate(frame));
     if (index === -1) {
       this.inbox.push(frame);

@@ -65,7 +65,10 @@ const HOSTILE: Hostile[] = [
     expect: { reply: 'payload too large' },
   },
   { name: 'a frame over maxFrameBytes', send: text(`[null,"h","${LOBBY}","new_msg",{"b":"${'x'.repeat(MAX_FRAME)}"}]`), expect: { close: 1009 } },
-  { name: 'a binary frame', send: (c) => c.send(Buffer.from('[null,"h","phoenix","heartbeat",{}]'), { binary: true }), expect: { close: 1003 } },
+  // A text frame's JSON sent as binary: its first byte (`[`, 0x5b) is no binary frame kind (PROTOCOL.md §2).
+  { name: 'a binary frame that is not in the binary layout', send: (c) => c.send(Buffer.from('[null,"h","phoenix","heartbeat",{}]'), { binary: true }), expect: { close: 4400 } },
+  { name: 'a binary frame whose lengths run past its end', send: (c) => c.send(Buffer.from([0, 1, 1, 200, 4, 0x31, 0x68]), { binary: true }), expect: { close: 4400 } },
+  { name: 'a binary push to a reserved event', join: true, send: (c, j) => c.send(Buffer.concat([Buffer.from([0, j.length, 1, 10, 9]), Buffer.from(`${j}hroom:lobbyphx_leave`)]), { binary: true }), expect: { reply: 'invalid payload' } },
   { name: 'invalid UTF-8 in a text frame', send: text(Buffer.from([0x5b, 0x22, 0xff, 0xfe, 0x22, 0x5d])), expect: { close: 1007 } },
   { name: 'an unknown phx_ event', join: true, send: (c, j) => c.send([j, 'h', LOBBY, 'phx_hack', {}]), expect: { reply: 'unknown event' } },
   { name: 'an unknown presence_ event', join: true, send: (c, j) => c.send([j, 'h', LOBBY, 'presence_fake', {}]), expect: { reply: 'unknown event' } },

@@ -48,12 +48,12 @@ export interface ChannelSocket<A extends Assigns = Assigns> {
   readonly plume: boolean;
   /** The verified claims of the socket's token (its latest, after a refresh); undefined in dev mode. */
   readonly claims?: TokenClaims;
-  /** Broadcasts to every member of the topic, this one included. */
-  broadcast(event: string, payload: Payload): void;
+  /** Broadcasts to every member of the topic, this one included. The payload may be bytes (a binary frame). */
+  broadcast(event: string, payload: Payload | Uint8Array): void;
   /** Broadcasts to every member of the topic except this one. */
-  broadcastFrom(event: string, payload: Payload): void;
+  broadcastFrom(event: string, payload: Payload | Uint8Array): void;
   /** Sends to this socket only. */
-  push(event: string, payload: Payload): void;
+  push(event: string, payload: Payload | Uint8Array): void;
   /** Ends the channel from the server side; the client receives `phx_close`. */
   close(): void;
 }
@@ -79,7 +79,13 @@ export interface ChannelHandler<A extends Assigns = Assigns> {
   join?(topic: string, params: Payload, socket: ChannelSocket<A>): Maybe<Reply | void>;
   /** Handles a client push. Return a reply, or nothing to send no reply. Default: `error {reason: "unknown event"}`. */
   handleIn?(event: string, payload: Payload, socket: ChannelSocket<A>): Maybe<Reply | void>;
-  /** Broadcast events to pass through `handleOut` for each member before sending. Intercepted events are never relayed by peers. */
+  /**
+   * Handles a client push whose payload is bytes (a binary frame, PROTOCOL.md §2), as `handleIn` does
+   * JSON ones. Without it, binary pushes are answered `error {reason: "binary payloads are not accepted on this topic"}`.
+   * @example handleBinary(event, bytes, socket) { socket.broadcast(event, bytes); return ok(); }
+   */
+  handleBinary?(event: string, payload: Uint8Array, socket: ChannelSocket<A>): Maybe<Reply | void>;
+  /** Broadcast events to pass through `handleOut` for each member before sending (JSON payloads only: bytes go to every member as they are). Intercepted events are never relayed by peers. */
   intercept?: readonly string[];
   /** Accept ephemeral events (`plume:ephemeral`: typing, cursors; unordered, not stored) from members. Default false. */
   ephemeral?: boolean;

@@ -8,14 +8,14 @@
  * frames or deduplication (`connection.ts`, `dedupe.ts`), routing
  * (`router.ts`) or fan-out (`fanout.ts`).
  */
-import { EVENTS, REASONS, encode, isPayload, type Payload } from '../../src/protocol';
+import { EVENTS, REASONS, encode, encodeServerPush, isPayload, type Payload } from '../../src/protocol';
 import { PresenceLimitError } from '../presence/limits';
 import { ok, refuse, type Assigns, type ChannelHandler, type ChannelSocket, type Maybe, type Reply, type TerminateReason } from './channel';
 import { EngineUnavailable, QUOTA_EXCEEDED, QuotaExceeded, UNAVAILABLE, type Position } from '../engine/engine';
 import type { Held } from '../delivery/fanout';
 import type { Outcome } from '../socket/at-most-once';
 import { Serial } from './serial';
-import type { WireFrame } from '../wire/frame';
+import { binaryAround, type WireFrame } from '../wire/frame';
 import type { TokenClaims } from '../auth/token';
 
 /** What a channel instance needs from its connection and server. */
@@ -27,7 +27,7 @@ export interface ChannelHost {
   /** Sends a frame's text, or a whole WebSocket frame already built (`outbound.ts`). */
   send(frame: string | WireFrame): void;
   /** Publishes a broadcast through the engine; resolves with its position once applied. */
-  broadcast(topic: string, event: string, payload: Payload, options: { exclude?: string; id?: string; user: string }): Promise<Position>;
+  broadcast(topic: string, event: string, payload: Payload | Uint8Array, options: { exclude?: string; id?: string; user: string }): Promise<Position>;
   /** Adds the joined channel to its topic's fan-out, holding broadcasts for it; resolves once live. */
   subscribe(instance: ChannelInstance): Promise<void>;
   unsubscribe(instance: ChannelInstance): void;
@@ -62,6 +62,11 @@ async function settled(reply: Reply | null, broadcasts: ReadonlyArray<Promise<Po
 }
 
 const NO_INTERCEPTS: ReadonlySet<string> = new Set();
+
+const NO_BYTES = new Uint8Array(0);
+
+/** The reason a binary push gets on a channel whose handler takes JSON only. */
+export const BINARY_REFUSED = 'binary payloads are not accepted on this topic';
 
 export class ChannelInstance implements ChannelSocket {
   readonly topic: string;
@@ -156,7 +161,7 @@ export class ChannelInstance implements ChannelSocket {
    * (null for none) and the position of the first broadcast it caused, with
    * `crashed`, or with `aborted` when the channel ended before it ran.
    */
-  handleIn(event: string, payload: Payload, id: string | undefined, done: (outcome: Outcome) => void): void {
+  handleIn(event: string, payload: Payload | Uint8Array, id: string | undefined, done: (outcome: Outcome) => void): void {
     const aborted = () => done({ kind: 'aborted' });
     this.serial.run(() => (this.state === 'joined' ? this.handleNow(event, payload, id, done) : aborted()), aborted);
   }
@@ -182,11 +187,11 @@ export class ChannelInstance implements ChannelSocket {
   }
 
   /** Handles a push now; the caller has checked that the channel is joined and is running in its order. */
-  handleNow(event: string, payload: Payload, id: string | undefined, done: (outcome: Outcome) => void): unknown {
-    const handle = this.handler.handleIn ?? (() => ({ status: 'error', response: { reason: REASONS.unknownEvent } }) as Reply);
+  handleNow(event: string, payload: Payload | Uint8Array, id: string | undefined, done: (outcome: Outcome) => void): unknown {
+    const run = payload instanceof Uint8Array ? () => this.runBinary(event, payload) : () => this.runJson(event, payload);
     const handling: Handling = { id, count: 0, broadcasts: [] };
     this.handling = handling;
-    return this.guard(`handleIn ${event}`, () => answering(() => handle.call(this.handler, event, payload, this)), (result, crashed) => {
+    return this.guard(`handleIn ${event}`, () => answering(run), (result, crashed) => {
       this.handling = null;
       if (crashed) {
         this.crash();
@@ -202,6 +207,16 @@ export class ChannelInstance implements ChannelSocket {
       // replies stay in order, and an acknowledgement never precedes what it acknowledges.
       return settled(result ?? null, handling.broadcasts, (error) => this.host.reportError(error, `a broadcast by ${event} on ${this.topic}`)).then(done);
     });
+  }
+
+  private runJson(event: string, payload: Payload): Maybe<Reply | void> {
+    if (!this.handler.handleIn) return refuse(REASONS.unknownEvent);
+    return this.handler.handleIn(event, payload, this);
+  }
+
+  private runBinary(event: string, payload: Uint8Array): Maybe<Reply | void> {
+    if (!this.handler.handleBinary) return refuse(BINARY_REFUSED);
+    return this.handler.handleBinary(event, payload, this);
   }
 
   /** True when broadcasts of `event` must pass through `handleOut`. */
@@ -228,11 +243,11 @@ export class ChannelInstance implements ChannelSocket {
     this.serial.run(() => this.guard('handleInfo', () => this.handler.handleInfo?.(message, this), (_r, crashed) => crashed && this.crash()));
   }
 
-  broadcast(event: string, payload: Payload): void {
+  broadcast(event: string, payload: Payload | Uint8Array): void {
     this.tagged(event, payload, undefined);
   }
 
-  broadcastFrom(event: string, payload: Payload): void {
+  broadcastFrom(event: string, payload: Payload | Uint8Array): void {
     this.tagged(event, payload, this.host.socketId);
   }
 
@@ -241,8 +256,9 @@ export class ChannelInstance implements ChannelSocket {
     if (this.state === 'joined') this.host.send(frame);
   }
 
-  push(event: string, payload: Payload): void {
+  push(event: string, payload: Payload | Uint8Array): void {
     if (this.state === 'ended') return;
+    if (payload instanceof Uint8Array) return this.host.send(binaryAround(encodeServerPush(this.joinRef, this.topic, event, NO_BYTES), payload));
     this.host.send(encode({ joinRef: this.joinRef, ref: null, topic: this.topic, event, payload }));
   }
 
@@ -279,7 +295,7 @@ export class ChannelInstance implements ChannelSocket {
    * while handling a push, it counts toward that push's answer; otherwise (from `handleInfo`,
    * `terminate`, a timer) a failure to apply it is reported.
    */
-  private tagged(event: string, payload: Payload, exclude: string | undefined): void {
+  private tagged(event: string, payload: Payload | Uint8Array, exclude: string | undefined): void {
     const handling = this.handling;
     let id: string | undefined;
     if (handling?.id !== undefined) id = ++handling.count === 1 ? handling.id : `${handling.id}#${handling.count}`;

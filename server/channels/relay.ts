@@ -43,6 +43,12 @@ export const relayChannel: ChannelHandler = {
     socket.broadcast(event, payload);
     return ok();
   },
+  // Bytes are relayed as they came, with authentication too: no identity can be stamped into them
+  // (an app that needs to know who sent bytes registers its own channel and wraps them).
+  handleBinary(event, payload, socket) {
+    socket.broadcast(event, payload);
+    return ok();
+  },
 };
 
 /**

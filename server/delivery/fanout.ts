@@ -15,7 +15,7 @@
  */
 import { encodeRaw, isPayload, type Payload } from '../../src/protocol';
 import type { ChannelInstance } from '../channels/instance';
-import type { BroadcastLog, LogSubscription, SequencedBroadcast, StoredBroadcast } from '../engine/engine';
+import { fromHistory, type BroadcastLog, type LogSubscription, type SequencedBroadcast, type StoredBroadcast } from '../engine/engine';
 import type { MeshRegistry } from '../mesh/registry';
 import type { Signature } from '../mesh/signer';
 import { Signing } from '../mesh/signing';
@@ -136,12 +136,9 @@ export class Fanout {
   /** Sends `entries` of history to one member, in order, as its replay (PROTOCOL.md §7). */
   replay(member: ChannelInstance, epoch: string, entries: readonly StoredBroadcast[]): void {
     for (const entry of entries) {
-      const broadcast: SequencedBroadcast = {
-        topic: member.topic, epoch, seq: entry.seq, event: entry.event, payloadJson: entry.payloadJson,
-        payloadBytes: EMPTY, exclude: entry.exclude ?? null,
-      };
-      if (entry.id !== undefined) broadcast.id = entry.id;
-      this.send(member, broadcast, new Frames(member.topic, broadcast, () => entry.payloadJson));
+      const broadcast = fromHistory(member.topic, epoch, entry);
+      // JSON is sent as the stored text; a binary payload as its bytes.
+      this.send(member, broadcast, new Frames(member.topic, broadcast, () => entry.payloadJson, entry.binary));
     }
   }
 
@@ -171,7 +168,7 @@ export class Fanout {
     const group = this.groups.get(broadcast.topic);
     if (!group) return;
     let payloadJson = broadcast.payloadJson;
-    const bytes = payloadBytes.length > 0 ? payloadBytes : undefined;
+    const bytes = broadcast.binary || payloadBytes.length > 0 ? payloadBytes : undefined;
     const frames = new Frames(broadcast.topic, broadcast, () => (payloadJson ??= payloadBytes.toString('utf8')), bytes, sig);
     for (const member of group.members) this.deliverTo(member, broadcast, frames);
   }
@@ -187,7 +184,8 @@ export class Fanout {
       if (member.plume) member.sendRaw(frames.skip());
       return;
     }
-    if (!member.isIntercepted(broadcast.event)) {
+    // Interception (handleOut) applies to JSON payloads; bytes go to every member as they are.
+    if (broadcast.binary || !member.isIntercepted(broadcast.event)) {
       if (!member.plume) return member.sendRaw(frames.phoenix());
       // On a mesh, a member may get it from a peer instead, and a member that forwards needs the signature
       // (only members that asked to mesh have a place in the plan: the others are not looked up).
@@ -213,5 +211,3 @@ export class Fanout {
     }
   }
 }
-
-const EMPTY = Buffer.alloc(0);

@@ -10,7 +10,7 @@
  * change (the engine lost the topic's data) starts the count again: clients
  * learn of it from the epoch itself. Not responsible for frames.
  */
-import type { BroadcastLog, Position, SequencedBroadcast, StoredBroadcast } from '../engine/engine';
+import { fromHistory, type BroadcastLog, type Position, type SequencedBroadcast } from '../engine/engine';
 
 /**
  * @example
@@ -66,7 +66,7 @@ export class TopicFeed {
       (read) => {
         if (this.closed) return;
         // Entries of another epoch cannot fill this gap: the epoch change says what was lost.
-        if (read.epoch === last.epoch) for (const entry of read.entries) this.pass(this.fromHistory(last.epoch, entry));
+        if (read.epoch === last.epoch) for (const entry of read.entries) this.pass(fromHistory(this.topic, last.epoch, entry));
         this.drain();
       },
       (error: unknown) => {
@@ -88,14 +88,5 @@ export class TopicFeed {
         return;
       }
     }
-  }
-
-  private fromHistory(epoch: string, entry: StoredBroadcast): SequencedBroadcast {
-    const broadcast: SequencedBroadcast = {
-      topic: this.topic, epoch, seq: entry.seq, event: entry.event, payloadJson: entry.payloadJson,
-      payloadBytes: Buffer.from(entry.payloadJson), exclude: entry.exclude ?? null,
-    };
-    if (entry.id !== undefined) broadcast.id = entry.id;
-    return broadcast;
   }
 }

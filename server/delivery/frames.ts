@@ -7,9 +7,9 @@
  * Responsible for the bytes of those frames (PROTOCOL.md §7, §10). Not
  * responsible for who gets which (`fanout.ts`).
  */
-import { encodeRaw } from '../../src/protocol';
+import { encodeBroadcast, encodeRaw } from '../../src/protocol';
 import type { Signature } from '../mesh/signer';
-import { frameAround, reframe, reframeAscii, textFrame, type WireFrame } from '../wire/frame';
+import { binaryAround, frameAround, reframe, reframeAscii, textFrame, type WireFrame } from '../wire/frame';
 
 /** The event of the frame that tells a Plume member it does not receive a position. */
 export const SKIP_EVENT = 'plume:skip';
@@ -23,7 +23,11 @@ export interface FrameSource {
   seq: number;
   id?: string;
   exclude: string | null;
+  /** The payload is bytes: the frames are binary (kinds 2 and 3, PROTOCOL.md §2). */
+  binary?: boolean;
 }
+
+const NO_BYTES = new Uint8Array(0);
 
 /** Builds each kind of frame for one broadcast at most once, however many members get it. */
 export class Frames {
@@ -56,9 +60,13 @@ export class Frames {
     return (this.plumeFrame ??= this.frame(this.meta()));
   }
 
-  /** The broadcast's frame, with `metaJson` as its last element if given: around the payload's bytes when there are some. */
+  /**
+   * The broadcast's frame, with `metaJson` as its last element if given: around the payload's bytes when
+   * there are some. A binary payload gets a binary frame: its header (kind, names, meta) then the bytes.
+   */
   private frame(metaJson: string | undefined): WireFrame {
     const bytes = this.payloadBytes;
+    if (this.message.binary) return binaryAround(encodeBroadcast(this.topic, this.message.event, NO_BYTES, metaJson), bytes!);
     if (!bytes) return textFrame(encodeRaw(null, null, this.topic, this.message.event, this.payloadJson(), metaJson));
     return frameAround(`[null,null,${JSON.stringify(this.topic)},${JSON.stringify(this.message.event)},`, bytes, metaJson === undefined ? ']' : `,${metaJson}]`);
   }
@@ -72,6 +80,11 @@ export class Frames {
     if (this.signedFrame) return this.signedFrame;
     const { start, proof } = this.sig!;
     const exclude = this.message.exclude;
+    if (this.message.binary) {
+      // The meta sits before a binary payload: the frame is built again with the signed meta.
+      const x = exclude === null ? '' : `,"x":${JSON.stringify(exclude)}`;
+      return (this.signedFrame = this.frame(`${this.meta().slice(0, -1)},"sig":${start}${proof}}${x}}`));
+    }
     if (exclude === null) return (this.signedFrame = reframeAscii(this.plume(), 2, ',"sig":', start, proof, '}}]'));
     // Socket ids are base64url, but a broadcast may name any string as the one to leave out.
     const x = `,"x":${JSON.stringify(exclude)}`;

@@ -71,7 +71,7 @@ export async function planJoin(log: BroadcastLog, topic: string, meta: Meta | un
 export function upTo(entries: StoredBroadcast[], maxBytes: number): StoredBroadcast[] {
   let bytes = 0;
   for (let i = 0; i < entries.length; i++) {
-    bytes += entries[i]!.payloadJson.length;
+    bytes += entries[i]!.binary?.length ?? entries[i]!.payloadJson.length;
     if (bytes > maxBytes && i > 0) return entries.slice(0, i);
   }
   return entries;
@@ -86,7 +86,18 @@ export function parseHistoryRequest(payload: Payload): { epoch: string; from: nu
 }
 
 /** One entry of a history page, as the member may see it. */
-export type PageEntry = { seq: number; event: string; payload: Payload; id?: string } | { seq: number; skip: true };
+export type PageEntry =
+  | { seq: number; event: string; payload: Payload; id?: string }
+  /** A binary payload: sent in a binary reply's container (PROTOCOL.md §7, filling gaps). */
+  | { seq: number; event: string; binary: Buffer; id?: string }
+  | { seq: number; skip: true };
+
+/** A `plume:history` page. */
+export interface HistoryPage {
+  epoch: string;
+  complete: boolean;
+  entries: PageEntry[];
+}
 
 /**
  * Builds a `plume:history` reply. `view` gives the payload this member may
@@ -99,13 +110,43 @@ export async function historyPage(
   pageSize: number,
   view: (entry: StoredBroadcast) => Payload | null,
   maxBytes = Infinity,
-): Promise<{ epoch: string; complete: boolean; entries: PageEntry[] }> {
+): Promise<HistoryPage> {
   const read = await log.read(topic, request.from, request.to, pageSize);
   if (request.epoch !== read.epoch) return { epoch: read.epoch, complete: false, entries: [] };
   const entries = upTo(read.entries, maxBytes).map((entry): PageEntry => {
+    if (entry.binary) {
+      // Bytes are never intercepted: every member may see them as they are.
+      return entry.id === undefined ? { seq: entry.seq, event: entry.event, binary: entry.binary } : { seq: entry.seq, event: entry.event, binary: entry.binary, id: entry.id };
+    }
     const payload = view(entry);
     if (payload === null) return { seq: entry.seq, skip: true };
     return entry.id === undefined ? { seq: entry.seq, event: entry.event, payload } : { seq: entry.seq, event: entry.event, payload, id: entry.id };
   });
   return { epoch: read.epoch, complete: read.complete, entries };
+}
+
+/**
+ * The bytes of a history page that holds binary payloads, for a binary reply (PROTOCOL.md §7): a 4-byte
+ * big-endian length, the page as JSON with each binary entry's payload as `bin: [offset, length]`, then
+ * the payloads, offsets counting from the end of the JSON. Null when the page holds no binary payload
+ * (it is then sent as JSON).
+ *
+ * @example const bytes = pageContainer(page); if (bytes) sendBinaryReply(bytes);
+ */
+export function pageContainer(page: HistoryPage): Buffer | null {
+  if (!page.entries.some((entry) => 'binary' in entry)) return null;
+  const blobs: Buffer[] = [];
+  let offset = 0;
+  const entries = page.entries.map((entry) => {
+    if (!('binary' in entry)) return entry;
+    const { binary, ...rest } = entry;
+    blobs.push(binary);
+    const bin = [offset, binary.length];
+    offset += binary.length;
+    return { ...rest, bin };
+  });
+  const json = Buffer.from(JSON.stringify({ epoch: page.epoch, complete: page.complete, entries }));
+  const length = Buffer.alloc(4);
+  length.writeUInt32BE(json.length, 0);
+  return Buffer.concat([length, json, ...blobs]);
 }

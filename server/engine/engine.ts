@@ -27,13 +27,15 @@ export interface Position {
 /** A broadcast handed to the engine to be given its position (`BroadcastLog.publish`). */
 export interface NewBroadcast {
   event: string;
-  /** The payload as JSON text. */
+  /** The payload as JSON text (`""` for a binary payload). */
   payloadJson: string;
   /**
-   * That text as UTF-8, already encoded. May be a view into a larger buffer (the client's frame):
-   * an engine that keeps it must copy it.
+   * The payload's bytes: that text as UTF-8, already encoded, or the bytes of a binary payload. May be
+   * a view into a larger buffer (the client's frame): an engine that keeps it must copy it.
    */
   payloadBytes: Buffer;
+  /** True when the payload is bytes, not JSON (PROTOCOL.md §2, binary frames). */
+  binary?: boolean;
   /** The payload object, when the caller has it: an in-process engine hands it to fan-out as is. */
   payload?: Payload;
   /** The client message id it was made for (PROTOCOL.md §7), if any. */
@@ -48,7 +50,10 @@ export interface NewBroadcast {
 export interface SequencedBroadcast extends Position {
   topic: string;
   event: string;
+  /** The payload's bytes (UTF-8 JSON, or the binary payload). */
   payloadBytes: Buffer;
+  /** True when the payload is bytes, not JSON. */
+  binary?: boolean;
   /** The payload's JSON text, when at hand (else decode `payloadBytes`). */
   payloadJson?: string;
   /** The payload object, when at hand (in-process engines). */
@@ -61,14 +66,28 @@ export interface SequencedBroadcast extends Position {
 export interface StoredBroadcast {
   seq: number;
   event: string;
-  /** The payload as JSON text: sent as is by replays (parse it for the object). */
+  /** The payload as JSON text: sent as is by replays (parse it for the object). `""` for a binary payload. */
   payloadJson: string;
+  /** A binary payload's bytes (a copy of its own). */
+  binary?: Buffer;
   /** The message id it was made for, if any. */
   id?: string;
   /** The socket id it was not for (broadcast-from), if any. */
   exclude?: string;
   /** When it was appended (ms since the Unix epoch). */
   at: number;
+}
+
+/**
+ * A broadcast read back from history, as subscribers receive one (a replay, a gap filled, a catch-up).
+ * @example for (const entry of read.entries) deliver(fromHistory('room:a', read.epoch, entry));
+ */
+export function fromHistory(topic: string, epoch: string, entry: StoredBroadcast): SequencedBroadcast {
+  const broadcast: SequencedBroadcast = { topic, epoch, seq: entry.seq, event: entry.event, payloadBytes: entry.binary ?? Buffer.from(entry.payloadJson), exclude: entry.exclude ?? null };
+  if (entry.binary) broadcast.binary = true;
+  else broadcast.payloadJson = entry.payloadJson;
+  if (entry.id !== undefined) broadcast.id = entry.id;
+  return broadcast;
 }
 
 /** Where a topic's history stands. */

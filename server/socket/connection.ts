@@ -8,7 +8,7 @@
  * `start`), routing (the host) or fan-out.
  */
 import {
-  CLOSE, EVENTS, PHOENIX_TOPIC, REASONS, decode, encode, isReservedEvent, peekHeader,
+  CLOSE, EVENTS, PHOENIX_TOPIC, REASONS, decode, decodeClientFrame, encode, encodeReply, isReservedEvent, peekHeader, withinDepth,
   type Message, type Meta, type Payload,
 } from '../../src/protocol';
 import type { Assigns, ChannelHandler, Reply } from '../channels/channel';
@@ -20,10 +20,12 @@ import type { ResolvedOptions } from '../options';
 import type { FrameJson } from '../wire/frame-json';
 import type { ClientTransport } from '../transport/client';
 import { closeReason } from '../transport/websocket';
-import { textFrame, type WireFrame } from '../wire/frame';
+import { binaryAround, textFrame, type WireFrame } from '../wire/frame';
+
+const NO_BYTES = new Uint8Array(0);
 import type { PresenceTracker } from '../presence/tracker';
 import type { MeshRegistry } from '../mesh/registry';
-import { historyPage, parseHistoryRequest, planJoin } from '../delivery/replay';
+import { historyPage, pageContainer, parseHistoryRequest, planJoin } from '../delivery/replay';
 import { checkRefresh } from '../auth/refresh';
 import type { TokenClaims } from '../auth/token';
 import type { TokenVerifier } from '../auth/verifier';
@@ -37,7 +39,7 @@ export interface ConnectionHost {
   readonly once: AtMostOnce;
   readonly presence: PresenceTracker;
   route(topic: string): ChannelHandler | undefined;
-  broadcast(topic: string, event: string, payload: Payload, options: { exclude?: string; id?: string; user: string }): Promise<Position>;
+  broadcast(topic: string, event: string, payload: Payload | Uint8Array, options: { exclude?: string; id?: string; user: string }): Promise<Position>;
   subscribe(instance: ChannelInstance): Promise<void>;
   unsubscribe(instance: ChannelInstance): void;
   replay(instance: ChannelInstance, epoch: string, entries: readonly StoredBroadcast[]): void;
@@ -80,8 +82,8 @@ export class Connection implements ChannelHost {
   private refreshing = false;
   private state: 'authenticating' | 'open' | 'closed' = 'authenticating';
   private expiryTimer: ReturnType<typeof setTimeout> | undefined;
-  /** Frames received while the connect hook runs (created with the first one). */
-  private pending: Buffer[] | null = null;
+  /** Frames received while the connect hook runs (created with the first one), with whether each is binary. */
+  private pending: Array<[Buffer, boolean]> | null = null;
   private readonly channels = new ChannelTable<ChannelInstance>();
   private readonly transport: ClientTransport;
   private readonly host: ConnectionHost;
@@ -123,7 +125,7 @@ export class Connection implements ChannelHost {
     this.armExpiry(expiresAt);
     const pending = this.pending ?? [];
     this.pending = null;
-    for (const data of pending) if (this.state === 'open') this.guarded(data);
+    for (const [data, binary] of pending) if (this.state === 'open') this.guarded(data, binary);
   }
 
   /** Closes the socket when its token expires; a refreshed token moves the moment. */
@@ -158,7 +160,7 @@ export class Connection implements ChannelHost {
     this.transport.close(code, reason);
   }
 
-  broadcast(topic: string, event: string, payload: Payload, options: { exclude?: string; id?: string; user: string }): Promise<Position> {
+  broadcast(topic: string, event: string, payload: Payload | Uint8Array, options: { exclude?: string; id?: string; user: string }): Promise<Position> {
     return this.host.broadcast(topic, event, payload, options);
   }
 
@@ -180,13 +182,12 @@ export class Connection implements ChannelHost {
 
   private receive(data: Buffer, isBinary: boolean): void {
     if (this.state === 'closed') return;
-    if (isBinary) return this.close(CLOSE.unsupportedData, 'binary frames are not supported');
     this.lastSeen = Date.now();
     if (this.state === 'authenticating') {
-      if ((this.pending ??= []).push(data) > MAX_PENDING_FRAMES) this.close(CLOSE.badFrame, 'too many frames before authentication');
+      if ((this.pending ??= []).push([data, isBinary]) > MAX_PENDING_FRAMES) this.close(CLOSE.badFrame, 'too many frames before authentication');
       return;
     }
-    this.guarded(data);
+    this.guarded(data, isBinary);
   }
 
   /**
@@ -194,9 +195,10 @@ export class Connection implements ChannelHost {
    * fails while handling it closes this socket alone (1011) and is logged;
    * nothing thrown here reaches `ws`'s listener, and so the process.
    */
-  private guarded(data: Buffer): void {
+  private guarded(data: Buffer, binary: boolean): void {
     try {
-      this.handle(data);
+      if (binary) this.handleBinary(data);
+      else this.handle(data);
     } catch (err) {
       this.host.reportError(err, `a frame from socket ${this.socketId}`);
       this.close(CLOSE.internalError, 'internal error');
@@ -228,6 +230,21 @@ export class Connection implements ChannelHost {
         if (isReservedEvent(message.event)) return this.replyError(message, REASONS.unknownEvent);
         return this.host.frameJson.during(text, data, message.payload, () => this.push(message));
     }
+  }
+
+  /**
+   * A binary frame (PROTOCOL.md §2): a push whose payload is bytes. Its header is read without looking
+   * at the payload, so the size check costs nothing; reserved events take JSON only.
+   */
+  private handleBinary(data: Buffer): void {
+    const result = decodeClientFrame(data, this.plume);
+    if (!result.ok) return this.close(result.code, result.reason);
+    const message = result.message;
+    if (message.ref === null) return this.close(CLOSE.badFrame, 'malformed frame: ref must be a string');
+    if (data.length > this.host.options.maxPayloadBytes) return this.replyError(message, REASONS.payloadTooLarge);
+    if (message.meta && !withinDepth(message.meta, this.host.options.maxPayloadDepth)) return this.replyError(message, REASONS.payloadTooDeep);
+    if (message.topic === PHOENIX_TOPIC || isReservedEvent(message.event)) return this.replyError(message, REASONS.invalidPayload);
+    this.host.frameJson.duringBinary(message.binary!, () => this.push(message));
   }
 
   /** Answers a frame over `maxPayloadBytes` from its header alone, without parsing the payload. */
@@ -313,7 +330,8 @@ export class Connection implements ChannelHost {
     const instance = this.joinedChannel(message);
     if (!instance) return;
     const id = message.meta?.id;
-    const { event, payload, topic } = message;
+    const { event, topic } = message;
+    const payload = message.binary ?? message.payload;
     if (id === undefined) return instance.handleIn(event, payload, undefined, (outcome) => this.answer(message, outcome, false, false));
     if (typeof id !== 'string' || id.length === 0 || id.length > MAX_ID_LENGTH) return this.replyError(message, 'invalid message id');
     // Scoped to the sender and topic, so one client cannot claim another's id.
@@ -379,7 +397,11 @@ export class Connection implements ChannelHost {
     // In the channel's frame order: its reply comes before those of the frames behind it.
     instance.inOrder((release) => {
       historyPage(this.host.history, message.topic, request, this.host.options.historyPageSize, view, this.host.options.maxBufferedBytes / 2).then(
-        (page) => this.reply(message, { status: 'ok', response: page }),
+        (page) => {
+          const container = pageContainer(page);
+          if (container) this.send(binaryAround(encodeReply(message.joinRef, message.ref!, message.topic, 'ok', NO_BYTES), container), true);
+          else this.reply(message, { status: 'ok', response: page as unknown as Payload });
+        },
         (err: unknown) => {
           this.host.reportError(err, `history of ${message.topic}`);
           this.replyError(message, UNAVAILABLE);

@@ -53,6 +53,28 @@ export class FrameJson {
   private payload: object | null = null;
   /** Where the payload's text starts, once found (-1: not looked for yet; -2: the text cannot be used). */
   private start = -1;
+  /** The binary payload of the frame in hand (a view into the frame nobody writes again), or null. */
+  private binary: Uint8Array | null = null;
+
+  /**
+   * Runs `fn` with a binary frame's payload in hand: a broadcast of exactly those bytes keeps the view
+   * instead of copying them (`binarySourceOf`).
+   */
+  duringBinary(payload: Uint8Array, fn: () => void): void {
+    const outer = this.binary;
+    this.binary = payload;
+    try {
+      fn();
+    } finally {
+      this.binary = outer;
+    }
+  }
+
+  /** `value` itself when it is the binary payload in hand (as a Buffer view), otherwise undefined. */
+  binarySourceOf(value: Uint8Array): Buffer | undefined {
+    if (value !== this.binary) return undefined;
+    return Buffer.isBuffer(value) ? value : Buffer.from(value.buffer, value.byteOffset, value.length);
+  }
 
   /**
    * Runs `fn` with a frame in hand: `text`, decoded from `data`, must be valid JSON (it was parsed into

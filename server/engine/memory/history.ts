@@ -75,6 +75,8 @@ interface Kept {
   event: string;
   id: string | undefined;
   exclude: string | null;
+  /** The payload is bytes, not JSON. */
+  binary: boolean;
   user: string;
   at: number;
   /** Bytes counted for it (payload, event, id, overhead). */
@@ -206,7 +208,9 @@ export class MemoryHistory {
     const entries: StoredBroadcast[] = [];
     for (let seq = start; seq <= end; seq++) {
       const kept = log.ring[(seq - 1) % this.limit]!;
-      const entry: StoredBroadcast = { seq, event: kept.event, payloadJson: kept.chunk.bytes.toString('utf8', kept.start, kept.end), at: kept.at };
+      const entry: StoredBroadcast = kept.binary
+        ? { seq, event: kept.event, payloadJson: '', binary: Buffer.from(kept.chunk.bytes.subarray(kept.start, kept.end)), at: kept.at }
+        : { seq, event: kept.event, payloadJson: kept.chunk.bytes.toString('utf8', kept.start, kept.end), at: kept.at };
       if (kept.id !== undefined) entry.id = kept.id;
       if (kept.exclude !== null) entry.exclude = kept.exclude;
       entries.push(entry);
@@ -311,7 +315,7 @@ export class MemoryHistory {
     log.bytes += cost;
     this.bytes += cost;
     if (broadcast.user !== '') this.users.set(broadcast.user, this.userBytes(broadcast.user) + cost);
-    return { seq, event: broadcast.event, id: broadcast.id, exclude: broadcast.exclude, user: broadcast.user, at: this.now(), cost, order: ++this.appended, chunk, start, end: chunk.used };
+    return { seq, event: broadcast.event, id: broadcast.id, exclude: broadcast.exclude, binary: broadcast.binary === true, user: broadcast.user, at: this.now(), cost, order: ++this.appended, chunk, start, end: chunk.used };
   }
 
   /** Forgets an entry; its chunk goes back to the pool with its last entry. */

@@ -53,6 +53,7 @@ export class MemoryLog implements BroadcastLog {
         payloadJson: broadcast.payloadJson, payload: broadcast.payload, exclude: broadcast.exclude,
       };
       if (broadcast.id !== undefined) sequenced.id = broadcast.id;
+      if (broadcast.binary) sequenced.binary = true;
       for (const entry of [...subscribers]) {
         try {
           entry.handler(sequenced);

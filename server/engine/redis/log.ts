@@ -10,7 +10,7 @@
  * was away are read back from history, in order). Not responsible for frames.
  */
 import type { Redis } from 'ioredis';
-import { QuotaExceeded, type BroadcastHandler, type BroadcastLog, type EngineLimits, type HistoryRead, type LogSubscription, type NewBroadcast, type Position, type SequencedBroadcast, type StoredBroadcast, type TopicWindow } from '../engine';
+import { QuotaExceeded, fromHistory, type BroadcastHandler, type BroadcastLog, type EngineLimits, type HistoryRead, type LogSubscription, type NewBroadcast, type Position, type SequencedBroadcast, type StoredBroadcast, type TopicWindow } from '../engine';
 import { newEpoch, ENTRY_OVERHEAD } from '../memory/history';
 import type { RedisLink } from './connection';
 import { topicKeys, topicOfChannel } from './keys';
@@ -70,7 +70,7 @@ export class RedisLog implements BroadcastLog {
     const [epoch, seq] = await this.link.command((redis) => (redis as unknown as Scripted).plumePublish(
       keys.meta, keys.stream, keys.users, keys.ids,
       keys.channel, broadcast.event, broadcast.payloadBytes, broadcast.id ?? '', broadcast.exclude ?? '', broadcast.user,
-      Date.now(), historyLimit, historyMaxAgeMs, historyMaxBytesPerTopic, historyMaxBytesPerUser, cost, newEpoch(), this.ttlMs,
+      Date.now(), historyLimit, historyMaxAgeMs, historyMaxBytesPerTopic, historyMaxBytesPerUser, cost, newEpoch(), this.ttlMs, broadcast.binary ? 'b' : '',
     ));
     if (seq === -1) throw new QuotaExceeded(`${broadcast.user} holds more than its share of ${historyMaxBytesPerUser} bytes of history in ${topic}`);
     return { epoch, seq };
@@ -116,8 +116,11 @@ export class RedisLog implements BroadcastLog {
     const head = reply[1] as number;
     const oldest = reply[2] as number;
     const entries: StoredBroadcast[] = [];
-    for (let i = 3; i + 5 < reply.length; i += 6) {
-      const entry: StoredBroadcast = { seq: reply[i] as number, event: (reply[i + 1] as Buffer).toString(), payloadJson: (reply[i + 2] as Buffer).toString(), at: reply[i + 5] as number };
+    for (let i = 3; i + 6 < reply.length; i += 7) {
+      const binary = (reply[i + 6] as Buffer).length > 0;
+      const payload = reply[i + 2] as Buffer;
+      const entry: StoredBroadcast = { seq: reply[i] as number, event: (reply[i + 1] as Buffer).toString(), payloadJson: binary ? '' : payload.toString(), at: reply[i + 5] as number };
+      if (binary) entry.binary = payload;
       const id = (reply[i + 3] as Buffer).toString();
       const exclude = (reply[i + 4] as Buffer).toString();
       if (id !== '') entry.id = id;
@@ -166,11 +169,7 @@ export class RedisLog implements BroadcastLog {
       let read = await this.read(topic, last.seq + 1, Number.MAX_SAFE_INTEGER, 10_000);
       if (read.epoch !== last.epoch) read = await this.read(topic, 1, Number.MAX_SAFE_INTEGER, 10_000);
       if (this.topics.get(topic) !== entry) return;
-      for (const stored of read.entries) {
-        const broadcast: SequencedBroadcast = { topic, epoch: read.epoch, seq: stored.seq, event: stored.event, payloadJson: stored.payloadJson, payloadBytes: Buffer.from(stored.payloadJson), exclude: stored.exclude ?? null };
-        if (stored.id !== undefined) broadcast.id = stored.id;
-        this.deliver(entry, broadcast);
-      }
+      for (const stored of read.entries) this.deliver(entry, fromHistory(topic, read.epoch, stored));
     } catch (error) {
       this.onError(error, topic);
     }
@@ -185,8 +184,8 @@ function define(redis: Redis): void {
 }
 
 /**
- * Decodes what the publish script sends: `<len>:<epoch><len>:<seq><len>:<event><len>:<id><len>:<exclude>`
- * then the payload's bytes (lengths in bytes, decimal).
+ * Decodes what the publish script sends: `<len>:<epoch><len>:<seq><len>:<event><len>:<id><len>:<exclude><len>:<kind>`
+ * then the payload's bytes (lengths in bytes, decimal; kind `b` for a binary payload).
  */
 export function decodeBroadcast(topic: string, message: Buffer): SequencedBroadcast {
   let at = 0;
@@ -203,7 +202,9 @@ export function decodeBroadcast(topic: string, message: Buffer): SequencedBroadc
   const event = field();
   const id = field();
   const exclude = field();
+  const kind = field();
   const broadcast: SequencedBroadcast = { topic, epoch, seq, event, payloadBytes: message.subarray(at), exclude: exclude === '' ? null : exclude };
   if (id !== '') broadcast.id = id;
+  if (kind === 'b') broadcast.binary = true;
   return broadcast;
 }

@@ -74,7 +74,7 @@ end
  *
  * KEYS: meta, stream, users, ids. ARGV: channel, event, payload, id (`''`: none), exclude (`''`:
  * none), user (`''`: server code), now, limit, maxAgeMs, maxTopicBytes, maxUserBytes, cost,
- * candidate epoch, ttl (ms).
+ * candidate epoch, ttl (ms), kind (`'b'` for a binary payload, `''` for JSON).
  *
  * Returns `{epoch, seq, duplicate}`; `seq` is -1 when the sender is over its share (nothing applied);
  * `duplicate` is 1 when `(user, id)` was already published and is still held (its position is returned).
@@ -100,7 +100,7 @@ end
 local seq = redis.call('HINCRBY', meta, 's', 1)
 redis.call('HSET', meta, 't', now)
 if limit > 0 then
-  redis.call('XADD', stream, seq .. '-0', 'e', event, 'p', payload, 'i', id, 'x', exclude, 'u', user, 't', now, 'c', cost)
+  redis.call('XADD', stream, seq .. '-0', 'e', event, 'p', payload, 'i', id, 'x', exclude, 'u', user, 't', now, 'c', cost, 'k', ARGV[15])
   redis.call('HINCRBY', meta, 'b', cost)
   if user ~= '' then redis.call('HINCRBY', users, user, cost) end
   if id ~= '' then redis.call('HSET', ids, user .. '\\0' .. id, seq) end
@@ -110,7 +110,7 @@ if limit > 0 then
 end
 keep(tonumber(ARGV[14]))
 local seqText = tostring(seq)
-redis.call('SPUBLISH', channel, table.concat({#epoch, ':', epoch, #seqText, ':', seqText, #event, ':', event, #id, ':', id, #exclude, ':', exclude, payload}))
+redis.call('SPUBLISH', channel, table.concat({#epoch, ':', epoch, #seqText, ':', seqText, #event, ':', event, #id, ':', id, #exclude, ':', exclude, #ARGV[15], ':', ARGV[15], payload}))
 return {epoch, seq, 0}
 `;
 
@@ -119,7 +119,7 @@ return {epoch, seq, 0}
  *
  * KEYS: meta, stream, users, ids. ARGV: from, to, limit, now, maxAgeMs, candidate epoch, ttl (ms).
  *
- * Returns `{epoch, head, oldest, seq1, event1, payload1, id1, exclude1, time1, seq2, …}`.
+ * Returns `{epoch, head, oldest, seq1, event1, payload1, id1, exclude1, time1, kind1, seq2, …}`.
  */
 export const READ = `${TRIM}
 local from, to, limit, now = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
@@ -141,6 +141,7 @@ if limit > 0 and start <= stop then
     table.insert(out, f.i)
     table.insert(out, f.x)
     table.insert(out, tonumber(f.t))
+    table.insert(out, f.k or '')
   end
 end
 return out
