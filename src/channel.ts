@@ -10,7 +10,7 @@
 import type { Recovery } from './delivery';
 import { Listeners, type Unsubscribe } from './listeners';
 import type { OutboxEntry } from './outbox/outbox';
-import { EVENTS, isReplyPayload, isReservedEvent, type Message, type Meta, type Payload } from './protocol';
+import { EVENTS, asPayload, isReplyPayload, isReservedEvent, type AnyPayload, type Message, type Meta, type Payload } from './protocol';
 import { Push, type PushResult } from './push';
 import type { Socket, SocketState, StateChange } from './socket';
 import { ChannelSync, type MeshStats, type SyncOptions } from './sync';
@@ -29,6 +29,8 @@ export interface MessageInfo {
   joinRef: string | null;
   /** Plume order metadata (`epoch`, `seq`), when the server sent it. */
   meta: Meta | undefined;
+  /** True when the payload is bytes (a `Uint8Array`, from a binary frame) rather than a JSON object. */
+  binary: boolean;
 }
 
 const TRANSITIONS: Record<ChannelState, readonly ChannelState[]> = {
@@ -57,7 +59,7 @@ export class Channel {
   private joinTimeoutMs: number;
   private buffer: Push[] = [];
   private readonly pending = new Map<string, Push>();
-  private readonly listeners = new Map<string, Listeners<[Payload, MessageInfo]>>();
+  private readonly listeners = new Map<string, Listeners<[AnyPayload, MessageInfo]>>();
   private readonly stateListeners = new Listeners<[StateChange<ChannelState>]>();
   private readonly rejoinTimer: RetryTimer;
   private readonly sync: ChannelSync | null;
@@ -124,9 +126,10 @@ export class Channel {
    * Sends an event to the server. Before the channel is joined the push
    * waits (its timeout running) and is sent once joined.
    */
-  push(event: string, payload: Payload = {}, timeoutMs: number = this.socket.options.timeoutMs): Push {
+  push(event: string, payload: Payload | Uint8Array | ArrayBuffer = {}, timeoutMs: number = this.socket.options.timeoutMs): Push {
     if (!this.joinPush) throw new Error(`push "${event}" to ${this.topic} before join: call channel.join() first`);
-    const push = new Push(this, event, () => payload, timeoutMs);
+    const body = asPayload(payload);
+    const push = new Push(this, event, () => body, timeoutMs);
     if (this.current === 'joined' && this.socket.isConnected()) push.send(this.joinRef);
     else {
       push.startTimeout();
@@ -147,12 +150,12 @@ export class Channel {
    * const entry = await room.send('new_msg', { body: 'sent from a tunnel' });
    * const done = await socket.outbox!.settled(entry.id); // status 'acked' (with seq) or 'rejected' (with reason)
    */
-  send(event: string, payload: Payload = {}, options: { id?: string } = {}): Promise<OutboxEntry> {
+  send(event: string, payload: Payload | Uint8Array | ArrayBuffer = {}, options: { id?: string } = {}): Promise<OutboxEntry> {
     const outbox = this.socket.outbox;
     if (!outbox) throw new Error('send() needs the durable outbox: create the socket with { durable: true } (the default where IndexedDB exists)');
     if (!this.joinPush) throw new Error(`send "${event}" to ${this.topic} before join: call channel.join() first`);
     if (isReservedEvent(event)) throw new Error(`"${event}" is a reserved event name (phx_*, presence_*, plume:*); pick another`);
-    return outbox.add(this.topic, event, payload, options.id);
+    return outbox.add(this.topic, event, asPayload(payload), options.id);
   }
 
   /**
@@ -180,10 +183,10 @@ export class Channel {
    * Listens for `event` (broadcasts and pushes to this socket). Returns an unsubscribe function.
    * @example const off = room.on('new_msg', (payload, { meta }) => console.log(meta?.seq, payload));
    */
-  on(event: string, callback: (payload: Payload, info: MessageInfo) => void): Unsubscribe {
+  on<P extends AnyPayload = Payload>(event: string, callback: (payload: P, info: MessageInfo) => void): Unsubscribe {
     let set = this.listeners.get(event);
     if (!set) this.listeners.set(event, (set = new Listeners()));
-    return set.on(callback);
+    return set.on(callback as (payload: AnyPayload, info: MessageInfo) => void);
   }
 
   /** Observes state changes, with their reason (`"join refused: unauthorized"`, `"socket closed"`, ...). */
@@ -221,7 +224,7 @@ export class Channel {
     switch (message.event) {
       case EVENTS.reply: {
         const push = message.ref === null ? undefined : this.pending.get(message.ref);
-        if (push && isReplyPayload(message.payload)) push.finish({ status: message.payload.status, response: message.payload.response, meta: message.meta });
+        if (push && isReplyPayload(message.payload)) push.finish({ status: message.payload.status, response: message.payload.response, meta: message.meta, ...(message.binary ? { binary: message.binary } : {}) });
         return;
       }
       case EVENTS.close:
@@ -236,7 +239,8 @@ export class Channel {
 
   /** @internal Hands a frame to the event's listeners. */
   dispatch(message: Message): void {
-    this.listeners.get(message.event)?.emit(message.payload, { event: message.event, joinRef: message.joinRef, meta: message.meta });
+    const { binary } = message;
+    this.listeners.get(message.event)?.emit(binary ?? message.payload, { event: message.event, joinRef: message.joinRef, meta: message.meta, binary: binary !== undefined });
   }
 
   /** @internal Joins again while joined: the server's history of the topic changed epoch under it. */
@@ -248,7 +252,7 @@ export class Channel {
   }
 
   /** @internal A push with Plume metadata (message ids, history requests), sent only while joined. */
-  request(event: string, payload: Payload, meta: Meta | undefined): PromiseLike<PushResult> {
+  request(event: string, payload: AnyPayload, meta: Meta | undefined): PromiseLike<PushResult> {
     const push = new Push(this, event, () => payload, this.socket.options.timeoutMs, () => meta);
     if (this.current === 'joined' && this.socket.isConnected()) push.send(this.joinRef);
     else push.finish({ status: 'error', response: { reason: 'unmatched topic' } });

@@ -23,7 +23,8 @@ export interface DeliveryState extends Position {
 
 /** One entry of a `plume:history` answer. */
 export type HistoryEntry =
-  | { seq: number; event: string; payload: Payload; id?: string; skip?: undefined }
+  /** `binary`: the payload's bytes, for a broadcast of bytes (`payload` is then `{}`). */
+  | { seq: number; event: string; payload: Payload; binary?: Uint8Array; id?: string; skip?: undefined }
   | { seq: number; skip: true };
 
 /** A `plume:history` answer. */
@@ -219,7 +220,7 @@ export class Delivery {
     if (page.entries.length > 0) this.repairs++;
     for (const entry of page.entries) {
       if (entry.seq !== position.seq + 1) continue;
-      this.accept(entry.skip ? skipMessage(entry.seq, position.epoch) : { joinRef: null, ref: null, topic: '', event: entry.event, payload: entry.payload, meta: { epoch: position.epoch, seq: entry.seq, id: entry.id } });
+      this.accept(entry.skip ? skipMessage(entry.seq, position.epoch) : { joinRef: null, ref: null, topic: '', event: entry.event, payload: entry.payload, meta: { epoch: position.epoch, seq: entry.seq, id: entry.id }, ...(entry.binary ? { binary: entry.binary } : {}) });
     }
     const still = this.missing();
     if (still && (!page.complete || page.entries.length === 0)) {

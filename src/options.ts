@@ -9,11 +9,13 @@ import { systemClock, type BackoffOptions, type Clock } from './timer';
 /** The minimal WebSocket surface the socket uses; the browser's `WebSocket` and `ws` both fit. */
 export interface WebSocketLike {
   readonly readyState: number;
+  /** Set to `"arraybuffer"` so binary frames arrive as ArrayBuffers (browsers' default is Blob). */
+  binaryType?: string;
   onopen: ((event: unknown) => void) | null;
   onclose: ((event: { code: number; reason: string }) => void) | null;
   onmessage: ((event: { data: unknown }) => void) | null;
   onerror: ((event: unknown) => void) | null;
-  send(data: string): void;
+  send(data: string | Uint8Array): void;
   close(code?: number, reason?: string): void;
 }
 

@@ -67,8 +67,19 @@ export const MAX_PAYLOAD_DEPTH = 32;
 /** Longest topic or event name the server accepts. */
 export const MAX_NAME_LENGTH = 255;
 
-/** A JSON object: the only payload shape the protocol carries. */
+/** A JSON object: the payload of a text frame. */
 export type Payload = Record<string, unknown>;
+
+/** What an application pushes or receives: a JSON object, or bytes (a binary frame, §2). */
+export type AnyPayload = Payload | Uint8Array;
+
+/**
+ * Bytes as a `Uint8Array` (a view of an `ArrayBuffer`, no copy), or the object itself.
+ * @example asPayload(new ArrayBuffer(4)) // Uint8Array(4)
+ */
+export function asPayload(value: Payload | Uint8Array | ArrayBuffer): AnyPayload {
+  return value instanceof ArrayBuffer ? new Uint8Array(value) : value;
+}
 
 /** Plume's optional sixth frame element (only on `plume=1` sockets). */
 export interface Meta {

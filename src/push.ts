@@ -6,7 +6,7 @@
  * responsible for when it is sent (the channel decides).
  */
 import { reportCallbackError } from './listeners';
-import type { Meta, Payload } from './protocol';
+import type { AnyPayload, Meta, Payload } from './protocol';
 import type { TimerHandle } from './timer';
 import type { Channel } from './channel';
 
@@ -18,7 +18,8 @@ export type PushStatus = 'ok' | 'error' | 'timeout';
  * `meta` is the reply's Plume metadata (such as the `seq` its broadcast got).
  */
 export type PushResult =
-  | { status: 'ok' | 'error'; response: Payload; meta?: Meta }
+  /** `binary`: the reply's bytes, when the server answered with a binary reply (PROTOCOL.md §2). */
+  | { status: 'ok' | 'error'; response: Payload; meta?: Meta; binary?: Uint8Array }
   | { status: 'timeout'; response: undefined; meta?: undefined };
 
 /**
@@ -34,7 +35,7 @@ export class Push implements PromiseLike<PushResult> {
   /** The ref of the last send, or null before the first. */
   ref: string | null = null;
   private readonly channel: Channel;
-  private readonly payload: () => Payload;
+  private readonly payload: () => AnyPayload;
   private timeoutMs: number;
   private readonly meta: (() => Meta | undefined) | undefined;
   private hooks: Array<{ status: PushStatus; callback: (response: Payload | undefined, meta?: Meta) => void }> = [];
@@ -43,7 +44,7 @@ export class Push implements PromiseLike<PushResult> {
   private settle: ((result: PushResult) => void) | null = null;
   private promise: Promise<PushResult> | null = null;
 
-  constructor(channel: Channel, event: string, payload: () => Payload, timeoutMs: number, meta?: () => Meta | undefined) {
+  constructor(channel: Channel, event: string, payload: () => AnyPayload, timeoutMs: number, meta?: () => Meta | undefined) {
     this.channel = channel;
     this.meta = meta;
     this.event = event;
@@ -87,7 +88,9 @@ export class Push implements PromiseLike<PushResult> {
     this.channel.track(this);
     this.startTimeout();
     const meta = this.meta?.();
-    this.channel.socket.send({ joinRef, ref: this.ref, topic: this.channel.topic, event: this.event, payload: this.payload(), ...(meta ? { meta } : {}) });
+    const payload = this.payload();
+    const body = payload instanceof Uint8Array ? { payload: {}, binary: payload } : { payload };
+    this.channel.socket.send({ joinRef, ref: this.ref, topic: this.channel.topic, event: this.event, ...body, ...(meta ? { meta } : {}) });
   }
 
   /** @internal Restarts the timeout with a new duration (for rejoins). */

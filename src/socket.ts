@@ -11,7 +11,7 @@ import type { Outbox } from './outbox/outbox';
 import { PlumeError, type PlumeErrorCode } from './errors';
 import { Listeners, type Unsubscribe } from './listeners';
 import { resolveSocketOptions, type ResolvedSocketOptions, type SocketOptions, type WebSocketLike } from './options';
-import { CLOSE, EVENTS, PHOENIX_TOPIC, TAB_PARAM, TOKEN_PROTOCOL_PREFIX, VSN, decode, encode, type Message, type Payload } from './protocol';
+import { CLOSE, EVENTS, PHOENIX_TOPIC, TAB_PARAM, TOKEN_PROTOCOL_PREFIX, VSN, decode, decodeServerFrame, encode, encodePush, type Message, type Payload } from './protocol';
 import { tabId } from './tab';
 import { RetryTimer, backoff, type TimerHandle } from './timer';
 import { TokenRefresher } from './token-refresh';
@@ -169,7 +169,8 @@ export class Socket {
   /** @internal Sends a frame if connected; returns whether it was sent. */
   send(message: Message): boolean {
     if (this.current !== 'open' || !this.ws) return false;
-    this.ws.send(encode(message));
+    const { binary } = message;
+    this.ws.send(binary ? encodePush(message.joinRef, message.ref ?? '', message.topic, message.event, binary, message.meta) : encode(message));
     return true;
   }
 
@@ -229,11 +230,29 @@ export class Socket {
       return this.lost(generation, 'transport failed');
     }
     this.ws = ws;
+    // Binary frames as ArrayBuffers (a browser's default is Blob, which would need an async read).
+    ws.binaryType = 'arraybuffer';
     ws.onopen = () => generation === this.generation && this.opened();
     ws.onmessage = (event) => generation === this.generation && this.received(event.data);
     ws.onclose = (event) => this.closed(generation, event.code, event.reason);
     // Every error event is followed by a close event, which is where we act.
     ws.onerror = () => {};
+  }
+
+  private decodeText(data: string): Message | null {
+    // Frames from the server are trusted for depth: it vouches for what it broadcasts.
+    const result = decode(data, true, Infinity);
+    if (result.ok) return result.message;
+    this.errorListeners.emit(new PlumeError('protocol', `server sent a malformed frame: ${result.reason}`));
+    return null;
+  }
+
+  /** A binary frame (PROTOCOL.md §2): an ArrayBuffer, or a typed view in transports that give one. */
+  private decodeBinary(data: unknown): Message | null {
+    const bytes = data instanceof ArrayBuffer ? new Uint8Array(data) : ArrayBuffer.isView(data) ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength) : null;
+    const message = bytes && decodeServerFrame(bytes);
+    if (!message) this.errorListeners.emit(new PlumeError('protocol', 'server sent a malformed binary frame'));
+    return message;
   }
 
   private opened(): void {
@@ -245,16 +264,10 @@ export class Socket {
   }
 
   private received(data: unknown): void {
-    if (typeof data !== 'string') return;
-    // Frames from the server are trusted for depth: it vouches for what it broadcasts.
-    const result = decode(data, true, Infinity);
-    if (!result.ok) {
-      this.errorListeners.emit(new PlumeError('protocol', `server sent a malformed frame: ${result.reason}`));
-      return;
-    }
-    const message = result.message;
+    const message = typeof data === 'string' ? this.decodeText(data) : this.decodeBinary(data);
+    if (!message) return;
     // A signed broadcast keeps its text: a member forwarding it checks its re-encoding against it.
-    if (message.meta?.sig !== undefined) message.frame = data;
+    if (message.meta?.sig !== undefined && typeof data === 'string') message.frame = data;
     if (message.topic === PHOENIX_TOPIC) {
       if (message.event === EVENTS.reply && message.ref !== null && message.ref === this.heartbeatRef) this.heartbeatAnswered();
       else this.refresher?.answer(message);

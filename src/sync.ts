@@ -10,7 +10,7 @@
 import { Delivery, type HistoryPage, type JoinMeta, type Recovery } from './delivery';
 import { Listeners, type Unsubscribe } from './listeners';
 import type { Flusher } from './outbox/flusher';
-import type { Message, Meta, Payload } from './protocol';
+import type { AnyPayload, Message, Meta, Payload } from './protocol';
 import type { PushResult } from './push';
 import type { Socket } from './socket';
 import type { Clock } from './timer';
@@ -21,7 +21,7 @@ export interface SyncedChannel {
   /** Hands a frame to the channel's listeners. */
   dispatch(message: Message): void;
   /** Pushes with Plume metadata; resolves with the outcome. */
-  request(event: string, payload: Payload, meta: Meta | undefined): PromiseLike<PushResult>;
+  request(event: string, payload: AnyPayload, meta: Meta | undefined): PromiseLike<PushResult>;
   /** Joins again while joined (the topic's history changed epoch under a live channel), saying why. */
   resync(reason: string): void;
 }
@@ -110,7 +110,7 @@ export class ChannelSync {
       recovered: (report) => this.recoveries.emit(report),
       save: (state) => durable?.positions.save(channel.topic, state),
     });
-    const target = { topic: channel.topic, sendDurable: (event: string, payload: Payload, id: string) => channel.request(event, payload, { id }) };
+    const target = { topic: channel.topic, sendDurable: (event: string, payload: AnyPayload, id: string) => channel.request(event, payload, { id }) };
     this.flusher = durable?.flusher(target, { clock, window: 64, backoff: { baseMs: 500, maxMs: timeoutMs }, random: socket.options.random }) ?? null;
     this.ready = durable ? durable.positions.load(channel.topic).then((state) => this.delivery.restore(state)) : null;
     this.mesh = options.mesh === false ? null : socket.options.mesh?.attach({
@@ -215,6 +215,29 @@ export class ChannelSync {
 
   private async fetch(epoch: string, from: number, to: number): Promise<HistoryPage | null> {
     const result = await this.channel.request('plume:history', { epoch, from, to }, undefined);
-    return result.status === 'ok' ? (result.response as unknown as HistoryPage) : null;
+    if (result.status !== 'ok') return null;
+    return result.binary ? readPageContainer(result.binary) : (result.response as unknown as HistoryPage);
+  }
+}
+
+/**
+ * A history page sent as a binary reply (PROTOCOL.md §7, filling gaps): a 4-byte length, the page as
+ * JSON with binary entries as `bin: [offset, length]`, then the payloads. Null when malformed.
+ */
+function readPageContainer(bytes: Uint8Array): HistoryPage | null {
+  try {
+    const length = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(0);
+    const page = JSON.parse(new TextDecoder().decode(bytes.subarray(4, 4 + length))) as { epoch: string; complete: boolean; entries: Array<Record<string, unknown>> };
+    const blobs = bytes.subarray(4 + length);
+    const entries = page.entries.map((entry) => {
+      const bin = entry.bin as [number, number] | undefined;
+      if (!bin) return entry;
+      const { bin: _bin, ...rest } = entry;
+      return { ...rest, payload: {}, binary: blobs.slice(bin[0], bin[0] + bin[1]) };
+    });
+    return { epoch: page.epoch, complete: page.complete, entries: entries as unknown as HistoryPage['entries'] };
+  } catch {
+    // Not the container the protocol describes: treated as a failed request, which is retried.
+    return null;
   }
 }

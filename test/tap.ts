@@ -29,10 +29,15 @@ export function tapped(tap: Tap): TransportFactory {
       onclose: null,
       onmessage: null,
       onerror: null,
-      send(text) {
-        const out = tap.outgoing?.(text);
+      set binaryType(type: string) {
+        ws.binaryType = type as 'arraybuffer';
+      },
+      send(data) {
+        // Binary frames pass untapped: the taps here look at JSON text.
+        if (typeof data !== 'string') return ws.send(data);
+        const out = tap.outgoing?.(data);
         if (out === null) return;
-        ws.send(typeof out === 'string' ? out : text);
+        ws.send(typeof out === 'string' ? out : data);
       },
       close(code, reason) {
         ws.close(code, reason);
@@ -42,7 +47,8 @@ export function tapped(tap: Tap): TransportFactory {
     ws.onclose = (event) => socket.onclose?.({ code: event.code, reason: event.reason });
     ws.onerror = (event) => socket.onerror?.(event);
     ws.onmessage = (event) => {
-      const text = String(event.data);
+      if (typeof event.data !== 'string') return socket.onmessage?.({ data: event.data });
+      const text = event.data;
       const kept = tap.incoming?.(text) ?? true;
       if (kept !== false) socket.onmessage?.({ data: typeof kept === 'string' ? kept : text });
     };

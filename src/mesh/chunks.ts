@@ -45,8 +45,42 @@ function utf8Length(text: string): number {
   return new TextEncoder().encode(text).length;
 }
 
+/**
+ * Binary data channel messages are chunks: `0x01`, the key's length (1 byte), the key (ASCII), the
+ * index and the count (2 bytes each, big-endian), then the part. A small message is one chunk of one.
+ */
+const BINARY_CHUNK = 0x01;
+
+/**
+ * Splits bytes into binary chunks of at most MAX_CHUNK bytes each (one for a small message); null when
+ * longer than MESH_MAX_MESSAGE bytes (left to history, as for text).
+ *
+ * @example splitBytes(new Uint8Array(40_000), '7').length // 3
+ */
+export function splitBytes(bytes: Uint8Array, key: string): Uint8Array[] | null {
+  if (bytes.length > MESH_MAX_MESSAGE) return null;
+  const keyBytes = new TextEncoder().encode(key).subarray(0, 32);
+  const head = 6 + keyBytes.length;
+  const partBytes = MAX_CHUNK - head;
+  const count = Math.max(1, Math.ceil(bytes.length / partBytes));
+  const parts: Uint8Array[] = [];
+  for (let i = 0; i < count; i++) {
+    const part = bytes.subarray(i * partBytes, (i + 1) * partBytes);
+    const chunk = new Uint8Array(head + part.length);
+    chunk[0] = BINARY_CHUNK;
+    chunk[1] = keyBytes.length;
+    chunk.set(keyBytes, 2);
+    const view = new DataView(chunk.buffer);
+    view.setUint16(2 + keyBytes.length, i);
+    view.setUint16(4 + keyBytes.length, count);
+    chunk.set(part, head);
+    parts.push(chunk);
+  }
+  return parts;
+}
+
 interface Pending {
-  parts: Array<string | undefined>;
+  parts: Array<string | Uint8Array | undefined>;
   received: number;
   /** Characters of the parts received. */
   chars: number;
@@ -100,21 +134,57 @@ export class Reassembler {
     if (!Array.isArray(frame) || frame.length !== 5) throw new ChunkError('malformed chunk');
     const [, key, index, count, part] = frame as [string, unknown, unknown, unknown, unknown];
     if (typeof key !== 'string' || typeof part !== 'string' || !Number.isInteger(index) || !Number.isInteger(count)) throw new ChunkError('malformed chunk');
-    if ((count as number) < 2 || (count as number) > this.maxParts || (index as number) < 0 || (index as number) >= (count as number)) throw new ChunkError('chunk out of range');
+    if ((count as number) < 2) throw new ChunkError('chunk out of range');
+    const parts = this.add(`t${key}`, index as number, count as number, part);
+    return parts && (parts as string[]).join('');
+  }
+
+  /**
+   * Takes one binary data channel message (a binary chunk, `splitBytes`); returns the whole message
+   * when complete, null while waiting, and throws a `ChunkError` on a malformed or oversized one.
+   * Bytes count against the same caps as characters.
+   */
+  acceptBytes(bytes: Uint8Array): Uint8Array | null {
+    if (bytes.length > MAX_CHUNK) throw new ChunkError(`a data channel message of ${bytes.length} bytes, over ${MAX_CHUNK}`);
+    if (bytes.length < 6 || bytes[0] !== BINARY_CHUNK || bytes.length < 6 + bytes[1]!) throw new ChunkError('malformed chunk');
+    const keyLength = bytes[1]!;
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    const index = view.getUint16(2 + keyLength);
+    const count = view.getUint16(4 + keyLength);
+    const part = bytes.subarray(6 + keyLength);
+    if (count === 1 && index === 0) {
+      if (part.length > MESH_MAX_MESSAGE) throw new ChunkError(`a message over ${MESH_MAX_MESSAGE} bytes`);
+      return part;
+    }
+    const key = `b${String.fromCharCode(...bytes.subarray(2, 2 + keyLength))}`;
+    const parts = this.add(key, index, count, part.slice());
+    if (!parts) return null;
+    const whole = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+    let at = 0;
+    for (const p of parts as Uint8Array[]) {
+      whole.set(p, at);
+      at += p.length;
+    }
+    return whole;
+  }
+
+  /** Files one part of message `key`; returns every part once the message is complete, else null. */
+  private add(key: string, index: number, count: number, part: string | Uint8Array): Array<string | Uint8Array> | null {
+    if (count < 1 || count > this.maxParts || index < 0 || index >= count) throw new ChunkError('chunk out of range');
     this.expire();
-    const entry = this.entry(key, count as number);
+    const entry = this.entry(key, count);
     if (entry.parts.length !== count) throw new ChunkError('chunk count changed');
-    const before = entry.parts[index as number];
+    const before = entry.parts[index];
     if (before === undefined) entry.received++;
     const grows = part.length - (before?.length ?? 0);
     if (entry.chars + grows > MESH_MAX_MESSAGE) throw new ChunkError(`a message over ${MESH_MAX_MESSAGE} characters`);
     if (this.heldChars + grows > this.maxHeld) throw new ChunkError(`over ${this.maxHeld} characters waiting for their other parts`);
-    entry.parts[index as number] = part;
+    entry.parts[index] = part;
     entry.chars += grows;
     this.heldChars += grows;
     if (entry.received < entry.parts.length) return null;
     this.drop(key, entry);
-    return entry.parts.join('');
+    return entry.parts as Array<string | Uint8Array>;
   }
 
   /** The incomplete message `key`, opened (evicting the oldest beyond `maxPending`) if new. */

@@ -90,8 +90,14 @@ export class ChannelMesh implements ChannelMeshLike {
     if (!sig || this.forward.length === 0) return;
     const relayed: Relayed = {
       topic: this.host.topic, epoch, seq, event: message.event, id: typeof id === 'string' ? id : null,
-      payloadJson: JSON.stringify(message.payload), exclude: typeof x === 'string' ? x : null, sig: sig as Signature,
+      payloadJson: message.binary ? '' : JSON.stringify(message.payload), exclude: typeof x === 'string' ? x : null, sig: sig as Signature,
     };
+    // Bytes are the very bytes the server signed: nothing was re-encoded, so they go on at once.
+    if (message.binary) {
+      relayed.payloadBytes = message.binary;
+      this.relay(this.forward, encodeRelayed(relayed));
+      return;
+    }
     // Re-encoding the payload must give the server's exact text before this member vouches for it to
     // its children. The server framed the very text it signed, right after topic and event: when the
     // frame starts with the re-encoded payload, it is that text (a complete JSON object cannot be a
@@ -176,7 +182,7 @@ export class ChannelMesh implements ChannelMeshLike {
       clock: this.host.clock,
       connectTimeoutMs: this.options.connectTimeoutMs,
       onSignal: (signal) => void this.host.request('plume:signal', { to: peer, signal: signal as Payload }, undefined),
-      onText: (text) => this.fromPeer(peer, text),
+      onMessage: (data) => this.fromPeer(peer, data),
       onState: (up) => this.linkChanged(peer, link, up),
       onAbuse: (reason) => this.misbehaved(peer, reason),
     });
@@ -192,8 +198,8 @@ export class ChannelMesh implements ChannelMeshLike {
     if (this.wanted.has(peer)) this.host.clock.setTimeout(() => this.wanted.has(peer) && this.link(peer, false), 1_000);
   }
 
-  private fromPeer(peer: string, text: string): void {
-    const decoded = decodePeerMessage(text);
+  private fromPeer(peer: string, data: string | Uint8Array): void {
+    const decoded = decodePeerMessage(data);
     if (!decoded) return this.misbehaved(peer, 'malformed message');
     if (decoded.message.topic !== this.host.topic) return this.misbehaved(peer, 'message for another room');
     if (decoded.kind === 'e') return this.fromPeerEphemeral(peer, decoded.message);
@@ -209,8 +215,9 @@ export class ChannelMesh implements ChannelMeshLike {
       this.host.deliver({
         joinRef: null, ref: null, topic: relayed.topic,
         event: relayed.exclude !== null && relayed.exclude === this.self ? 'plume:skip' : relayed.event,
-        payload: JSON.parse(relayed.payloadJson) as Payload,
+        payload: relayed.payloadBytes ? {} : (JSON.parse(relayed.payloadJson) as Payload),
         meta: { epoch: relayed.epoch, seq: relayed.seq, ...(relayed.id === null ? {} : { id: relayed.id }) },
+        ...(relayed.payloadBytes ? { binary: relayed.payloadBytes } : {}),
       });
     });
   }
@@ -230,8 +237,8 @@ export class ChannelMesh implements ChannelMeshLike {
   }
 
   /** Passes a relayed broadcast on to `peers`, counted as forwarded. */
-  private relay(peers: readonly string[], text: string): void {
-    this.send(peers, text, this.forwarded);
+  private relay(peers: readonly string[], message: string | Uint8Array): void {
+    this.send(peers, message, this.forwarded);
   }
 
   /** Sends an ephemeral event (this member's, or one it floods on) to `peers`, counted apart from broadcasts. */
@@ -239,10 +246,10 @@ export class ChannelMesh implements ChannelMeshLike {
     this.send(peers, text, this.ephemeralSent);
   }
 
-  /** Sends `text` to each of `peers` with an open link, counting what went in `tally`. */
-  private send(peers: readonly string[], text: string, tally: Tally): void {
+  /** Sends `message` to each of `peers` with an open link, counting what went in `tally`. */
+  private send(peers: readonly string[], message: string | Uint8Array, tally: Tally): void {
     for (const peer of peers) {
-      const bytes = this.links.get(peer)?.send(text) ?? 0;
+      const bytes = this.links.get(peer)?.send(message) ?? 0;
       if (bytes === 0) continue;
       tally.messages++;
       tally.bytes += bytes;

@@ -7,7 +7,7 @@
  */
 import type SimplePeer from 'simple-peer';
 import type { Clock, TimerHandle } from '../timer';
-import { ChunkError, Reassembler, split } from './chunks';
+import { ChunkError, Reassembler, split, splitBytes } from './chunks';
 
 /** The simple-peer constructor (the browser bundle, or the package in Node). */
 export type SimplePeerConstructor = typeof SimplePeer;
@@ -20,7 +20,8 @@ export interface PeerLinkOptions {
   clock: Clock;
   connectTimeoutMs: number;
   onSignal(data: unknown): void;
-  onText(text: string): void;
+  /** A whole message from the peer: JSON text, or bytes (a relayed broadcast of bytes). */
+  onMessage(message: string | Uint8Array): void;
   onState(up: boolean): void;
   /** The peer sent what no honest peer sends (`chunks.ts`); the owner cuts and reports it. */
   onAbuse(reason: string): void;
@@ -82,8 +83,9 @@ export class PeerLink {
    * Sends a text message; returns the bytes sent: 0 when the link is not up, or when the message is
    * longer than peers accept (MESH_MAX_MESSAGE: the receiver fetches it from history instead).
    */
-  send(text: string): number {
-    const parts = this.isUp ? split(text, `${++chunkKeys}`) : null;
+  send(message: string | Uint8Array): number {
+    const key = `${++chunkKeys}`;
+    const parts = !this.isUp ? null : typeof message === 'string' ? split(message, key) : splitBytes(message, key);
     if (parts === null) return 0;
     let bytes = 0;
     try {
@@ -117,16 +119,22 @@ export class PeerLink {
     this.options.onState(up);
   }
 
+  /** Text arrives as strings (object mode); bytes as a Uint8Array (a Buffer in Node). */
   private received(data: unknown): void {
-    const text = typeof data === 'string' ? data : new TextDecoder().decode(data as Uint8Array);
-    let whole: string | null;
+    let whole: string | Uint8Array | null;
     try {
-      whole = this.reassembler.accept(text);
+      whole = typeof data === 'string' ? this.reassembler.accept(data) : this.reassembler.acceptBytes(toBytes(data));
     } catch (error) {
       // A malformed or oversized chunk is a misbehaving peer: it is cut like any other.
       this.options.onAbuse(error instanceof ChunkError ? error.message : 'malformed chunk');
       return;
     }
-    if (whole !== null) this.options.onText(whole);
+    if (whole !== null) this.options.onMessage(whole);
   }
+}
+
+function toBytes(data: unknown): Uint8Array {
+  if (data instanceof Uint8Array) return data;
+  if (data instanceof ArrayBuffer) return new Uint8Array(data);
+  throw new ChunkError('a data channel message that is neither text nor bytes');
 }

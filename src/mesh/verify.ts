@@ -64,14 +64,14 @@ export class Verifier {
     }
   }
 
-  /** True when `signature` proves `content` came from the server. Never throws. */
-  async verify(content: string, signature: Signature): Promise<boolean> {
+  /** True when `signature` proves `content` (text, or bytes for a binary payload) came from the server. Never throws. */
+  async verify(content: string | Uint8Array, signature: Signature): Promise<boolean> {
     try {
       const key = await this.keys.get(signature.k);
       if (!key) return false;
       // Hashing is synchronous (an async digest per proof step costs a task hop each); only the
       // signature check, once per batch, goes to WebCrypto.
-      let hash = sha256(concat(new Uint8Array([0]), encoder.encode(content)));
+      let hash = sha256(concat(new Uint8Array([0]), typeof content === 'string' ? encoder.encode(content) : content));
       for (const step of signature.p ?? []) {
         const sibling = fromBase64url(step.slice(1));
         hash = sha256(step[0] === 'L' ? concat(new Uint8Array([1]), sibling, hash) : concat(new Uint8Array([1]), hash, sibling));

@@ -9,7 +9,7 @@
  * responsible for storage (`outbox.ts`).
  */
 import type { Unsubscribe } from '../listeners';
-import { REASONS, type Meta, type Payload } from '../protocol';
+import { REASONS, type AnyPayload, type Meta } from '../protocol';
 import type { PushResult } from '../push';
 import { RetryTimer, backoff, type BackoffOptions, type Clock } from '../timer';
 import type { Outbox } from './outbox';
@@ -19,7 +19,7 @@ import type { Locks } from './tabs';
 export interface FlushTarget {
   readonly topic: string;
   /** Pushes with a message id; resolves with the outcome and the reply's meta. */
-  sendDurable(event: string, payload: Payload, id: string): PromiseLike<PushResult & { meta?: Meta }>;
+  sendDurable(event: string, payload: AnyPayload, id: string): PromiseLike<PushResult & { meta?: Meta }>;
 }
 
 /** Error reasons that mean "not now" rather than "never": the entry is queued again. */
@@ -118,11 +118,11 @@ export class Flusher {
     if (!this.active || this.paused) return;
     for (const entry of this.outbox.pending(this.target.topic)) {
       if (this.inFlight >= this.options.window) return;
-      if (entry.status === 'queued' && !this.tokens.has(entry.id)) this.send(entry.id, entry.event, entry.payload);
+      if (entry.status === 'queued' && !this.tokens.has(entry.id)) this.send(entry.id, entry.event, entry.binary ?? entry.payload);
     }
   }
 
-  private send(id: string, event: string, payload: Payload): void {
+  private send(id: string, event: string, payload: AnyPayload): void {
     const token = ++this.nextToken;
     this.tokens.set(id, token);
     this.inFlight++;

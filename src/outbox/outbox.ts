@@ -12,7 +12,7 @@ import { delMany, promisifyRequest, set, values, type UseStore } from 'idb-keyva
 import type { PlumeError } from '../errors';
 import { randomId } from '../ids';
 import { Listeners, type Unsubscribe } from '../listeners';
-import type { Payload } from '../protocol';
+import type { AnyPayload, Payload } from '../protocol';
 import { strictStore, storageError, type IDBFactoryLike } from '../storage';
 import { tabBus, type TabBus } from './tabs';
 
@@ -28,7 +28,10 @@ export interface OutboxEntry {
   readonly key: string;
   readonly topic: string;
   readonly event: string;
+  /** The JSON payload; `{}` for a message of bytes (see `binary`). */
   readonly payload: Payload;
+  /** A binary message's bytes, stored as they are in IndexedDB and sent as a binary frame. */
+  readonly binary?: Uint8Array;
   readonly createdAt: number;
   status: OutboxStatus;
   /** The server's response, once acknowledged or rejected. */
@@ -102,10 +105,11 @@ export class Outbox {
    * Messages added together (in one task, or while a write is in flight) are written in one
    * transaction; each promise resolves only once that transaction has committed.
    */
-  async add(topic: string, event: string, payload: Payload, id: string = randomId()): Promise<OutboxEntry> {
+  async add(topic: string, event: string, payload: AnyPayload, id: string = randomId()): Promise<OutboxEntry> {
     const now = Date.now();
     const key = `${pad(now, 9)}-${this.tab}-${pad(++this.counter, 6)}`;
-    const entry: OutboxEntry = { id, key, topic, event, payload, createdAt: now, status: 'queued' };
+    const body = payload instanceof Uint8Array ? { payload: {}, binary: payload } : { payload };
+    const entry: OutboxEntry = { id, key, topic, event, ...body, createdAt: now, status: 'queued' };
     try {
       await this.write(entry);
     } catch (cause) {
