@@ -11,10 +11,16 @@ import type { IncomingMessage, Server as HttpServer } from 'node:http';
 import type { WebSocket } from 'ws';
 import { CLOSE, TAB_PARAM, VSN, isPayload, isReservedEvent, type Payload } from '../src/protocol';
 import { authenticate, Refusal, type ConnectHook } from './auth/connect';
-import { ok, refuse, type Assigns, type ChannelHandler, type Reply } from './channels/channel';
+import type { Assigns, ChannelHandler } from './channels/channel';
 import type { ChannelInstance } from './channels/instance';
 import { Connection, type ConnectionHost } from './socket/connection';
-import { Fanout, type EphemeralMessage } from './delivery/fanout';
+import { Extensions } from './socket/extensions';
+import { historyExtension } from './delivery/history-extension';
+import { ephemeralExtension } from './delivery/ephemeral';
+import { presenceExtension } from './presence/extension';
+import { meshExtensions } from './mesh/extensions';
+import { tokenExtension } from './auth/refresh-extension';
+import { Fanout } from './delivery/fanout';
 import { MeshRegistry } from './mesh/registry';
 import { consoleLogger, silentLogger, type Logger } from './log';
 import { resolveOptions, type ResolvedOptions, type ServerOptions } from './options';
@@ -26,7 +32,7 @@ import { TokenVerifier } from './auth/verifier';
 import { checkDevMode, isLoopbackHost } from './auth/dev-mode';
 import { Router } from './channels/router';
 import { CoalescedLog } from './engine/coalesce';
-import type { BroadcastLog, Engine, EngineHealth, NewBroadcast, Position, StoredBroadcast } from './engine/engine';
+import type { BroadcastLog, Engine, EngineHealth, NewBroadcast, Position } from './engine/engine';
 import { MemoryEngine, memoryEngine } from './engine/memory/engine';
 import type { HistoryMemory } from './engine/memory/history';
 import { AtMostOnce } from './socket/at-most-once';
@@ -50,7 +56,7 @@ export interface SocketInfo {
  * server.channel('room:*', { handleIn: (event, payload, socket) => { socket.broadcast(event, payload); return ok(); } });
  * const { url } = await server.listen(4000, '127.0.0.1');
  */
-export class PlumeServer implements ConnectionHost {
+export class PlumeServer {
   readonly options: ResolvedOptions;
   /** Where order, history, dedupe and the bus between nodes live (`engine/`): memory by default, or Redis. */
   readonly engine: Engine;
@@ -72,7 +78,11 @@ export class PlumeServer implements ConnectionHost {
   /** @internal The frame whose push is being handled: a broadcast of what the client sent reuses its text. */
   readonly frameJson = new FrameJson();
   readonly log: Logger;
+  /** The handlers of `plume:*` events, one registered by each concern (`socket/extensions.ts`). */
+  readonly extensions = new Extensions();
   private readonly router = new Router<ChannelHandler>();
+  /** What each connection gets of this server: narrow parts, not the server (`socket/connection.ts`). */
+  private readonly connectionHost: ConnectionHost;
   private readonly fanout: Fanout;
   private readonly connections = new Map<string, Connection>();
   private readonly transport: Transport;
@@ -103,6 +113,8 @@ export class PlumeServer implements ConnectionHost {
       health: () => ({ status: 'ok', node: this.pubsub.nodeName, uptimeMs: Math.round(performance.now() - this.bornAt), ...this.stats() }),
       ready: () => this.engine.health(),
     });
+    this.registerExtensions();
+    this.connectionHost = this.hostForConnections();
     const relay = relayChannelFor({ authenticated: this.verifier !== null, join: this.options.relayJoin });
     if (this.options.relay) this.router.add(RELAY_PATTERN, trackOnJoin(relay, this.presence), true);
   }
@@ -160,19 +172,6 @@ export class PlumeServer implements ConnectionHost {
     const broadcast: NewBroadcast = { event, payloadJson: '', payloadBytes, binary: true, exclude: options.exclude ?? null, user: options.user ?? '' };
     if (options.id !== undefined) broadcast.id = options.id;
     return this.history.publish(topic, broadcast);
-  }
-
-  /**
-   * Passes an ephemeral event from a member to the others (PROTOCOL.md §10):
-   * not sequenced, not stored. Members that got it over the mesh are skipped.
-   */
-  ephemeral(instance: ChannelInstance, payload: Payload): Reply {
-    const { event, eid } = payload;
-    if (!instance.handler.ephemeral) return refuse('ephemeral events are not accepted on this topic');
-    if (typeof event !== 'string' || event === '' || isReservedEvent(event) || typeof eid !== 'string' || !isPayload(payload.payload)) return refuse('invalid ephemeral event');
-    const message: EphemeralMessage = { kind: 'plume:ephemeral', topic: instance.topic, event, payload: payload.payload, from: instance.socketId, eid: eid.slice(0, 128) };
-    this.pubsub.broadcast(instance.topic, message);
-    return ok();
   }
 
   /** Rotates the mesh signing key; members are sent the new key set first. */
@@ -242,21 +241,48 @@ export class PlumeServer implements ConnectionHost {
     this.closed = true;
   }
 
-  // ConnectionHost
-
-  route(topic: string): ChannelHandler | undefined {
-    return this.router.match(topic);
+  /** Registers the `plume:*` events of recovery, presence, ephemeral events, the mesh and token refresh. */
+  private registerExtensions(): void {
+    const reportError = (err: unknown, context: string) => this.reportError(err, context);
+    const mesh = this.mesh;
+    this.extensions
+      .register(historyExtension({
+        history: this.history, pageSize: this.options.historyPageSize, pageBytes: this.options.maxBufferedBytes / 2, reportError,
+        repairing: mesh ? (topic, socketId, epoch, from, to) => mesh.repairing(topic, socketId, epoch, from, to) : undefined,
+      }))
+      .register(presenceExtension(this.presence))
+      .register(ephemeralExtension(this.pubsub))
+      .register(tokenExtension(this.verifier, reportError));
+    for (const extension of meshExtensions(mesh)) this.extensions.register(extension);
   }
 
-  subscribe(instance: ChannelInstance): Promise<void> {
-    return this.fanout.add(instance);
+  private hostForConnections(): ConnectionHost {
+    return {
+      limits: this.options,
+      channels: {
+        route: (topic) => this.router.match(topic),
+        subscribe: (instance) => this.fanout.add(instance),
+        unsubscribe: (instance) => this.unsubscribe(instance),
+        replay: (instance, epoch, entries) => this.fanout.replay(instance, epoch, entries),
+        release: (instance, epoch, seq) => this.release(instance, epoch, seq),
+        broadcast: (topic, event, payload, options) => this.broadcast(topic, event, payload, options),
+      },
+      history: this.history,
+      once: this.once,
+      extensions: this.extensions,
+      meshKeys: () => this.mesh?.keys() ?? null,
+      frameJson: this.frameJson,
+      counters: this.counters,
+      reportError: (err, context) => this.reportError(err, context),
+      removed: (connection) => {
+        this.connections.delete(connection.socketId);
+        this.presence.socketClosed(connection.socketId);
+      },
+    };
   }
 
-  replay(instance: ChannelInstance, epoch: string, entries: readonly StoredBroadcast[]): void {
-    this.fanout.replay(instance, epoch, entries);
-  }
-
-  release(instance: ChannelInstance, epoch: string | null, seq: number): void {
+  /** A joined channel goes live: what was held for it, then presence and (if it asked) the mesh. */
+  private release(instance: ChannelInstance, epoch: string | null, seq: number): void {
     this.fanout.release(instance, epoch, seq);
     // After the join reply: presence_state and mesh plans are frames of a joined channel.
     this.presence.joined(instance);
@@ -264,15 +290,10 @@ export class PlumeServer implements ConnectionHost {
     if (instance.meshCapable) this.mesh?.join(instance.topic, instance);
   }
 
-  unsubscribe(instance: ChannelInstance): void {
+  private unsubscribe(instance: ChannelInstance): void {
     this.fanout.remove(instance);
     if (instance.meshCapable) this.mesh?.leave(instance.topic, instance.socketId);
     this.presence.ended(instance, instance.endReason);
-  }
-
-  removed(connection: Connection): void {
-    this.connections.delete(connection.socketId);
-    this.presence.socketClosed(connection.socketId);
   }
 
   reportError(error: unknown, context: string): void {
@@ -339,7 +360,7 @@ export class PlumeServer implements ConnectionHost {
     if (!/^2\.\d+\.\d+$/.test(vsn)) return ws.close(CLOSE.badFrame, closeReason(`unsupported vsn ${vsn.slice(0, 20)}: use 2.0.0`));
     const socketId = randomBytes(9).toString('base64url');
     const transport = new WebSocketClient(ws, request.socket, this.options.maxBufferedBytes, this.writes);
-    const connection = new Connection(transport, this, socketId, params.plume === '1', Date.now());
+    const connection = new Connection(transport, this.connectionHost, socketId, params.plume === '1', Date.now());
     this.connections.set(socketId, connection);
     this.presence.socketOpened(socketId, params[TAB_PARAM]);
     const { verifier, options } = this;

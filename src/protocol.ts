@@ -23,9 +23,31 @@ export const EVENTS = {
   heartbeat: 'heartbeat',
   presenceState: 'presence_state',
   presenceDiff: 'presence_diff',
-  /** Client → server: a Plume client sets its own presence fields (PROTOCOL.md, Presence). */
+  /** Client → server: a Plume client sets its own presence fields (PROTOCOL.md, Presence). Same as `EXTENSION_EVENTS.presence`. */
   presenceUpdate: 'plume:presence',
-  /** Client → server on `phoenix`: a Plume client replaces its socket's token (PROTOCOL.md §8). */
+  /** Client → server on `phoenix`: a Plume client replaces its socket's token (PROTOCOL.md §8). Same as `EXTENSION_EVENTS.token`. */
+  token: 'plume:token',
+} as const;
+
+/**
+ * Plume's extension events (`plume:*`, client → server), each handled on the server by one registered
+ * extension (`server/socket/extensions.ts`). Plain Phoenix sockets that send one get `unknown event`
+ * (but `plume:presence`, which any member may use).
+ */
+export const EXTENSION_EVENTS = {
+  /** On a joined channel: a range of history (PROTOCOL.md §7). */
+  history: 'plume:history',
+  /** On a joined channel: the client's own presence fields (§9). */
+  presence: 'plume:presence',
+  /** On a joined channel: WebRTC signalling to a peer (§10). */
+  signal: 'plume:signal',
+  /** On a joined channel: a link to a peer came up or went down (§10). */
+  link: 'plume:link',
+  /** On a joined channel: a peer sent what did not verify (§10). */
+  report: 'plume:report',
+  /** On a joined channel: an unordered, unstored event for the other members (§10). */
+  ephemeral: 'plume:ephemeral',
+  /** On `phoenix`: a fresh token for the open socket (§8). */
   token: 'plume:token',
 } as const;
 

@@ -10,7 +10,7 @@
 import { Delivery, type HistoryPage, type JoinMeta, type Recovery } from './delivery';
 import { Listeners, type Unsubscribe } from './listeners';
 import type { Flusher } from './outbox/flusher';
-import type { AnyPayload, Message, Meta, Payload } from './protocol';
+import { EXTENSION_EVENTS, type AnyPayload, type Message, type Meta, type Payload } from './protocol';
 import type { PushResult } from './push';
 import type { Socket } from './socket';
 import type { Clock } from './timer';
@@ -214,7 +214,7 @@ export class ChannelSync {
   }
 
   private async fetch(epoch: string, from: number, to: number): Promise<HistoryPage | null> {
-    const result = await this.channel.request('plume:history', { epoch, from, to }, undefined);
+    const result = await this.channel.request(EXTENSION_EVENTS.history, { epoch, from, to }, undefined);
     if (result.status !== 'ok') return null;
     return result.binary ? readPageContainer(result.binary) : (result.response as unknown as HistoryPage);
   }

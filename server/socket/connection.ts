@@ -8,58 +8,70 @@
  * `start`), routing (the host) or fan-out.
  */
 import {
-  CLOSE, EVENTS, PHOENIX_TOPIC, REASONS, decode, decodeClientFrame, encode, encodeReply, isReservedEvent, peekHeader, withinDepth,
+  CLOSE, EVENTS, PHOENIX_TOPIC, REASONS, decode, decodeClientFrame, encode, isReservedEvent, peekHeader, withinDepth,
   type Message, type Meta, type Payload,
 } from '../../src/protocol';
+import type { TokenClaims } from '../auth/token';
 import type { Assigns, ChannelHandler, Reply } from '../channels/channel';
 import { ChannelInstance, type ChannelHost } from '../channels/instance';
 import { ChannelTable } from '../channels/table';
+import { planJoin } from '../delivery/replay';
 import { UNAVAILABLE, type BroadcastLog, type Position, type StoredBroadcast } from '../engine/engine';
-import type { AtMostOnce, Outcome } from './at-most-once';
-import type { ResolvedOptions } from '../options';
-import type { FrameJson } from '../wire/frame-json';
+import type { PublicKeyInfo } from '../mesh/signer';
 import type { ClientTransport } from '../transport/client';
 import { closeReason } from '../transport/websocket';
-import { binaryAround, textFrame, type WireFrame } from '../wire/frame';
+import type { FrameJson } from '../wire/frame-json';
+import { textFrame, type WireFrame } from '../wire/frame';
+import type { AtMostOnce, Outcome } from './at-most-once';
+import type { ExtensionSocket, Extensions } from './extensions';
 
-const NO_BYTES = new Uint8Array(0);
-import type { PresenceTracker } from '../presence/tracker';
-import type { MeshRegistry } from '../mesh/registry';
-import { historyPage, pageContainer, parseHistoryRequest, planJoin } from '../delivery/replay';
-import { checkRefresh } from '../auth/refresh';
-import type { TokenClaims } from '../auth/token';
-import type { TokenVerifier } from '../auth/verifier';
+/** The limits a connection enforces (from the server's options). */
+export interface ConnectionLimits {
+  readonly maxPayloadBytes: number;
+  readonly maxPayloadDepth: number;
+  readonly maxChannelsPerSocket: number;
+  /** Most broadcasts a join replays. */
+  readonly historyLimit: number;
+  /** Half of it is the most payload a join's replay carries. */
+  readonly maxBufferedBytes: number;
+}
 
-/** What a connection needs from its server. */
-export interface ConnectionHost {
-  readonly options: ResolvedOptions;
-  /** Order and history (with identical reads in flight merged). */
-  readonly history: BroadcastLog;
-  /** Applies message ids at most once. */
-  readonly once: AtMostOnce;
-  readonly presence: PresenceTracker;
+/** Where a connection's channels get their handlers and their broadcasts (the server's router and fan-out). */
+export interface ChannelServices {
   route(topic: string): ChannelHandler | undefined;
-  broadcast(topic: string, event: string, payload: Payload | Uint8Array, options: { exclude?: string; id?: string; user: string }): Promise<Position>;
+  /** Adds a joined channel to its topic's fan-out, holding broadcasts for it; resolves once live. */
   subscribe(instance: ChannelInstance): Promise<void>;
   unsubscribe(instance: ChannelInstance): void;
   replay(instance: ChannelInstance, epoch: string, entries: readonly StoredBroadcast[]): void;
   /** Sends a joined channel what was held for it after `(epoch, seq)`; from then on it is live. */
   release(instance: ChannelInstance, epoch: string | null, seq: number): void;
-  /** Peer-assisted fan-out, or null when off. */
-  readonly mesh: MeshRegistry | null;
-  /** What tokens are verified with, or null in dev mode (for `plume:token`). */
-  readonly verifier: TokenVerifier | null;
+  broadcast(topic: string, event: string, payload: Payload | Uint8Array, options: { exclude?: string; id?: string; user: string }): Promise<Position>;
+}
+
+/**
+ * What a connection needs from its server: narrow parts, each for one concern, rather than the server
+ * itself (so a second transport, or a test, wires a connection without one).
+ */
+export interface ConnectionHost {
+  readonly limits: ConnectionLimits;
+  readonly channels: ChannelServices;
+  /** Order and history, for planning a join's replay. */
+  readonly history: BroadcastLog;
+  /** Applies message ids at most once. */
+  readonly once: AtMostOnce;
+  /** The handlers of `plume:*` events. */
+  readonly extensions: Extensions;
+  /** The mesh's public keys for a joining member that asked to mesh, or null when the mesh is off. */
+  meshKeys(): PublicKeyInfo[] | null;
+  /** The frame in hand while a push's handler runs (`wire/frame-json.ts`). */
+  readonly frameJson: FrameJson;
   /** Frames and bytes sent, across sockets. */
   readonly counters: { frames: number; bytes: number };
-  /** The frame in hand while a push's handler runs (`frame-json.ts`). */
-  readonly frameJson: FrameJson;
-  ephemeral(instance: ChannelInstance, payload: Payload): Reply;
   reportError(error: unknown, context: string): void;
+  /** The connection is gone. */
   removed(connection: Connection): void;
 }
 
-/** The client event that asks for a range of history (Plume sockets). */
-const HISTORY_EVENT = 'plume:history';
 /** Longest message id accepted in `meta.id`. */
 const MAX_ID_LENGTH = 128;
 
@@ -68,7 +80,7 @@ const MAX_PENDING_FRAMES = 64;
 
 export { closeReason };
 
-export class Connection implements ChannelHost {
+export class Connection implements ChannelHost, ExtensionSocket {
   readonly socketId: string;
   readonly plume: boolean;
   assigns: Assigns = { userId: '', name: '' };
@@ -78,8 +90,6 @@ export class Connection implements ChannelHost {
   expiresAt: number | null = null;
   /** The verified claims of the socket's token (the latest after a refresh), or undefined in dev mode. */
   claims: TokenClaims | undefined;
-  /** A `plume:token` is being verified. */
-  private refreshing = false;
   private state: 'authenticating' | 'open' | 'closed' = 'authenticating';
   private expiryTimer: ReturnType<typeof setTimeout> | undefined;
   /** Frames received while the connect hook runs (created with the first one), with whether each is binary. */
@@ -161,15 +171,15 @@ export class Connection implements ChannelHost {
   }
 
   broadcast(topic: string, event: string, payload: Payload | Uint8Array, options: { exclude?: string; id?: string; user: string }): Promise<Position> {
-    return this.host.broadcast(topic, event, payload, options);
+    return this.host.channels.broadcast(topic, event, payload, options);
   }
 
   subscribe(instance: ChannelInstance): Promise<void> {
-    return this.host.subscribe(instance);
+    return this.host.channels.subscribe(instance);
   }
 
   unsubscribe(instance: ChannelInstance): void {
-    this.host.unsubscribe(instance);
+    this.host.channels.unsubscribe(instance);
   }
 
   release(instance: ChannelInstance): void {
@@ -207,29 +217,32 @@ export class Connection implements ChannelHost {
 
   private handle(data: Buffer): void {
     // Checked before parsing: a large frame costs the parser, and may nest beyond its stack.
-    if (data.length > this.host.options.maxPayloadBytes) return this.tooLarge(data);
+    if (data.length > this.host.limits.maxPayloadBytes) return this.tooLarge(data);
     const text = data.toString('utf8');
-    const result = decode(text, this.plume, this.host.options.maxPayloadDepth);
+    const result = decode(text, this.plume, this.host.limits.maxPayloadDepth);
     if (!result.ok) return this.close(result.code, result.reason);
     const message = result.message;
     if (message.ref === null) return this.close(CLOSE.badFrame, 'malformed frame: ref must be a string');
     if (!result.payloadValid) return this.replyError(message, result.problem ?? REASONS.invalidPayload);
     if (message.topic === PHOENIX_TOPIC) {
       if (message.event === EVENTS.heartbeat) return this.reply(message, { status: 'ok', response: {} });
-      return message.event === EVENTS.token && this.plume ? this.refreshToken(message) : this.replyError(message, REASONS.unknownEvent);
+      return this.extension(message, 'socket');
     }
     switch (message.event) {
       case EVENTS.join: return this.join(message);
       case EVENTS.leave: return this.leave(message);
       case EVENTS.heartbeat: return this.replyError(message, REASONS.unknownEvent);
-      case HISTORY_EVENT: return this.plume ? this.historyRequest(message) : this.replyError(message, REASONS.unknownEvent);
-      case EVENTS.presenceUpdate: return this.presenceUpdate(message);
-      case 'plume:signal': case 'plume:link': case 'plume:report': case 'plume:ephemeral':
-        return this.plume ? this.meshRequest(message) : this.replyError(message, REASONS.unknownEvent);
       default:
-        if (isReservedEvent(message.event)) return this.replyError(message, REASONS.unknownEvent);
+        if (isReservedEvent(message.event)) return this.extension(message, 'channel');
         return this.host.frameJson.during(text, data, message.payload, () => this.push(message));
     }
+  }
+
+  /** A `plume:*` event (or another reserved one): to its registered extension, else `unknown event`. */
+  private extension(message: Message, scope: 'socket' | 'channel'): void {
+    const extension = this.host.extensions.find(message.event, scope, this.plume);
+    if (extension) extension.handle(message, this);
+    else this.replyError(message, REASONS.unknownEvent);
   }
 
   /**
@@ -241,8 +254,8 @@ export class Connection implements ChannelHost {
     if (!result.ok) return this.close(result.code, result.reason);
     const message = result.message;
     if (message.ref === null) return this.close(CLOSE.badFrame, 'malformed frame: ref must be a string');
-    if (data.length > this.host.options.maxPayloadBytes) return this.replyError(message, REASONS.payloadTooLarge);
-    if (message.meta && !withinDepth(message.meta, this.host.options.maxPayloadDepth)) return this.replyError(message, REASONS.payloadTooDeep);
+    if (data.length > this.host.limits.maxPayloadBytes) return this.replyError(message, REASONS.payloadTooLarge);
+    if (message.meta && !withinDepth(message.meta, this.host.limits.maxPayloadDepth)) return this.replyError(message, REASONS.payloadTooDeep);
     if (message.topic === PHOENIX_TOPIC || isReservedEvent(message.event)) return this.replyError(message, REASONS.invalidPayload);
     this.host.frameJson.duringBinary(message.binary!, () => this.push(message));
   }
@@ -266,8 +279,8 @@ export class Connection implements ChannelHost {
       existing.end('replaced');
       this.channels.delete(topic);
     }
-    if (this.channels.size >= this.host.options.maxChannelsPerSocket) return this.replyError(message, REASONS.tooManyChannels);
-    const handler = this.host.route(topic);
+    if (this.channels.size >= this.host.limits.maxChannelsPerSocket) return this.replyError(message, REASONS.tooManyChannels);
+    const handler = this.host.channels.route(topic);
     if (!handler) return this.replyError(message, REASONS.unmatchedTopic);
     const instance = new ChannelInstance(this, handler, topic, joinRef, this.assigns);
     instance.meshCapable = this.plume && message.meta?.mesh === true;
@@ -299,14 +312,14 @@ export class Connection implements ChannelHost {
     if (!instance.joined) return;
     if (!this.plume) {
       this.reply(message, reply);
-      return this.host.release(instance, null, 0);
+      return this.host.channels.release(instance, null, 0);
     }
-    const plan = await planJoin(this.host.history, message.topic, message.meta, this.host.options.historyLimit, this.host.options.maxBufferedBytes / 2);
+    const plan = await planJoin(this.host.history, message.topic, message.meta, this.host.limits.historyLimit, this.host.limits.maxBufferedBytes / 2);
     if (!instance.joined) return;
-    const mesh = instance.meshCapable ? this.host.mesh : null;
-    this.reply(message, reply, mesh ? { ...plan.meta, member: this.socketId, keys: mesh.keys() } : { ...plan.meta });
-    this.host.replay(instance, plan.meta.epoch, plan.entries);
-    this.host.release(instance, plan.meta.epoch, plan.meta.seq);
+    const keys = instance.meshCapable ? this.host.meshKeys() : null;
+    this.reply(message, reply, keys ? { ...plan.meta, member: this.socketId, keys } : { ...plan.meta });
+    this.host.channels.replay(instance, plan.meta.epoch, plan.entries);
+    this.host.channels.release(instance, plan.meta.epoch, plan.meta.seq);
   }
 
   private leave(message: Message): void {
@@ -319,7 +332,7 @@ export class Connection implements ChannelHost {
   }
 
   /** The joined channel a frame addresses, or undefined (answered with `unmatched topic`). */
-  private joinedChannel(message: Message): ChannelInstance | undefined {
+  joinedChannel(message: Message): ChannelInstance | undefined {
     const instance = this.channels.get(message.topic);
     if (instance && instance.joinRef === message.joinRef) return instance;
     this.replyError(message, REASONS.unmatchedTopic);
@@ -363,80 +376,18 @@ export class Connection implements ChannelHost {
     this.reply(message, outcome.reply ?? { status: 'ok', response: {} }, meta);
   }
 
-  /** `plume:presence`: the client sets its own fields of its presence meta (PROTOCOL.md, Presence). */
-  /** Mesh signalling, link and forgery reports, and ephemeral events (PROTOCOL.md §10). */
-  private meshRequest(message: Message): void {
-    const instance = this.joinedChannel(message);
-    if (!instance) return;
-    const mesh = this.host.mesh;
-    const { topic, payload } = message;
-    if (message.event === 'plume:ephemeral') return this.reply(message, this.host.ephemeral(instance, payload));
-    const refused = !mesh ? 'invalid mesh message' : message.event === 'plume:signal' ? mesh.signal(topic, this.socketId, payload) : message.event === 'plume:link' ? mesh.link(topic, this.socketId, payload) : mesh.report(topic, this.socketId, payload);
-    if (refused === null) this.reply(message, { status: 'ok', response: {} });
-    else this.replyError(message, refused);
+  /** A refreshed token (`plume:token`): its claims, and the moment the socket must close now. */
+  renew(claims: TokenClaims, expiresAt: number | null): void {
+    this.claims = claims;
+    this.armExpiry(expiresAt);
   }
 
-  private presenceUpdate(message: Message): void {
-    const instance = this.joinedChannel(message);
-    if (instance) this.reply(message, this.host.presence.clientUpdate(instance, message.payload));
-  }
-
-  private historyRequest(message: Message): void {
-    const instance = this.joinedChannel(message);
-    if (!instance) return;
-    const request = parseHistoryRequest(message.payload);
-    if (!request) return this.replyError(message, REASONS.invalidPayload);
-    // A gap filled from history is evidence about the relay the mesh made this member depend on.
-    if (instance.meshCapable) this.host.mesh?.repairing(message.topic, this.socketId, request.epoch, request.from, request.to);
-    const view = (entry: StoredBroadcast): Payload | null => {
-      const payload = JSON.parse(entry.payloadJson) as Payload;
-      if (!instance.isIntercepted(entry.event)) return payload;
-      const json = instance.handleOut(entry.event, payload);
-      return json === null ? null : (JSON.parse(json) as Payload);
-    };
-    // In the channel's frame order: its reply comes before those of the frames behind it.
-    instance.inOrder((release) => {
-      historyPage(this.host.history, message.topic, request, this.host.options.historyPageSize, view, this.host.options.maxBufferedBytes / 2).then(
-        (page) => {
-          const container = pageContainer(page);
-          if (container) this.send(binaryAround(encodeReply(message.joinRef, message.ref!, message.topic, 'ok', NO_BYTES), container), true);
-          else this.reply(message, { status: 'ok', response: page as unknown as Payload });
-        },
-        (err: unknown) => {
-          this.host.reportError(err, `history of ${message.topic}`);
-          this.replyError(message, UNAVAILABLE);
-        },
-      ).finally(release);
-    }, () => this.replyError(message, REASONS.unmatchedTopic));
-  }
-
-  /** `plume:token`: replaces the socket's token without reconnecting, for the same user (PROTOCOL.md §8). */
-  private refreshToken(message: Message): void {
-    const verifier = this.host.verifier;
-    const token = message.payload.token;
-    if (!verifier) return this.replyError(message, 'authentication is off');
-    if (typeof token !== 'string' || token === '') return this.replyError(message, 'token required');
-    if (this.refreshing) return this.replyError(message, 'token refresh in progress');
-    this.refreshing = true;
-    checkRefresh(verifier, token, this.claims?.sub).then((result) => {
-      this.refreshing = false;
-      if (this.state !== 'open') return;
-      if (!result.ok) return this.replyError(message, result.reason);
-      this.claims = result.claims;
-      this.armExpiry(result.expiresAt);
-      this.reply(message, { status: 'ok', response: { exp: result.claims.exp } });
-    }).catch((err: unknown) => {
-      this.host.reportError(err, `a token refresh of socket ${this.socketId}`);
-      this.close(CLOSE.internalError, 'internal error');
-    });
-  }
-
-  private reply(message: Message, reply: Reply, meta?: Meta): void {
+  reply(message: Message, reply: Reply, meta?: Meta): void {
     const payload = { status: reply.status, response: reply.response };
     this.send(encode({ joinRef: message.joinRef, ref: message.ref, topic: message.topic, event: EVENTS.reply, payload, meta }), true);
   }
 
-  private replyError(message: Message, reason: string): void {
+  replyError(message: Message, reason: string): void {
     this.reply(message, { status: 'error', response: { reason } });
   }
 

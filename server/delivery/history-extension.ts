@@ -1,0 +1,59 @@
+/**
+ * `plume:history` (PROTOCOL.md §7, filling gaps): a page of a topic's
+ * history for a joined Plume member, JSON or (holding bytes) a binary
+ * reply, in the channel's frame order.
+ */
+import { EXTENSION_EVENTS, REASONS, encodeReply, type Payload } from '../../src/protocol';
+import { UNAVAILABLE, type BroadcastLog, type StoredBroadcast } from '../engine/engine';
+import type { Extension } from '../socket/extensions';
+import { binaryAround } from '../wire/frame';
+import { historyPage, pageContainer, parseHistoryRequest } from './replay';
+
+const NO_BYTES = new Uint8Array(0);
+
+/** What answering a history request needs. */
+export interface HistoryDeps {
+  history: BroadcastLog;
+  /** Most entries, and most payload bytes, one page carries. */
+  pageSize: number;
+  pageBytes: number;
+  /** Told of each gap a meshed member fills (evidence about its relay, `mesh/trust.ts`). */
+  repairing?(topic: string, socketId: string, epoch: string, from: number, to: number): void;
+  reportError(error: unknown, context: string): void;
+}
+
+/** @example extensions.register(historyExtension({ history, pageSize: 500, pageBytes: 2 ** 21, reportError })) */
+export function historyExtension(deps: HistoryDeps): Extension {
+  return {
+    event: EXTENSION_EVENTS.history,
+    scope: 'channel',
+    plumeOnly: true,
+    handle(message, socket) {
+      const instance = socket.joinedChannel(message);
+      if (!instance) return;
+      const request = parseHistoryRequest(message.payload);
+      if (!request) return socket.replyError(message, REASONS.invalidPayload);
+      if (instance.meshCapable) deps.repairing?.(message.topic, socket.socketId, request.epoch, request.from, request.to);
+      const view = (entry: StoredBroadcast): Payload | null => {
+        const payload = JSON.parse(entry.payloadJson) as Payload;
+        if (!instance.isIntercepted(entry.event)) return payload;
+        const json = instance.handleOut(entry.event, payload);
+        return json === null ? null : (JSON.parse(json) as Payload);
+      };
+      // In the channel's frame order: its reply comes before those of the frames behind it.
+      instance.inOrder((release) => {
+        historyPage(deps.history, message.topic, request, deps.pageSize, view, deps.pageBytes).then(
+          (page) => {
+            const container = pageContainer(page);
+            if (container) socket.send(binaryAround(encodeReply(message.joinRef, message.ref!, message.topic, 'ok', NO_BYTES), container), true);
+            else socket.reply(message, { status: 'ok', response: page as unknown as Payload });
+          },
+          (err: unknown) => {
+            deps.reportError(err, `history of ${message.topic}`);
+            socket.replyError(message, UNAVAILABLE);
+          },
+        ).finally(release);
+      }, () => socket.replyError(message, REASONS.unmatchedTopic));
+    },
+  };
+}
