@@ -4,6 +4,7 @@
 import { MAX_PAYLOAD_DEPTH } from '../src/protocol';
 import { randomUUID } from 'node:crypto';
 import type { EngineFactory, EngineLimits } from './engine/engine';
+import { resolveDocumentOptions, type DocumentOptions, type ResolvedDocumentOptions } from './docs/options';
 import type { MeshSettings } from './mesh/registry';
 import { DEFAULT_PRESENCE_LIMITS, type PresenceLimits } from './presence/limits';
 import type { Logger } from './log';
@@ -180,6 +181,12 @@ export interface ServerOptions {
    * its target has more than half of `maxBufferedBytes` waiting.
    */
   mesh?: boolean | { degree?: number; maxChildren?: number; maxDepth?: number; minRelayed?: number; maxSignalBytes?: number; signalBurstBytes?: number; signalBytesPerSecond?: number };
+  /**
+   * Shared documents (Yjs, PROTOCOL.md §11): one per topic, synced over `plume:doc` and the y-websocket
+   * endpoint `/yjs/<room>`. `false` turns them off; an object sets who may edit, the app's load/store
+   * hooks and the size limit (`docs/options.ts`). Default on, every member may edit.
+   */
+  documents?: DocumentOptions | false;
   /** Where the server logs; `false` for silence. Default: console. */
   logger?: Logger | false;
 }
@@ -210,6 +217,7 @@ export interface ResolvedOptions extends EngineLimits {
   presenceCoalesceMs: number;
   presenceLimits: PresenceLimits;
   mesh: MeshSettings | null;
+  documents: ResolvedDocumentOptions | null;
 }
 
 /** Default `mesh.minRelayed`: see `ServerOptions.mesh`. */
@@ -289,6 +297,7 @@ export function resolveOptions(options: ServerOptions): ResolvedOptions {
       maxMetaBytes: options.presenceMaxMetaBytes ?? DEFAULT_PRESENCE_LIMITS.maxMetaBytes,
     },
     mesh: resolveMesh(options.mesh, maxBufferedBytes),
+    documents: options.documents === false ? null : resolveDocumentOptions(options.documents === undefined ? {} : options.documents),
   };
   if (typeof resolved.nodeId !== 'string' || !/^[\w.:-]{1,64}$/.test(resolved.nodeId)) throw new Error(`nodeId must be 1 to 64 letters, digits, "_", ".", ":" or "-", got ${JSON.stringify(options.nodeId)}`);
   if (!resolved.path.startsWith('/')) throw new Error(`path must start with "/", got "${options.path}"`);

@@ -9,7 +9,7 @@
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, Server as HttpServer } from 'node:http';
 import type { WebSocket } from 'ws';
-import { CLOSE, TAB_PARAM, VSN, isPayload, isReservedEvent, type Payload } from '../src/protocol';
+import { CLOSE, EXTENSION_EVENTS, TAB_PARAM, VSN, isPayload, isReservedEvent, type Payload } from '../src/protocol';
 import { authenticate, Refusal, type ConnectHook } from './auth/connect';
 import type { Assigns, ChannelHandler } from './channels/channel';
 import type { ChannelInstance } from './channels/instance';
@@ -20,6 +20,8 @@ import { ephemeralExtension } from './delivery/ephemeral';
 import { presenceExtension } from './presence/extension';
 import { meshExtensions } from './mesh/extensions';
 import { tokenExtension } from './auth/refresh-extension';
+import { Documents } from './docs/documents';
+import { docExtension } from './docs/extension';
 import { Fanout } from './delivery/fanout';
 import { MeshRegistry } from './mesh/registry';
 import { consoleLogger, silentLogger, type Logger } from './log';
@@ -254,6 +256,14 @@ export class PlumeServer {
       .register(ephemeralExtension(this.pubsub))
       .register(tokenExtension(this.verifier, reportError));
     for (const extension of meshExtensions(mesh)) this.extensions.register(extension);
+    const documents = this.options.documents;
+    if (documents) {
+      this.extensions.register(docExtension({
+        documents: new Documents(this.engine.documents, documents, reportError), options: documents, reportError,
+        // A document's update is a broadcast of the topic under Plume's own event (never an app's).
+        publish: (topic, payload, user) => this.history.publish(topic, { event: EXTENSION_EVENTS.doc, payloadJson: '', payloadBytes: Buffer.from(payload), binary: true, exclude: null, user }),
+      }));
+    }
   }
 
   private hostForConnections(): ConnectionHost {

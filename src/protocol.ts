@@ -49,6 +49,8 @@ export const EXTENSION_EVENTS = {
   ephemeral: 'plume:ephemeral',
   /** On `phoenix`: a fresh token for the open socket (§8). */
   token: 'plume:token',
+  /** On a joined channel: the topic's shared document, in binary frames (§11); also the event of its broadcast updates. */
+  doc: 'plume:doc',
 } as const;
 
 /** Close codes the server uses; see `docs/PROTOCOL.md` §6. */

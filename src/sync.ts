@@ -153,7 +153,9 @@ export class ChannelSync {
   /** A frame for the topic: through ordering and deduplication to the channel's listeners. */
   receive(message: Message): void {
     const { event, meta } = message;
-    if (event.startsWith('plume:') && event !== 'plume:skip') return this.control(message);
+    // Plume's own pushes (mesh plans, signalling, heads) are controls; its sequenced broadcasts (document
+    // updates, `plume:doc`) go through ordered delivery like any broadcast.
+    if (event.startsWith('plume:') && event !== 'plume:skip' && typeof meta?.seq !== 'number') return this.control(message);
     if (meta?.ephemeral) {
       const eid = meta.eid;
       if (typeof eid !== 'string' || !this.mesh || this.mesh.firstEphemeral(eid)) this.channel.dispatch(message);

@@ -170,7 +170,10 @@ export class Fanout {
     let payloadJson = broadcast.payloadJson;
     const bytes = broadcast.binary || payloadBytes.length > 0 ? payloadBytes : undefined;
     const frames = new Frames(broadcast.topic, broadcast, () => (payloadJson ??= payloadBytes.toString('utf8')), bytes, sig);
-    for (const member of group.members) this.deliverTo(member, broadcast, frames);
+    // Plume's own broadcasts (document updates, `plume:doc`) are for Plume sockets only: plain Phoenix
+    // clients never see an extension.
+    const plumeOnly = broadcast.event.startsWith('plume:');
+    for (const member of group.members) if (member.plume || !plumeOnly) this.deliverTo(member, broadcast, frames);
   }
 
   /** Delivers to one member, or holds it while the member's join is being answered. */

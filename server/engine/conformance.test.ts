@@ -220,6 +220,37 @@ describe.each(KINDS)('the $name engine', (kind) => {
     });
   });
 
+  describe('document store', () => {
+    const u = (...values: number[]) => new Uint8Array(values);
+    const list = (doc: { updates: Uint8Array[] }) => doc.updates.map((x) => [...x]);
+
+    it('keeps appended updates in order on any node, and folds them into the state on compaction', async () => {
+      const make = kind.cluster();
+      const [a, b] = [await make('a'), await make('b')];
+      expect(await a.documents.load('room:doc')).toEqual({ state: null, updates: [], version: 0 });
+      expect(await a.documents.append('room:doc', u(1))).toBe(1);
+      expect(await b.documents.append('room:doc', u(2, 2))).toBe(2);
+      const before = await b.documents.load('room:doc');
+      expect(list(before)).toEqual([[1], [2, 2]]);
+      await a.documents.append('room:doc', u(3)); // arrives while the compaction is being made
+      expect(await a.documents.compact('room:doc', u(9, 9), 2, before.version)).toBe(true);
+      const after = await b.documents.load('room:doc');
+      expect([...after.state!]).toEqual([9, 9]);
+      expect(list(after)).toEqual([[3]]);
+      expect(after.version).toBe(before.version + 1);
+    });
+
+    it('refuses a compaction that raced another one, losing nothing', async () => {
+      const make = kind.cluster();
+      const [a, b] = [await make('a'), await make('b')];
+      await a.documents.append('room:race', u(1));
+      const seen = await a.documents.load('room:race');
+      expect(await b.documents.compact('room:race', u(7), 1, seen.version)).toBe(true);
+      expect(await a.documents.compact('room:race', u(8), 1, seen.version)).toBe(false);
+      expect([...(await a.documents.load('room:race')).state!]).toEqual([7]);
+    });
+  });
+
   describe('node registry', () => {
     it('says a node is alive while it beats within its TTL, and gone after it left or stopped beating', async () => {
       const node = await kind.cluster()('a');

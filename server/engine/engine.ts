@@ -180,6 +180,33 @@ export interface DedupeStore {
   release(key: string, user: string): Promise<void>;
 }
 
+/** A document's stored state and the updates appended since it was last compacted. */
+export interface StoredDocument {
+  /** The merged state (a Yjs update), or null before the first compaction. */
+  state: Uint8Array | null;
+  /** Updates appended since, oldest first. */
+  updates: Uint8Array[];
+  /** Changes with every compaction: a compaction of an older version is refused. */
+  version: number;
+}
+
+/**
+ * Where shared documents live (Yjs updates, PROTOCOL.md §11): a merged state plus a log of the
+ * updates since, which the server folds into the state now and then (compaction) without holding a
+ * Y.Doc. Any node may append; compactions that raced another one are refused, so none loses an update.
+ */
+export interface DocumentStore {
+  /** The document's state and log (an empty one when it has none). */
+  load(name: string): Promise<StoredDocument>;
+  /** Appends a (validated) update; resolves with the log's length after it. */
+  append(name: string, update: Uint8Array): Promise<number>;
+  /**
+   * Replaces the state with `merged`, which folds the state and the log's first `count` updates, if the
+   * document is still at `version`; resolves false (nothing changed) when another compaction came first.
+   */
+  compact(name: string, merged: Uint8Array, count: number, version: number): Promise<boolean>;
+}
+
 /** Which server nodes are alive: each node beats, and a node that stops beating is gone within the TTL. */
 export interface NodeRegistry {
   /** Says this node is alive for the next `ttlMs`. */
@@ -208,6 +235,8 @@ export interface Engine {
   /** Carries PubSub messages (presence replication, `handleInfo` messages, ephemeral events) between nodes. */
   readonly pubsub: PubSubAdapter;
   readonly nodes: NodeRegistry;
+  /** Shared documents (Yjs). */
+  readonly documents: DocumentStore;
   /** Connects; the server calls it once before serving. */
   start(): Promise<void>;
   /** Disconnects. Safe to call more than once. */

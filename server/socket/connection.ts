@@ -241,7 +241,9 @@ export class Connection implements ChannelHost, ExtensionSocket {
   /** A `plume:*` event (or another reserved one): to its registered extension, else `unknown event`. */
   private extension(message: Message, scope: 'socket' | 'channel'): void {
     const extension = this.host.extensions.find(message.event, scope, this.plume);
-    if (extension) extension.handle(message, this);
+    // An extension that takes bytes gets them in binary frames only.
+    if (extension && !extension.binary) extension.handle(message, this);
+    else if (extension) this.replyError(message, REASONS.invalidPayload);
     else this.replyError(message, REASONS.unknownEvent);
   }
 
@@ -256,7 +258,12 @@ export class Connection implements ChannelHost, ExtensionSocket {
     if (message.ref === null) return this.close(CLOSE.badFrame, 'malformed frame: ref must be a string');
     if (data.length > this.host.limits.maxPayloadBytes) return this.replyError(message, REASONS.payloadTooLarge);
     if (message.meta && !withinDepth(message.meta, this.host.limits.maxPayloadDepth)) return this.replyError(message, REASONS.payloadTooDeep);
-    if (message.topic === PHOENIX_TOPIC || isReservedEvent(message.event)) return this.replyError(message, REASONS.invalidPayload);
+    if (message.topic === PHOENIX_TOPIC) return this.replyError(message, REASONS.invalidPayload);
+    if (isReservedEvent(message.event)) {
+      // Reserved events take JSON, but for an extension that takes bytes (`plume:doc`).
+      const extension = this.host.extensions.find(message.event, 'channel', this.plume);
+      return extension?.binary ? extension.handle(message, this) : this.replyError(message, REASONS.invalidPayload);
+    }
     this.host.frameJson.duringBinary(message.binary!, () => this.push(message));
   }
 

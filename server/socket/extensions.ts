@@ -44,6 +44,8 @@ export interface Extension {
   readonly scope: 'socket' | 'channel';
   /** Only Plume sockets may use it; plain Phoenix sockets get `unknown event`. */
   readonly plumeOnly: boolean;
+  /** It takes binary frames (its payload in `message.binary`); others get `invalid payload` for one. */
+  readonly binary?: boolean;
   handle(message: Message, socket: ExtensionSocket): void;
 }
 

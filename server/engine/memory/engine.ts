@@ -12,6 +12,7 @@ import type { Logger } from '../../log';
 import type { PubSubAdapter } from '../../pubsub/adapter';
 import { MemoryAdapter, MemoryBus } from '../../pubsub/memory';
 import { MemoryDedupeStore } from './dedupe';
+import { MemoryDocuments } from './documents';
 import { MemoryHistory } from './history';
 import { MemoryLog } from './log';
 import { MemoryNodes } from './nodes';
@@ -28,6 +29,7 @@ import { MemoryNodes } from './nodes';
 export class MemoryStore {
   readonly bus = new MemoryBus();
   readonly nodes = new MemoryNodes();
+  readonly documents = new MemoryDocuments();
   private parts: { history: MemoryHistory; log: MemoryLog; dedupe: MemoryDedupeStore } | undefined;
   private lastEvictionWarning = -Infinity;
 
@@ -63,6 +65,7 @@ export class MemoryEngine implements Engine {
   readonly dedupe: MemoryDedupeStore;
   readonly pubsub: PubSubAdapter;
   readonly nodes: MemoryNodes;
+  readonly documents: MemoryDocuments;
   readonly history: MemoryHistory;
 
   constructor(store: MemoryStore, context: EngineContext, adapter?: MemoryEngineOptions['adapter']) {
@@ -71,6 +74,7 @@ export class MemoryEngine implements Engine {
     this.log = parts.log;
     this.dedupe = parts.dedupe;
     this.nodes = store.nodes;
+    this.documents = store.documents;
     this.pubsub = adapter ? adapter(store.bus, context.node) : new MemoryAdapter({ bus: store.bus, nodeName: context.node });
   }
 

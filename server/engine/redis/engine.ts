@@ -12,6 +12,7 @@ import type { Engine, EngineContext, EngineFactory, EngineHealth } from '../engi
 import { RedisBus } from './bus';
 import { RedisLink } from './connection';
 import { RedisDedupeStore } from './dedupe';
+import { RedisDocuments } from './documents';
 import { RedisLog } from './log';
 import { RedisNodes } from './nodes';
 
@@ -31,6 +32,7 @@ export class RedisEngine implements Engine {
   readonly dedupe: RedisDedupeStore;
   readonly pubsub: RedisBus;
   readonly nodes: RedisNodes;
+  readonly documents: RedisDocuments;
   readonly link: RedisLink;
   private lastEvictionWarning = -Infinity;
 
@@ -50,6 +52,7 @@ export class RedisEngine implements Engine {
       if (this.link.ready) context.log.error('redis engine, bus:', error);
     });
     this.nodes = new RedisNodes(this.link, prefix);
+    this.documents = new RedisDocuments(this.link, prefix);
   }
 
   start(): Promise<void> {

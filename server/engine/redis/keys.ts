@@ -13,6 +13,7 @@
  * | `P:{topic}:b` | shard channel | the topic's broadcasts, published by the same script that sequenced them |
  * | `P:{u:<user>}:d:<key>` | string | a dedupe record: `p` while claimed, `d` + the outcome's JSON once settled |
  * | `P:{u:<user>}:z` | sorted set | the user's dedupe keys by claim time, for its share |
+ * | `P:{topic}:ds` / `:dl` / `:dv` | string / list / string | a shared document's merged state, its log of updates since, and its compaction version |
  * | `P:node:<node>` | string | a node's liveness, with a TTL |
  * | `P:bus` | channel | PubSub messages between nodes (presence replication, `handleInfo`, ephemeral events) |
  *
@@ -50,6 +51,12 @@ function userTag(prefix: string, user: string): string {
 export function dedupeKeys(prefix: string, user: string, key: string): { record: string; index: string; recordPrefix: string } {
   const tag = userTag(prefix, user);
   return { record: `${tag}d:${key}`, index: `${tag}z`, recordPrefix: `${tag}d:` };
+}
+
+/** A shared document's keys (its name is its topic): state, log and version, on the topic's slot. */
+export function documentKeys(prefix: string, name: string): { state: string; log: string; version: string } {
+  const base = `${prefix}:{${name}}:`;
+  return { state: `${base}ds`, log: `${base}dl`, version: `${base}dv` };
 }
 
 export const nodeKey = (prefix: string, node: string): string => `${prefix}:node:${node}`;

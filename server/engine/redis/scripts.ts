@@ -186,3 +186,19 @@ end
 redis.call('PEXPIRE', index, window)
 return {'claimed', evicted}
 `;
+
+/**
+ * Folds a document's log into its state, if no other compaction came first.
+ *
+ * KEYS: state, log, version. ARGV: merged state, count (log entries folded), version read.
+ *
+ * Returns 1 when done, 0 when the version moved on (nothing changed).
+ */
+export const COMPACT = `
+local version = tonumber(redis.call('GET', KEYS[3]) or '0')
+if version ~= tonumber(ARGV[3]) or redis.call('LLEN', KEYS[2]) < tonumber(ARGV[2]) then return 0 end
+redis.call('SET', KEYS[1], ARGV[1])
+redis.call('LTRIM', KEYS[2], tonumber(ARGV[2]), -1)
+redis.call('INCR', KEYS[3])
+return 1
+`;

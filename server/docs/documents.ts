@@ -1,0 +1,114 @@
+/**
+ * Shared documents on this node (PROTOCOL.md §11): each topic's Yjs
+ * document, kept as a merged state plus a log of updates in the engine's
+ * document store, without a Y.Doc: updates are validated by decoding them,
+ * merged and diffed with Yjs's update functions, and folded into the state
+ * (compaction) every `compactEvery` updates.
+ *
+ * Responsible for validating, storing and compacting documents, their size
+ * limit, and the app's load/store hooks. Not responsible for who may edit
+ * (the extension asks `authorize`) or for sending anything.
+ */
+import * as Y from 'yjs';
+import type { DocumentStore } from '../engine/engine';
+import type { ResolvedDocumentOptions } from './options';
+
+/** Why an update was refused (its reason on the wire). */
+export class DocumentError extends Error {
+  constructor(readonly reason: 'invalid update' | 'document too large') {
+    super(reason);
+    this.name = 'DocumentError';
+  }
+}
+
+/** What this node knows of a document's size since it last read it. */
+interface Known {
+  /** Bytes of its state plus the updates appended since (as far as this node saw). */
+  bytes: number;
+}
+
+/**
+ * @example
+ * const docs = new Documents(engine.documents, resolveDocumentOptions(), reportError);
+ * await docs.apply('room:a', update);          // throws DocumentError for a bad or oversized one
+ * const { stateVector, missing } = await docs.sync('room:a', clientStateVector);
+ */
+export class Documents {
+  private readonly known = new Map<string, Known>();
+  /** Work on one document, one after another on this node (loads and compactions must not interleave). */
+  private readonly queues = new Map<string, Promise<unknown>>();
+
+  constructor(
+    private readonly store: DocumentStore,
+    private readonly options: ResolvedDocumentOptions,
+    private readonly reportError: (error: unknown, context: string) => void,
+  ) {}
+
+  /** The document's whole state as one update (from the store, or the app's `load` hook the first time). */
+  async state(topic: string): Promise<Uint8Array> {
+    const doc = await this.store.load(topic);
+    if (doc.state === null && doc.updates.length === 0 && this.options.load) {
+      const loaded = await this.options.load(topic);
+      if (loaded && loaded.length > 0) {
+        this.validate(loaded);
+        await this.store.append(topic, loaded);
+        return loaded;
+      }
+    }
+    const parts = doc.state ? [doc.state, ...doc.updates] : doc.updates;
+    const merged = parts.length === 0 ? EMPTY_UPDATE : parts.length === 1 ? parts[0]! : Y.mergeUpdates(parts);
+    this.known.set(topic, { bytes: merged.length });
+    return merged;
+  }
+
+  /** What a member with `stateVector` lacks, and the server's state vector (a sync, §11). */
+  async sync(topic: string, stateVector: Uint8Array): Promise<{ stateVector: Uint8Array; missing: Uint8Array }> {
+    const state = await this.state(topic);
+    return { stateVector: Y.encodeStateVectorFromUpdate(state), missing: Y.diffUpdate(state, stateVector) };
+  }
+
+  /** Validates and stores an update; compacts the document when its log is long enough. */
+  async apply(topic: string, update: Uint8Array): Promise<void> {
+    this.validate(update);
+    const known = this.known.get(topic) ?? { bytes: (await this.state(topic)).length };
+    if (known.bytes + update.length > this.options.maxBytes) {
+      // Perhaps compaction shrank it (deletions): measured exactly before refusing.
+      if ((await this.state(topic)).length + update.length > this.options.maxBytes) throw new DocumentError('document too large');
+    }
+    const length = await this.store.append(topic, update);
+    const now = this.known.get(topic) ?? known;
+    now.bytes += update.length;
+    this.known.set(topic, now);
+    if (length >= this.options.compactEvery) this.serially(topic, () => this.compact(topic));
+  }
+
+  /** Folds the log into the state (skipped when another node did it first). */
+  async compact(topic: string): Promise<void> {
+    const doc = await this.store.load(topic);
+    if (doc.updates.length === 0) return;
+    const merged = Y.mergeUpdates(doc.state ? [doc.state, ...doc.updates] : doc.updates);
+    if (!(await this.store.compact(topic, merged, doc.updates.length, doc.version))) return;
+    this.known.set(topic, { bytes: merged.length });
+    await this.options.store?.(topic, merged);
+  }
+
+  /** Throws `invalid update` unless the bytes decode as a Yjs update. */
+  private validate(update: Uint8Array): void {
+    try {
+      Y.decodeUpdate(update);
+    } catch {
+      // Not a Yjs update: refused; nothing about it is kept.
+      throw new DocumentError('invalid update');
+    }
+  }
+
+  private serially(topic: string, task: () => Promise<void>): void {
+    const previous = this.queues.get(topic) ?? Promise.resolve();
+    const next = previous.then(task).catch((error: unknown) => this.reportError(error, `compacting the document of ${topic}`));
+    this.queues.set(topic, next);
+    void next.then(() => this.queues.get(topic) === next && this.queues.delete(topic));
+  }
+}
+
+/** An update that changes nothing: the state of an empty document. */
+const EMPTY_UPDATE = Y.encodeStateAsUpdate(new Y.Doc());

@@ -1,0 +1,169 @@
+/**
+ * A Yjs document bound to a channel (PROTOCOL.md §11): on every join the
+ * client and server exchange state vectors and send each other only what
+ * the other lacks; every local update is pushed, broadcast in order and
+ * applied by every member; a member that missed updates gets them from
+ * history, or (`recovered: false`) by syncing again. Offline, edits stay
+ * in IndexedDB (y-indexeddb), survive a reload, and go out with the next
+ * sync: keystrokes are never queued one by one.
+ *
+ * Responsible for the document's side of the channel. Not responsible for
+ * awareness (`awareness.ts`) or for storing anything on the server.
+ */
+import { IndexeddbPersistence } from 'y-indexeddb';
+import * as Y from 'yjs';
+import type { Channel } from '../channel';
+import { Listeners, type Unsubscribe } from '../listeners';
+import type { Presence } from '../presence';
+import { Awareness, shareAwareness } from './awareness';
+import { DOC_EVENT, DOC_OPS, readSynced, withOp } from './sync';
+
+/** Options for {@link bindDoc}. */
+export interface DocOptions {
+  /**
+   * Keep the document in IndexedDB (y-indexeddb) under this name, so edits made offline survive a
+   * reload. Default: `plume-doc:<topic>` where IndexedDB exists; `false` keeps it in memory only.
+   */
+  persist?: string | false;
+  /** Share awareness (cursors, who is editing) over the channel. Default true. */
+  awareness?: boolean;
+  /** The channel's presence: a member's awareness states (`state.user.id` = its key) leave with it. */
+  presence?: Presence;
+}
+
+/** Where a bound document stands. */
+export type DocStatus = 'offline' | 'syncing' | 'synced';
+
+/** Updates applied from the server or a peer: not sent back. */
+const REMOTE = Symbol('plume-remote');
+
+/**
+ * @example
+ * import * as Y from 'yjs';
+ * import { bindDoc } from 'plume/yjs';
+ * const room = socket.channel('room:notes');
+ * const notes = bindDoc(room, new Y.Doc(), { presence });
+ * room.join();
+ * await notes.synced;
+ * notes.doc.getText('body').insert(0, 'Hello');
+ * notes.awareness?.setLocalStateField('user', { id: 'ada', name: 'Ada', color: '#e91e63' });
+ */
+export class DocBinding {
+  readonly doc: Y.Doc;
+  /** The document's awareness, shared with the room (null when `awareness: false`). */
+  readonly awareness: Awareness | null;
+  /** Resolves after the first sync with the server (edits made before it are not lost: they go with it). */
+  readonly synced: Promise<void>;
+  private state: DocStatus = 'offline';
+  private readonly changes = new Listeners<[DocStatus]>();
+  private readonly persistence: IndexeddbPersistence | null;
+  private readonly unwire: Unsubscribe[] = [];
+  private markSynced!: () => void;
+  /** Bumped per sync: an answer to an older one is ignored. */
+  private generation = 0;
+  private destroyed = false;
+
+  constructor(private readonly channel: Channel, doc: Y.Doc, options: DocOptions) {
+    this.doc = doc;
+    this.synced = new Promise((resolve) => (this.markSynced = resolve));
+    const persist = options.persist ?? (typeof indexedDB === 'undefined' ? false : `plume-doc:${channel.topic}`);
+    this.persistence = persist === false ? null : new IndexeddbPersistence(persist, doc);
+    this.awareness = options.awareness === false ? null : new Awareness(doc);
+    if (this.awareness) this.unwire.push(shareAwareness(channel, this.awareness, options.presence));
+    const onUpdate = (update: Uint8Array, origin: unknown) => {
+      if (origin !== REMOTE && this.state === 'synced') void this.send(update);
+    };
+    doc.on('update', onUpdate);
+    this.unwire.push(() => doc.off('update', onUpdate));
+    this.unwire.push(channel.on<Uint8Array>(DOC_EVENT, (bytes, { binary }) => {
+      if (binary && bytes[0] === DOC_OPS.update) this.apply(bytes.subarray(1));
+    }));
+    this.unwire.push(channel.onStateChange(({ to }) => {
+      if (to === 'joined') void this.sync();
+      else this.setStatus('offline');
+    }));
+    // History could not cover what was missed: a state-vector sync brings the document level again.
+    this.unwire.push(channel.onRecover((report) => {
+      if (!report.recovered && channel.state === 'joined') void this.sync();
+    }));
+    if (channel.state === 'joined') void this.sync();
+  }
+
+  /** `offline` (not joined), `syncing`, or `synced` (live: local edits go out as they are made). */
+  get status(): DocStatus {
+    return this.state;
+  }
+
+  /** Observes status changes. */
+  onStatus(callback: (status: DocStatus) => void): Unsubscribe {
+    return this.changes.on(callback);
+  }
+
+  /** Unbinds (the document and its IndexedDB copy stay) and says goodbye to awareness. */
+  destroy(): void {
+    if (this.destroyed) return;
+    this.destroyed = true;
+    for (const off of this.unwire.splice(0)) off();
+    void this.persistence?.destroy();
+    this.awareness?.destroy();
+  }
+
+  /** Exchanges state vectors: applies what the server has and this client lacks, then sends the reverse. */
+  private async sync(): Promise<void> {
+    const generation = ++this.generation;
+    this.setStatus('syncing');
+    // Offline edits kept in IndexedDB are in the document before it is compared with the server's.
+    await this.persistence?.whenSynced;
+    if (generation !== this.generation || this.destroyed) return;
+    const result = await this.channel.push(DOC_EVENT, withOp(DOC_OPS.sync, Y.encodeStateVector(this.doc)));
+    if (generation !== this.generation || this.destroyed) return;
+    const answer = result.status === 'ok' && result.binary ? readSynced(result.binary) : null;
+    if (!answer) {
+      // Refused or timed out: tried again on the next join or recovery report.
+      if (result.status !== 'timeout') this.channel.socket.options.clock.setTimeout(() => generation === this.generation && void this.sync(), 1000);
+      return;
+    }
+    this.apply(answer.missing);
+    const ours = Y.encodeStateAsUpdate(this.doc, answer.stateVector);
+    this.setStatus('synced');
+    if (hasContent(ours)) await this.send(ours);
+    this.markSynced();
+  }
+
+  /** Pushes a local update; a failed one is made up for by the next sync. */
+  private async send(update: Uint8Array): Promise<void> {
+    const generation = this.generation;
+    const result = await this.channel.push(DOC_EVENT, withOp(DOC_OPS.update, update));
+    if (result.status !== 'ok' && generation === this.generation && this.channel.state === 'joined') void this.sync();
+  }
+
+  private apply(update: Uint8Array): void {
+    try {
+      Y.applyUpdate(this.doc, update, REMOTE);
+    } catch {
+      // The server validates every update; one that fails here came corrupted: a full sync repairs it.
+      void this.sync();
+    }
+  }
+
+  private setStatus(status: DocStatus): void {
+    if (this.state === status) return;
+    this.state = status;
+    this.changes.emit(status);
+  }
+}
+
+/** An update that holds something (an empty one is two zero bytes). */
+function hasContent(update: Uint8Array): boolean {
+  return update.length > 2;
+}
+
+/**
+ * Binds a Yjs document to a channel: join the channel (before or after) and the document syncs with
+ * the room, in both directions, online and offline. Returns the binding; `binding.doc` is the document.
+ *
+ * @example const notes = bindDoc(socket.channel('room:notes'), new Y.Doc());
+ */
+export function bindDoc(channel: Channel, doc: Y.Doc = new Y.Doc(), options: DocOptions = {}): DocBinding {
+  return new DocBinding(channel, doc, options);
+}

@@ -1,0 +1,145 @@
+/**
+ * Shared documents (PROTOCOL.md §11) with the real client (`plume/yjs`) and
+ * a real server: sync by state vector, live updates in order, offline
+ * edits that merge, a late joiner, compaction, a server that forgot the
+ * document (memory engine restart), read-only members, bad updates.
+ */
+import { describe, expect, it } from 'vitest';
+import * as Y from 'yjs';
+import type { Socket } from '../src/index';
+import { bindDoc, type DocBinding } from '../src/yjs/index';
+import { DOC_OPS, withOp } from '../src/yjs/sync';
+import { encodePush } from '../src/protocol';
+import { useDurableClients } from './durable-clients';
+import { useServers, type RawClient } from './helpers';
+import { PLUME, joinOkWith } from './plume-frames';
+import { deadline } from './waiting';
+
+const start = useServers();
+const { client, restart } = useDurableClients();
+
+/** Polls until `check` holds. */
+async function until(what: string, check: () => boolean, ms = 5000): Promise<void> {
+  await deadline(ms, what, (async () => {
+    while (!check()) await new Promise((r) => setTimeout(r, 10));
+  })());
+}
+
+/** A member of `topic` with its document bound (in memory: IndexedDB is the browser's part). */
+async function member(url: string, name: string, topic = 'room:doc'): Promise<{ socket: Socket; notes: DocBinding; text: Y.Text }> {
+  const socket = client(url, name);
+  const room = socket.channel(topic);
+  const notes = bindDoc(room, new Y.Doc(), { persist: false, awareness: false });
+  await room.join();
+  await notes.synced;
+  return { socket, notes, text: notes.doc.getText('body') };
+}
+
+/** Sends a raw `plume:doc` binary push and resolves with its reply frame. */
+async function rawDoc(client: RawClient, topic: string, joinRef: string, bytes: Uint8Array) {
+  const ref = client.ref();
+  client.send(Buffer.from(encodePush(joinRef, ref, topic, 'plume:doc', bytes)), { binary: true });
+  return client.next((f) => f.event === 'phx_reply' && f.ref === ref);
+}
+
+describe('a document bound to a channel', () => {
+  it('syncs edits made at once by two members, in the same order for both, and gives a late joiner the whole document', async () => {
+    const { url } = await start();
+    const ada = await member(url, 'ada');
+    const bob = await member(url, 'bob');
+    ada.text.insert(0, 'Hello');
+    bob.text.insert(0, 'World');
+    await until('both to converge', () => ada.text.toString().length === 10 && ada.text.toString() === bob.text.toString());
+    ada.text.insert(5, ', ');
+    bob.text.delete(0, 1);
+    await until('the second round', () => ada.text.toString() === bob.text.toString() && ada.text.length === 11);
+    const late = await member(url, 'carl');
+    expect(late.text.toString()).toBe(ada.text.toString());
+  });
+
+  it('merges edits a member made while disconnected with everyone else\'s when it comes back', async () => {
+    const { url, server } = await start();
+    const ada = await member(url, 'ada');
+    const bob = await member(url, 'bob');
+    ada.text.insert(0, 'shared ');
+    await until('bob to see it', () => bob.text.toString() === 'shared ');
+    server.disconnect((s) => s.assigns.name === 'ada');
+    await until('ada to be offline', () => ada.notes.status === 'offline');
+    ada.text.insert(7, 'offline-ada ');
+    bob.text.insert(0, 'online-bob ');
+    await until('ada to be back and synced', () => ada.notes.status === 'synced', 10_000);
+    await until('both to hold every edit', () => ada.text.toString() === bob.text.toString() && ada.text.toString().includes('offline-ada') && bob.text.toString().includes('online-bob'));
+  });
+
+  it('folds its log into a state every compactEvery updates, and a late joiner still gets everything', async () => {
+    const { url, server } = await start({ documents: { compactEvery: 5 } });
+    const ada = await member(url, 'ada');
+    for (let i = 0; i < 23; i++) ada.text.insert(ada.text.length, `${i};`);
+    const expected = Array.from({ length: 23 }, (_, i) => `${i};`).join('');
+    const bob = await member(url, 'bob');
+    await until('bob to hold all 23 edits', () => bob.text.toString() === expected);
+    const stored = await server.engine.documents.load('room:doc');
+    expect(stored.state).not.toBeNull();
+    expect(stored.updates.length).toBeLessThan(5);
+  });
+
+  it('after a server restart that lost the document (memory engine), resyncs: the members\' copies bring it back, nothing diverges', async () => {
+    const first = await start();
+    const ada = await member(first.url, 'ada');
+    const bob = await member(first.url, 'bob');
+    ada.text.insert(0, 'kept by its members');
+    await until('bob to see it', () => bob.text.toString() === 'kept by its members');
+    const port = first.port;
+    await first.server.close();
+    const second = await restart(port);
+    await until('both to sync with the new server', () => ada.notes.status === 'synced' && bob.notes.status === 'synced', 10_000);
+    bob.text.insert(0, 'after restart: ');
+    await until('ada to see it', () => ada.text.toString() === 'after restart: kept by its members', 10_000);
+    const fresh = await member(`http://127.0.0.1:${port}`, 'carl');
+    expect(fresh.text.toString()).toBe('after restart: kept by its members');
+    void second;
+  });
+});
+
+describe('who may edit, and what is refused', () => {
+  it('answers a read-only member\'s update "read only" and keeps it from the others, while it still syncs', async () => {
+    const { url, connect } = await start({ documents: { authorize: (_topic, socket) => (socket.assigns.name === 'viewer' ? 'read' : 'write') } });
+    const ada = await member(url, 'ada');
+    ada.text.insert(0, 'written by ada');
+    const viewer = await member(url, 'viewer');
+    expect(viewer.text.toString()).toBe('written by ada');
+    const raw = await connect({ name: 'viewer', params: PLUME });
+    const { joinRef } = await joinOkWith(raw, 'room:doc');
+    const doc = new Y.Doc();
+    doc.getText('body').insert(0, 'forged');
+    const reply = await rawDoc(raw, 'room:doc', joinRef, withOp(DOC_OPS.update, Y.encodeStateAsUpdate(doc)));
+    expect(reply.payload).toEqual({ status: 'error', response: { reason: 'read only' } });
+    await new Promise((r) => setTimeout(r, 100));
+    expect(ada.text.toString()).toBe('written by ada');
+  });
+
+  it('refuses bytes that are not a Yjs update, and a document over maxBytes, storing nothing', async () => {
+    const { connect, server } = await start({ documents: { maxBytes: 2000 } });
+    const raw = await connect({ name: 'mallory', params: PLUME });
+    const { joinRef } = await joinOkWith(raw, 'room:doc');
+    expect((await rawDoc(raw, 'room:doc', joinRef, withOp(DOC_OPS.update, new Uint8Array([1, 2, 3])))).payload).toEqual({ status: 'error', response: { reason: 'invalid update' } });
+    expect((await rawDoc(raw, 'room:doc', joinRef, new Uint8Array([9, 9]))).payload).toEqual({ status: 'error', response: { reason: 'invalid payload' } });
+    const big = new Y.Doc();
+    big.getText('body').insert(0, 'x'.repeat(1500));
+    expect((await rawDoc(raw, 'room:doc', joinRef, withOp(DOC_OPS.update, Y.encodeStateAsUpdate(big)))).payload).toEqual({ status: 'ok', response: {} });
+    big.getText('body').insert(0, 'y'.repeat(1500));
+    const more = Y.encodeStateAsUpdate(big, Y.encodeStateVectorFromUpdate((await server.engine.documents.load('room:doc')).updates[0]!));
+    expect((await rawDoc(raw, 'room:doc', joinRef, withOp(DOC_OPS.update, more))).payload).toEqual({ status: 'error', response: { reason: 'document too large' } });
+    expect((await server.engine.documents.load('room:doc')).updates).toHaveLength(1);
+  });
+
+  it('does not let plain Phoenix sockets see document updates', async () => {
+    const { url, connect } = await start();
+    const phoenix = await connect({ name: 'phoebe' });
+    await phoenix.joinOk('room:doc');
+    const ada = await member(url, 'ada');
+    ada.text.insert(0, 'plume only');
+    await new Promise((r) => setTimeout(r, 100));
+    expect(await phoenix.drain((f) => f.event === 'plume:doc')).toEqual([]);
+  });
+});
