@@ -3,13 +3,25 @@
  * `socket.join(room)` on a `join` event (acknowledged), and
  * `io.to(room).emit('msg', data)` on a `pub` event. WebSocket transport
  * only and no compression, like the others.
+ *
+ * `--redis <url>` (for `npm run bench:cluster`) adds `@socket.io/redis-adapter`
+ * with two ioredis clients, as its README shows, so `io.to(room).emit`
+ * also reaches the room's members on every other node.
  */
 import { createServer } from 'node:http';
+import { createAdapter } from '@socket.io/redis-adapter';
+import { Redis } from 'ioredis';
 import { Server } from 'socket.io';
 import { portArgument, serveControl } from './control';
 
 const http = createServer();
 const io = new Server(http, { transports: ['websocket'], perMessageDeflate: false, serveClient: false });
+const redisAt = process.argv.indexOf('--redis');
+if (redisAt !== -1) {
+  const pub = new Redis(process.argv[redisAt + 1]!);
+  const sub = pub.duplicate();
+  io.adapter(createAdapter(pub, sub));
+}
 io.on('connection', (socket) => {
   socket.on('join', (room: string, ack?: () => void) => {
     void socket.join(room);
