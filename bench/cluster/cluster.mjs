@@ -8,6 +8,7 @@
  *
  * Not responsible for load or for reporting.
  */
+import { readFileSync } from 'node:fs';
 import { connectMembers } from '../lib/load.mjs';
 import { startRedis } from '../lib/redis.mjs';
 import { startServer } from '../lib/servers.mjs';
@@ -17,9 +18,9 @@ import { startServer } from '../lib/servers.mjs';
  * engine when `engine` is `'memory'` (Plume only).
  * @example const c = await startCluster({ file, contender: 'plume', nodes: ['a', 'b'], pinned: true }); … await c.stop();
  */
-export async function startCluster({ file, contender, nodes, engine = 'redis', pinned, extra = [] }) {
+export async function startCluster({ file, contender, nodes, engine = 'redis', pinned, redisCore = 0, extra = [] }) {
   if (engine === 'memory' && (contender !== 'plume' || nodes.length !== 1)) throw new Error('the memory engine serves one Plume node only');
-  const redis = engine === 'redis' ? await startRedis({ pinned }) : null;
+  const redis = engine === 'redis' ? await startRedis({ pinned, core: redisCore }) : null;
   const started = {};
   const launch = (name) => {
     const args = ['--expose-gc', file, '--port', '0', ...extra];
@@ -36,8 +37,8 @@ export async function startCluster({ file, contender, nodes, engine = 'redis', p
   }
   const [first] = nodes;
   const readings = async () => {
-    const entries = Object.entries(started).map(async ([name, node]) => [name, await node.cpuSplit()]);
-    if (redis) entries.push(redis.cpuSplit().then((cpu) => ['redis', cpu]));
+    const entries = Object.entries(started).map(async ([name, node]) => [name, { ...(await node.cpuSplit()), writes: writeCalls(node.pid) }]);
+    if (redis) entries.push(redis.cpuSplit().then((cpu) => ['redis', { ...cpu, writes: writeCalls(redis.pid) }]));
     return Object.fromEntries(await Promise.all(entries));
   };
   const server = {
@@ -73,6 +74,19 @@ export async function startCluster({ file, contender, nodes, engine = 'redis', p
 }
 
 /**
+ * The write system calls a process made so far (`syscw` of /proc/<pid>/io; NaN where there is
+ * none): a server that coalesces its frames per socket makes fewer of them per broadcast.
+ */
+function writeCalls(pid) {
+  try {
+    return Number(/^syscw: (\d+)$/m.exec(readFileSync(`/proc/${pid}/io`, 'utf8'))?.[1] ?? NaN);
+  } catch {
+    // Not Linux, or the process is gone: the figure is shown as n/a.
+    return NaN;
+  }
+}
+
+/**
  * A fan-out `members` hook (see `fanout` in bench/lib/load.mjs) that connects the members to
  * `port` (another node than the publishers').
  */
@@ -84,18 +98,23 @@ export function membersOn(contender, port, { rooms, perRoom }) {
 }
 
 /**
- * Each process's CPU share over a fan-out window (`cpuWindow` of its result), and the deliveries
- * per CPU-second of the named processes together.
- * @example split(result.cpuWindow) // { shares: { a: 0.41, redis: 0.3 }, perCpuSec: (names) => … }
+ * Each process's CPU share over a fan-out window (`cpuWindow` of its result, whose broadcasts made
+ * `perBroadcast` deliveries each), its write calls per broadcast, and the deliveries per
+ * CPU-second of the named processes together.
+ * @example split(result.cpuWindow, 10) // { shares: { a: 0.41, redis: 0.3 }, writesPerBroadcast: {…}, perCpuSec: (names) => … }
  */
-export function split({ seconds, from, to, deliveries }) {
+export function split({ seconds, from, to, deliveries }, perBroadcast) {
   const used = {};
+  const writes = {};
   for (const [name, end] of Object.entries(to.parts)) {
     const start = from.parts[name];
     used[name] = end.user - start.user + end.system - start.system;
+    writes[name] = (end.writes - start.writes) / (deliveries / perBroadcast);
   }
   return {
     shares: Object.fromEntries(Object.entries(used).map(([name, cpu]) => [name, cpu / seconds])),
+    /** Write system calls per broadcast, by process. */
+    writesPerBroadcast: writes,
     perCpuSec: (names) => deliveries / names.reduce((total, name) => total + (used[name] ?? 0), 0),
   };
 }

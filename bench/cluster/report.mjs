@@ -11,6 +11,7 @@ const ms = (v) => (Number.isFinite(v) ? `${v < 10 ? v.toFixed(2) : v.toFixed(0)}
 const pct = (v) => (Number.isFinite(v) ? `${Math.round(v * 100)}%` : 'n/a');
 const ratio = (a, b) => (Number.isFinite(a / b) && b > 0 ? `${(a / b).toFixed(2)}×` : 'n/a');
 const lost = (run) => (run.complete ? '' : ' (lost!)');
+const fixed = (v) => (Number.isFinite(v) ? v.toFixed(2) : 'n/a');
 const cpu = (shares) => Object.entries(shares).map(([name, share]) => `${name} ${pct(share)}`).join(', ');
 
 /** The verdict on each target of issue 18, from one run. */
@@ -33,7 +34,7 @@ function costSection(results) {
   const { config } = results;
   const out = [`### 1. Cost of the Redis engine (one Plume node; deliveries per CPU-second; ${config.fanout.measureMs / 1000} s after ${config.fanout.warmupMs / 1000} s warm-up, ${si(config.fanout.window)} deliveries in flight; each engine's best of ${config.fanout.rounds} runs in alternating order)`, ''];
   out.push(table(
-    ['scenario', 'memory: per server CPU-s', 'redis: per server CPU-s', 'redis / memory', 'redis: per server+Redis CPU-s', 'redis / memory (server+Redis)', 'deliveries/s: memory', 'redis', 'CPU shares (redis engine run)'],
+    ['scenario', 'memory: per server CPU-s', 'redis: per server CPU-s', 'redis / memory', 'redis: per server+Redis CPU-s', 'redis / memory (server+Redis)', 'deliveries/s: memory', 'redis', 'server writes / broadcast: memory', 'redis', 'CPU shares (redis engine run)'],
     results.cost.map((s) => [
       s.label,
       si(s.memory.perServerCpuSec) + lost(s.memory),
@@ -43,10 +44,12 @@ function costSection(results) {
       pct(s.redis.perServerAndRedisCpuSec / s.memory.perServerCpuSec),
       si(s.memory.deliveriesPerSec),
       si(s.redis.deliveriesPerSec),
+      fixed(s.memory.writesPerBroadcast),
+      fixed(s.redis.writesPerBroadcast),
       cpu(s.redis.shares),
     ]),
   ));
-  out.push('', 'Server CPU is the Plume process\'s own (user + system); Redis runs in its own process on the same core, and its CPU time (from its `INFO cpu`, every thread) is added only in the server+Redis columns. The memory engine has no Redis, so both of its columns are the same figure.');
+  out.push('', 'Server CPU is the Plume process\'s own (user + system); Redis runs in its own process on the same core, and its CPU time (from its `INFO cpu`, every thread) is added only in the server+Redis columns. The memory engine has no Redis, so both of its columns are the same figure. Writes / broadcast are the server\'s write system calls (`syscw` in /proc) per broadcast: Plume writes each socket\'s frames of an event-loop turn in one call, so the fewer broadcasts reach the fan-out per turn, the more calls each costs.');
   return out;
 }
 
@@ -54,7 +57,7 @@ function crossSection(results) {
   const { config } = results;
   const out = [`### 2. Cross-node fan-out (publishers on node A, every member on node B, one Redis; deliveries/s; best of ${config.fanout.rounds} runs in alternating order)`, ''];
   out.push(table(
-    ['scenario', 'plume', 'socket.io + redis-adapter', 'plume / socket.io', 'per CPU-s of A+B+Redis: plume', 'socket.io', 'CPU shares: plume', 'socket.io'],
+    ['scenario', 'plume', 'socket.io + redis-adapter', 'plume / socket.io', 'per CPU-s of A+B+Redis: plume', 'socket.io', 'node B writes / broadcast: plume', 'socket.io', 'CPU shares: plume', 'socket.io'],
     results.crossNode.map((s) => [
       s.label,
       si(s.plume.deliveriesPerSec) + lost(s.plume),
@@ -62,6 +65,8 @@ function crossSection(results) {
       ratio(s.plume.deliveriesPerSec, s.socketio.deliveriesPerSec),
       si(s.plume.perCpuSec),
       si(s.socketio.perCpuSec),
+      fixed(s.plume.writesPerBroadcastB),
+      fixed(s.socketio.writesPerBroadcastB),
       cpu(s.plume.shares),
       cpu(s.socketio.shares),
     ]),

@@ -129,17 +129,18 @@ async function cost(config, files, pinned) {
       const cluster = await startCluster({ file: files['plume.ts'], contender: 'plume', nodes: ['node'], engine, pinned });
       try {
         const result = await fanout(CONTENDERS.plume, cluster.server, { ...scenario, ...config.fanout });
-        const { shares: share, perCpuSec } = split(result.cpuWindow);
+        const { shares: share, perCpuSec, writesPerBroadcast } = split(result.cpuWindow, result.perBroadcast);
         const run = {
           deliveriesPerSec: result.deliveriesPerSec,
           perServerCpuSec: perCpuSec(['node']),
           perServerAndRedisCpuSec: perCpuSec(['node', 'redis']),
           shares: share,
+          writesPerBroadcast: writesPerBroadcast.node,
           loadCpuShare: result.loadCpuShare,
           complete: result.complete,
         };
         row.runs[engine].push(run);
-        console.log(`[cluster] cost ${scenario.label}: ${engine} engine ${Math.round(run.perServerCpuSec)} deliveries per server CPU-s, ${Math.round(run.perServerAndRedisCpuSec)} per server+Redis CPU-s, ${Math.round(run.deliveriesPerSec)}/s (CPU: ${shares(share)}; load ${pct(run.loadCpuShare)})${run.complete ? '' : ' (INCOMPLETE)'}`);
+        console.log(`[cluster] cost ${scenario.label}: ${engine} engine ${Math.round(run.perServerCpuSec)} deliveries per server CPU-s, ${Math.round(run.perServerAndRedisCpuSec)} per server+Redis CPU-s, ${Math.round(run.deliveriesPerSec)}/s, ${run.writesPerBroadcast.toFixed(2)} writes per broadcast (CPU: ${shares(share)}; load ${pct(run.loadCpuShare)})${run.complete ? '' : ' (INCOMPLETE)'}`);
       } finally {
         await cluster.stop();
       }
@@ -168,10 +169,10 @@ async function crossNode(config, files, pinned) {
       try {
         const members = membersOn(contender, cluster.nodes.b.port, scenario);
         const result = await fanout(contender, cluster.server, { ...scenario, ...config.fanout, members });
-        const { shares: share, perCpuSec } = split(result.cpuWindow);
-        const run = { deliveriesPerSec: result.deliveriesPerSec, perCpuSec: perCpuSec(['a', 'b', 'redis']), shares: share, loadCpuShare: result.loadCpuShare, complete: result.complete };
+        const { shares: share, perCpuSec, writesPerBroadcast } = split(result.cpuWindow, result.perBroadcast);
+        const run = { deliveriesPerSec: result.deliveriesPerSec, perCpuSec: perCpuSec(['a', 'b', 'redis']), shares: share, writesPerBroadcastB: writesPerBroadcast.b, loadCpuShare: result.loadCpuShare, complete: result.complete };
         row.runs[key].push(run);
-        console.log(`[cluster] cross-node ${scenario.label}: ${contender.name} ${Math.round(run.deliveriesPerSec)} deliveries/s (CPU: ${shares(share)}; load ${pct(run.loadCpuShare)})${run.complete ? '' : ' (INCOMPLETE)'}`);
+        console.log(`[cluster] cross-node ${scenario.label}: ${contender.name} ${Math.round(run.deliveriesPerSec)} deliveries/s, node B ${run.writesPerBroadcastB.toFixed(2)} writes per broadcast (CPU: ${shares(share)}; load ${pct(run.loadCpuShare)})${run.complete ? '' : ' (INCOMPLETE)'}`);
       } finally {
         await cluster.stop();
       }

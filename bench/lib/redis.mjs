@@ -1,7 +1,7 @@
 /**
  * A `redis-server` of the benchmark's own, one per measurement: on a free
- * port, with no persistence (`--save "" --appendonly no`), pinned to the
- * servers' core when the run is pinned, and stopped by its PID. Its CPU time
+ * port, with no persistence (`--save "" --appendonly no`), pinned to `core`
+ * when the run is pinned, and stopped by its PID. Its CPU time
  * and command counts come from its own `INFO` (`cpu`, `commandstats`), read
  * over a client of the load generator only at the edges of a measurement.
  *
@@ -48,12 +48,12 @@ function infoField(text, field) {
  * const cpu0 = await redis.cpu(); … ; const used = (await redis.cpu()) - cpu0;
  * await redis.stop();
  */
-export async function startRedis({ pinned, timeoutMs = 10_000 } = {}) {
+export async function startRedis({ pinned, core = 0, timeoutMs = 10_000 } = {}) {
   const binary = process.env.REDIS_SERVER_PATH || locateRedis();
   if (!binary) throw new Error('no redis-server found: install it (apt-get install -y redis-server) or set REDIS_SERVER_PATH');
   const port = await freePort();
   const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no', '--protected-mode', 'no'];
-  const [file, ...rest] = pinned ? ['taskset', '-c', '0', binary, ...args] : [binary, ...args];
+  const [file, ...rest] = pinned ? ['taskset', '-c', String(core), binary, ...args] : [binary, ...args];
   const child = start(file, rest, { stdout: 'pipe', stderr: 'pipe' });
   let output = '';
   await new Promise((resolve, reject) => {
