@@ -97,6 +97,7 @@ function stormSection(results) {
         variant === 'merged' ? 'on (default)' : 'off',
         `${r.recovered} / ${r.clients}`,
         ms(r.allRecoveredMs),
+        ms(r.allConnectedMs),
         ms(r.p50Ms),
         ms(r.p99Ms),
         r.commandsPerClient.toFixed(2),
@@ -106,8 +107,8 @@ function stormSection(results) {
       ]);
     }
   }
-  out.push(table(['layout', 'merging of identical reads', 'recovered', 'all recovered', 'p50', 'p99', 'Redis commands / client', 'scripts / client', 'node CPU', 'Redis CPU'], rows));
-  out.push('', 'Times run from the moment every socket is opened (in one turn of the load generator) to the client\'s last missed broadcast. Redis commands are the growth of `INFO commandstats` over the storm, every command a script runs counted too (INFO itself left out); scripts are EVALSHA calls (a join reads the window, then the range).');
+  out.push(table(['layout', 'merging of identical reads', 'recovered', 'all recovered', 'all sockets open', 'p50', 'p99', 'Redis commands / client', 'scripts / client', 'node CPU', 'Redis CPU'], rows));
+  out.push('', 'Times run from the moment every socket is opened (in one turn of the load generator) to the client\'s last missed broadcast; "all sockets open" is when the node had upgraded the last one (its share of the storm that is not recovery). Redis commands are the growth of `INFO commandstats` over the storm, every command a script runs counted too (INFO itself left out); scripts are EVALSHA calls (a join reads the window, then the range).');
   return out;
 }
 

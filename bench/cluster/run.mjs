@@ -217,7 +217,7 @@ async function storms(config, files, pinned) {
     await alternating(['merged', 'unmerged'], config.storm.rounds, async (variant) => {
       const result = await recoveryStorm({ file: files['plume.ts'], pinned, ...layout, missed: config.storm.missed, coalesce: variant === 'merged' });
       row.runs[variant].push(result);
-      console.log(`[cluster] storm ${result.clients} clients in ${layout.rooms} room(s), ${variant}: all recovered in ${result.allRecoveredMs.toFixed(0)} ms (p50 ${result.p50Ms.toFixed(0)} ms), ${result.commandsPerClient.toFixed(2)} Redis commands and ${result.scriptsPerClient.toFixed(3)} scripts per client, node ${result.nodeCpuSec.toFixed(2)} CPU-s, Redis ${result.redisCpuSec.toFixed(2)} CPU-s${result.failures ? ` (${result.failures} FAILED: ${result.firstFailure})` : ''}`);
+      console.log(`[cluster] storm ${result.clients} clients in ${layout.rooms} room(s), ${variant}: all recovered in ${result.allRecoveredMs.toFixed(0)} ms (p50 ${result.p50Ms.toFixed(0)} ms; all sockets open at ${result.allConnectedMs.toFixed(0)} ms), ${result.commandsPerClient.toFixed(2)} Redis commands and ${result.scriptsPerClient.toFixed(3)} scripts per client, node ${result.nodeCpuSec.toFixed(2)} CPU-s, Redis ${result.redisCpuSec.toFixed(2)} CPU-s${result.failures ? ` (${result.failures} FAILED: ${result.firstFailure})` : ''}`);
     });
     // The faster run counts; the command counts of every run are kept in the JSON.
     for (const variant of ['merged', 'unmerged']) {

@@ -71,6 +71,90 @@ async function client(port, room, since, timeoutMs) {
 }
 
 /**
+ * A publisher and one watcher per room on node `port`: `round(count)` publishes `count`
+ * broadcasts to every room and resolves once the watchers received them (they were applied).
+ */
+async function publisherOn(port, { rooms, payloadBytes }, sockets) {
+  const seen = new Array(rooms).fill(0);
+  sockets.push(...(await connectMembers(PLUME, port, { rooms, perRoom: 1, onDelivery: (_buf, _start, _end, state) => seen[state.room]++ })));
+  const publisher = await connectPublisher(PLUME, port);
+  sockets.push(publisher);
+  let n = 0;
+  return async function round(count) {
+    const target = seen.map((s) => s + count);
+    for (let i = 0; i < count; i++) for (let r = 0; r < rooms; r++) publisher.send(PLUME.publish(`room:${r}`, dataJson(payloadBytes, 0, n++)));
+    await until(() => seen.every((s, r) => s >= target[r]), 30_000, `${count} broadcasts per room to be applied`);
+  };
+}
+
+/** The clients' first life: each joins its room on `port` (200 at a time) and keeps its reply's head as `since`. */
+async function joinAll(port, { rooms, perRoom }) {
+  const members = [];
+  for (let r = 0; r < rooms; r++) for (let m = 0; m < perRoom; m++) members.push({ room: `room:${r}` });
+  let next = 0;
+  const worker = async () => {
+    while (next < members.length) {
+      const member = members[next++];
+      const { reply } = await (await client(port, member.room, null, 10_000)).done;
+      member.since = { epoch: reply.epoch, seq: reply.seq };
+    }
+  };
+  await Promise.all(Array.from({ length: 200 }, worker));
+  return members;
+}
+
+/**
+ * The storm itself: every member's socket opened in the same turn, each joining with its `since`
+ * as soon as it is open. Resolves with each client's outcome and the time it started.
+ */
+async function storm(port, members, deadlineMs, sockets) {
+  let timer;
+  const deadline = new Promise((_resolve, reject) => (timer = setTimeout(() => reject(new Error(`not recovered within ${deadlineMs} ms`)), deadlineMs)));
+  deadline.catch(() => {}); // every client's race below reports it
+  const t0 = performance.now();
+  const outcomes = await Promise.all(members.map(async (member) => {
+    try {
+      const { socket, done } = await Promise.race([client(port, member.room, member.since, deadlineMs), deadline]);
+      const openedAt = performance.now() - t0;
+      sockets.push(socket);
+      const state = await Promise.race([done, deadline]);
+      return { ok: true, openedAt, doneAt: state.doneAt - t0, state };
+    } catch (error) {
+      return { ok: false, error: error.message };
+    }
+  }));
+  clearTimeout(timer);
+  return outcomes;
+}
+
+/** The storm's figures from its outcomes and the readings before and after it. */
+function summarize(outcomes, { missed, before, after }) {
+  const clients = outcomes.length;
+  const good = outcomes.filter((o) => o.ok && o.state.reply.recovered && o.state.replayed === missed);
+  const times = good.map((o) => o.doneAt).sort((x, y) => x - y);
+  const at = (q) => times[Math.min(times.length - 1, Math.floor(q * times.length))];
+  const opened = outcomes.filter((o) => o.ok).map((o) => o.openedAt);
+  const failures = outcomes.filter((o) => !o.ok).map((o) => o.error);
+  const commands = commandDelta(before.commands, after.commands);
+  const cpu = (key) => after[key].user + after[key].system - before[key].user - before[key].system;
+  return {
+    recovered: good.length,
+    failures: failures.length,
+    firstFailure: failures[0] ?? null,
+    allRecoveredMs: good.length === clients ? times[times.length - 1] : NaN,
+    /** Until the last socket was open (upgraded): the node's share of the storm that is not recovery. */
+    allConnectedMs: opened.length === clients ? Math.max(...opened) : NaN,
+    p50Ms: at(0.5),
+    p99Ms: at(0.99),
+    commands,
+    commandsPerClient: commands.total / clients,
+    scriptsPerClient: commands.scripts / clients,
+    nodeCpuSec: cpu('node'),
+    redisCpuSec: cpu('redis'),
+  };
+}
+
+/**
  * Runs one storm of `rooms × perRoom` clients, each missing `missed` broadcasts.
  * `coalesce: false` starts the nodes with `--no-coalesce` (every join reads history itself).
  */
@@ -78,83 +162,21 @@ export async function recoveryStorm({ file, pinned, rooms, perRoom, missed, befo
   const cluster = await startCluster({ file, contender: 'plume', nodes: ['a', 'b'], pinned, extra: coalesce ? [] : ['--no-coalesce'] });
   const sockets = [];
   try {
-    const a = cluster.nodes.a;
-    const seen = new Array(rooms).fill(0);
-    sockets.push(...(await connectMembers(PLUME, a.port, { rooms, perRoom: 1, onDelivery: (_buf, _start, _end, state) => seen[state.room]++ })));
-    const publisher = await connectPublisher(PLUME, a.port);
-    sockets.push(publisher);
-    let n = 0;
-    const publishRound = async (count) => {
-      const target = seen.map((s) => s + count);
-      for (let i = 0; i < count; i++) for (let r = 0; r < rooms; r++) publisher.send(PLUME.publish(`room:${r}`, dataJson(payloadBytes, 0, n++)));
-      await until(() => seen.every((s, r) => s >= target[r]), 30_000, `${count} broadcasts per room to be applied`);
-    };
-    await publishRound(before);
-
-    // The clients' first life, on B: their position is their join reply's head.
-    const members = [];
-    for (let r = 0; r < rooms; r++) for (let m = 0; m < perRoom; m++) members.push({ room: `room:${r}` });
-    let next = 0;
-    const joinFirst = async () => {
-      while (next < members.length) {
-        const member = members[next++];
-        const { socket, done } = await client(cluster.nodes.b.port, member.room, null, 10_000);
-        const { reply } = await done;
-        member.since = { epoch: reply.epoch, seq: reply.seq };
-        member.first = socket;
-      }
-    };
-    await Promise.all(Array.from({ length: 200 }, joinFirst));
-
+    const round = await publisherOn(cluster.nodes.a.port, { rooms, payloadBytes }, sockets);
+    await round(before);
+    const members = await joinAll(cluster.nodes.b.port, { rooms, perRoom });
     await cluster.kill('b');
-    await publishRound(missed);
+    await round(missed);
     const b = await cluster.restart('b');
     await sleep(300);
-    const [commands0, redisCpu0, nodeCpu0] = await Promise.all([cluster.redis.commands(), cluster.redis.cpuSplit(), b.cpuSplit()]);
-
-    // The storm: every socket opened in the same turn, each joining as soon as it is open.
-    let timer;
-    const deadline = new Promise((_resolve, reject) => (timer = setTimeout(() => reject(new Error(`not recovered within ${deadlineMs} ms`)), deadlineMs)));
-    deadline.catch(() => {}); // every client's race below reports it
-    const t0 = performance.now();
-    const outcomes = await Promise.all(members.map(async (member) => {
-      try {
-        const { socket, done } = await Promise.race([client(b.port, member.room, member.since, deadlineMs), deadline]);
-        sockets.push(socket);
-        return { ok: true, state: await Promise.race([done, deadline]) };
-      } catch (error) {
-        return { ok: false, error: error.message };
-      }
-    }));
-    const wallMs = performance.now() - t0;
-    clearTimeout(timer);
-    const [commands1, redisCpu1, nodeCpu1] = await Promise.all([cluster.redis.commands(), cluster.redis.cpuSplit(), b.cpuSplit()]);
-
-    const good = outcomes.filter((o) => o.ok && o.state.reply.recovered && o.state.replayed === missed);
-    const times = good.map((o) => o.state.doneAt - t0).sort((x, y) => x - y);
-    const at = (q) => times[Math.min(times.length - 1, Math.floor(q * times.length))];
-    const commands = commandDelta(commands0, commands1);
-    const clients = members.length;
-    const failures = outcomes.filter((o) => !o.ok).map((o) => o.error);
-    return {
-      rooms,
-      perRoom,
-      clients,
-      missed,
-      coalesce,
-      recovered: good.length,
-      failures: failures.length,
-      firstFailure: failures[0] ?? null,
-      allRecoveredMs: good.length === clients ? times[times.length - 1] : NaN,
-      p50Ms: at(0.5),
-      p99Ms: at(0.99),
-      wallMs,
-      commands,
-      commandsPerClient: commands.total / clients,
-      scriptsPerClient: commands.scripts / clients,
-      nodeCpuSec: nodeCpu1.user + nodeCpu1.system - nodeCpu0.user - nodeCpu0.system,
-      redisCpuSec: redisCpu1.user + redisCpu1.system - redisCpu0.user - redisCpu0.system,
+    const read = async () => {
+      const [commands, redis, node] = await Promise.all([cluster.redis.commands(), cluster.redis.cpuSplit(), b.cpuSplit()]);
+      return { commands, redis, node };
     };
+    const readBefore = await read();
+    const outcomes = await storm(b.port, members, deadlineMs, sockets);
+    const readAfter = await read();
+    return { rooms, perRoom, clients: members.length, missed, coalesce, ...summarize(outcomes, { missed, before: readBefore, after: readAfter }) };
   } finally {
     destroyAll(sockets);
     await cluster.stop();
