@@ -134,13 +134,14 @@ function escape(text) {
   return String(text).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 
-/** One panel of grouped bars: `groups` of `{ label, bars: [{ name, value, color }] }`. */
-function panel(x, y, width, height, title, groups, format) {
+/** One panel of grouped bars: `groups` of `{ label, bars: [{ name, value, color }] }`, its legend under the title. */
+function panel(x, y, width, height, title, groups, format, legend) {
   const max = Math.max(...groups.flatMap((g) => g.bars.map((b) => (Number.isFinite(b.value) ? b.value : 0))), 1e-9);
-  const top = y + 28;
-  const plot = height - 58;
+  const top = y + 48;
+  const plot = height - 78;
   const groupWidth = width / groups.length;
   const parts = [`<text x="${x}" y="${y + 14}" font-size="13" font-weight="600">${escape(title)}</text>`, `<line x1="${x}" y1="${top + plot}" x2="${x + width}" y2="${top + plot}" stroke="#ccc"/>`];
+  legend.forEach((l, i) => parts.push(`<rect x="${x + i * 220}" y="${y + 22}" width="10" height="10" fill="${l.color}"/><text x="${x + 14 + i * 220}" y="${y + 31}" font-size="10">${escape(l.name)}</text>`));
   groups.forEach((g, gi) => {
     const barWidth = Math.min(34, (groupWidth - 16) / g.bars.length);
     const gx = x + gi * groupWidth + (groupWidth - barWidth * g.bars.length) / 2;
@@ -162,9 +163,8 @@ export function chart(results) {
   const panels = [];
   let y = 40;
   const add = (title, groups, format, legend) => {
-    panels.push(panel(20, y, width - 40, 220, title, groups, format));
-    panels.push(legend.map((l, i) => `<rect x="${width - 20 - (legend.length - i) * 190}" y="${y + 2}" width="10" height="10" fill="${l.color}"/><text x="${width - 6 - (legend.length - i) * 190}" y="${y + 11}" font-size="10">${escape(l.name)}</text>`).join(''));
-    y += 240;
+    panels.push(panel(20, y, width - 40, 240, title, groups, format, legend));
+    y += 260;
   };
   if (results.cost?.length) {
     const legend = [{ name: 'memory engine', color: COLORS.grey }, { name: 'redis engine (server CPU)', color: COLORS.plume }, { name: 'redis engine (server+Redis CPU)', color: COLORS.plumeLight }];
