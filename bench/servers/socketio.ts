@@ -9,8 +9,6 @@
  * also reaches the room's members on every other node.
  */
 import { createServer } from 'node:http';
-import { createAdapter } from '@socket.io/redis-adapter';
-import { Redis } from 'ioredis';
 import { Server } from 'socket.io';
 import { portArgument, serveControl } from './control';
 
@@ -18,6 +16,8 @@ const http = createServer();
 const io = new Server(http, { transports: ['websocket'], perMessageDeflate: false, serveClient: false });
 const redisAt = process.argv.indexOf('--redis');
 if (redisAt !== -1) {
+  // Loaded only here: `npm run bench` measures this server's cold start without them.
+  const [{ createAdapter }, { Redis }] = await Promise.all([import('@socket.io/redis-adapter'), import('ioredis')]);
   const pub = new Redis(process.argv[redisAt + 1]!);
   const sub = pub.duplicate();
   io.adapter(createAdapter(pub, sub));
