@@ -205,6 +205,8 @@ export async function fanout(contender, server, { rooms, perRoom, payloadBytes, 
     loadCpuShare: (load1.user + load1.system) / 1e6 / seconds,
     // First touches of fresh memory per broadcast: a server whose memory is still growing (Plume filling its history) pays for each.
     faultsPerBroadcast: (cpu1.faults - cpu0.faults) / ((d1 - d0) / perBroadcast),
+    /** The server's readings at the window's edges, as `cpuSplit()` gave them (`npm run bench:cluster` splits them by process). */
+    cpuWindow: { seconds, from: cpu0, to: cpu1, deliveries: d1 - d0 },
     messages: sent,
     /** Deliveries per broadcast, the mean over rooms. */
     perBroadcast,
@@ -216,15 +218,16 @@ export async function fanout(contender, server, { rooms, perRoom, payloadBytes, 
  * Broadcast latency at a fixed offered rate (open loop): the publisher
  * stamps each message with the load generator's clock and members compute
  * receive time minus that stamp. Also checks per-member order (`n` only
- * grows).
+ * grows). Members connect to `memberPort` (default: the server's), so the
+ * publisher and the members may be on different nodes of a cluster.
  */
-export async function latency(contender, server, { rooms, perRoom, payloadBytes, ratePerSec, warmupMs, measureMs }) {
+export async function latency(contender, server, { rooms, perRoom, payloadBytes, ratePerSec, warmupMs, measureMs, memberPort = server.port }) {
   let samples = new Float64Array(1 << 16);
   let count = 0;
   let outOfOrder = 0;
   let measuring = false;
   let delivered = 0;
-  const members = await connectMembers(contender, server.port, {
+  const members = await connectMembers(contender, memberPort, {
     rooms,
     perRoom,
     onDelivery: (buf, start, end, state) => {

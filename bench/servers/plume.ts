@@ -11,19 +11,42 @@
  * signing-cost part of `npm run bench:mesh` compares the two);
  * `--mesh-min-relayed N` sets `mesh.minRelayed` (the part's pure signing
  * cost relays to a single member).
+ *
+ * For `npm run bench:cluster`: `--redis <url>` uses the Redis engine
+ * (`--node-id` names the node), and `--no-coalesce` turns off the merging
+ * of identical history reads in flight, for the recovery storm's
+ * comparison (a bench-only switch, see below).
  */
 import { PlumeServer, ok, type ChannelHandler } from '../../server/index';
+import type { BroadcastLog } from '../../server/engine/engine';
+import { redisEngine } from '../../server/engine/redis/engine';
 import { portArgument, serveControl } from './control';
 
 const relay = process.argv.includes('--relay');
 const argument = (name: string) => (process.argv.includes(name) ? process.argv[process.argv.indexOf(name) + 1] : undefined);
 const meshOff = argument('--mesh') === 'off';
 const minRelayed = argument('--mesh-min-relayed');
-const server = new PlumeServer({ logger: false, relay, mesh: meshOff ? false : minRelayed ? { minRelayed: Number(minRelayed) } : true });
+const redis = argument('--redis');
+const server = new PlumeServer({
+  logger: false,
+  relay,
+  mesh: meshOff ? false : minRelayed ? { minRelayed: Number(minRelayed) } : true,
+  engine: redis ? redisEngine({ url: redis }) : undefined,
+  nodeId: argument('--node-id'),
+});
+if (process.argv.includes('--no-coalesce')) {
+  // Bench-only: joins and history pages read through `server.history` (the engine's log wrapped
+  // in CoalescedLog); pointing it at the bare log makes every join ask the store itself.
+  (server as unknown as { history: BroadcastLog }).history = server.engine.log;
+}
 if (!relay) server.channel('room:*', { join: () => ok() });
+let failed = 0;
 const publish: ChannelHandler = {
   handleIn(_event, payload) {
-    server.broadcast(String(payload.room), 'msg', payload.data as Record<string, unknown>);
+    server.broadcast(String(payload.room), 'msg', payload.data as Record<string, unknown>).catch((error: unknown) => {
+      // Counted and shown once: the load generator then finds deliveries missing and marks the run.
+      if (failed++ === 0) process.stderr.write(`broadcast failed: ${String(error)}\n`);
+    });
   },
 };
 server.channel('pub', publish);
