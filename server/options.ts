@@ -93,6 +93,16 @@ export interface ServerOptions {
    */
   maxBufferedBytes?: number;
   /**
+   * Phoenix's long-poll transport at `${path}/longpoll` (PROTOCOL.md §1,
+   * Long-poll), for clients whose network blocks WebSockets: phoenix.js's
+   * `LongPoll` and the Plume client's fallback. Sessions live on the node
+   * that opened them (behind several nodes, a load balancer keeps a session
+   * on one). Default true.
+   */
+  longPoll?: boolean;
+  /** How long a long-poll request waits for frames before it is answered empty; a session with no request for twice this long ends. Default 10000. */
+  longPollWindowMs?: number;
+  /**
    * The default relay channel on `room:*` (see `channels/relay.ts`): `false`
    * leaves it out; `{ join }` sets the hook that decides who joins which
    * room. With authentication and no hook, a join is allowed only to the
@@ -208,6 +218,8 @@ export interface ResolvedOptions extends EngineLimits {
   maxPayloadDepth: number;
   maxChannelsPerSocket: number;
   maxBufferedBytes: number;
+  longPoll: boolean;
+  longPollWindowMs: number;
   relay: boolean;
   /** The relay channel's join hook, if any. */
   relayJoin: RelayOptions['join'];
@@ -277,6 +289,8 @@ export function resolveOptions(options: ServerOptions): ResolvedOptions {
     maxPayloadDepth: options.maxPayloadDepth ?? MAX_PAYLOAD_DEPTH,
     maxChannelsPerSocket: options.maxChannelsPerSocket ?? 100,
     maxBufferedBytes,
+    longPoll: options.longPoll ?? true,
+    longPollWindowMs: options.longPollWindowMs ?? 10_000,
     relay: options.relay !== false,
     relayJoin: typeof options.relay === 'object' ? options.relay.join : undefined,
     staticDir: options.staticDir,
@@ -304,7 +318,7 @@ export function resolveOptions(options: ServerOptions): ResolvedOptions {
   if (resolved.maxPayloadBytes > resolved.maxFrameBytes) {
     throw new Error('maxPayloadBytes must not exceed maxFrameBytes');
   }
-  for (const key of ['heartbeatTimeoutMs', 'maxPayloadBytes', 'maxFrameBytes', 'maxPayloadDepth', 'maxChannelsPerSocket', 'maxBufferedBytes', 'historyMaxAgeMs', 'historyMaxBytes', 'historyMaxBytesPerTopic', 'historyMaxBytesPerUser', 'historyPageSize', 'dedupeWindowMs', 'dedupeMaxEntries', 'dedupeMaxPerUser'] as const) {
+  for (const key of ['heartbeatTimeoutMs', 'maxPayloadBytes', 'maxFrameBytes', 'maxPayloadDepth', 'maxChannelsPerSocket', 'maxBufferedBytes', 'longPollWindowMs', 'historyMaxAgeMs', 'historyMaxBytes', 'historyMaxBytesPerTopic', 'historyMaxBytesPerUser', 'historyPageSize', 'dedupeWindowMs', 'dedupeMaxEntries', 'dedupeMaxPerUser'] as const) {
     if (!(resolved[key] > 0)) throw new Error(`${key} must be a positive number, got ${String(options[key])}`);
   }
   if (!(resolved.historyLimit >= 0)) throw new Error(`historyLimit must be 0 or more, got ${String(options.historyLimit)}`);

@@ -44,6 +44,9 @@ import { textBytes } from './wire/frame';
 import { WriteScheduler } from './transport/outbound';
 import { WebSocketClient, closeReason } from './transport/websocket';
 import { Transport, type Address } from './transport/http';
+import type { ClientTransport } from './transport/client';
+import type { LongPollClient } from './transport/longpoll';
+import type { SessionRefusal } from './transport/longpoll-endpoint';
 
 /** What `disconnect` and `sockets()` describe of a socket. */
 export interface SocketInfo {
@@ -112,6 +115,7 @@ export class PlumeServer {
     });
     this.transport = new Transport(this.options, this.log, {
       accept: (ws, request, params) => this.accept(ws, request, params),
+      openSession: (request, params, create) => this.openSession(request, params, create),
       health: () => ({ status: 'ok', node: this.pubsub.nodeName, uptimeMs: Math.round(performance.now() - this.bornAt), ...this.stats() }),
       ready: () => this.engine.health(),
     });
@@ -365,26 +369,62 @@ export class PlumeServer {
     }
   }
 
+  /** A WebSocket: its connection exists at once (frames wait while it authenticates); a refusal is a close code. */
   private accept(ws: WebSocket, request: IncomingMessage, params: Record<string, string>): void {
-    const vsn = params.vsn ?? VSN;
-    if (!/^2\.\d+\.\d+$/.test(vsn)) return ws.close(CLOSE.badFrame, closeReason(`unsupported vsn ${vsn.slice(0, 20)}: use 2.0.0`));
+    const unsupported = unsupportedVsn(params);
+    if (unsupported) return ws.close(CLOSE.badFrame, closeReason(unsupported));
     const socketId = randomBytes(9).toString('base64url');
-    const transport = new WebSocketClient(ws, request.socket, this.options.maxBufferedBytes, this.writes);
-    const connection = new Connection(transport, this.connectionHost, socketId, params.plume === '1', Date.now());
-    this.connections.set(socketId, connection);
-    this.presence.socketOpened(socketId, params[TAB_PARAM]);
-    const { verifier, options } = this;
-    authenticate({ verifier, allowQueryToken: options.allowQueryToken, hook: this.connectHook, request, params, socketId }).then(
+    const connection = this.connect(new WebSocketClient(ws, request.socket, this.options.maxBufferedBytes, this.writes), socketId, params);
+    this.identify(request, params, socketId).then(
       (result) => connection.start(result.assigns, result.expiresAt, result.claims),
-      (refusal: unknown) => {
-        const { code, message, cause } = refusal instanceof Refusal ? refusal : new Refusal(CLOSE.internalError, 'connect failed', refusal);
-        if (code === CLOSE.internalError) this.reportError(cause, message === 'connect hook failed' ? 'connect hook' : `connect (${message})`);
-        connection.close(code, message);
-      },
+      (refusal: Refusal) => connection.close(refusal.code, refusal.message),
     ).catch((err: unknown) => {
       // Starting or refusing the socket failed: it alone is closed, and the failure logged.
       this.reportError(err, 'accepting a socket');
       connection.close(CLOSE.internalError, 'internal error');
     });
   }
+
+  /**
+   * A long-poll session (PROTOCOL.md §1, Long-poll): authenticated before it
+   * exists, so a refusal is the answer to its first request.
+   */
+  private async openSession(request: IncomingMessage, params: Record<string, string>, create: (plume: boolean) => LongPollClient): Promise<SessionRefusal | null> {
+    const unsupported = unsupportedVsn(params);
+    if (unsupported) return { code: CLOSE.badFrame, reason: unsupported };
+    const socketId = randomBytes(9).toString('base64url');
+    let result: Awaited<ReturnType<typeof authenticate>>;
+    try {
+      result = await this.identify(request, params, socketId);
+    } catch (refusal) {
+      return { code: (refusal as Refusal).code, reason: (refusal as Refusal).message };
+    }
+    if (this.closed) return { code: CLOSE.goingAway, reason: 'server closing' };
+    const connection = this.connect(create(params.plume === '1'), socketId, params);
+    connection.start(result.assigns, result.expiresAt, result.claims);
+    return null;
+  }
+
+  private connect(transport: ClientTransport, socketId: string, params: Record<string, string>): Connection {
+    const connection = new Connection(transport, this.connectionHost, socketId, params.plume === '1', Date.now());
+    this.connections.set(socketId, connection);
+    this.presence.socketOpened(socketId, params[TAB_PARAM]);
+    return connection;
+  }
+
+  /** The socket's assigns, or a {@link Refusal} (an unexpected failure becomes 1011, logged). */
+  private identify(request: IncomingMessage, params: Record<string, string>, socketId: string): ReturnType<typeof authenticate> {
+    const { verifier, options } = this;
+    return authenticate({ verifier, allowQueryToken: options.allowQueryToken, hook: this.connectHook, request, params, socketId }).catch((refusal: unknown) => {
+      const { code, message, cause } = refusal instanceof Refusal ? refusal : new Refusal(CLOSE.internalError, 'connect failed', refusal);
+      if (code === CLOSE.internalError) this.reportError(cause, message === 'connect hook failed' ? 'connect hook' : `connect (${message})`);
+      throw refusal instanceof Refusal ? refusal : new Refusal(code, message, cause);
+    });
+  }
+}
+
+/** Why a connection's `vsn` cannot be served, or null (PROTOCOL.md §1). */
+function unsupportedVsn(params: Record<string, string>): string | null {
+  const vsn = params.vsn ?? VSN;
+  return /^2\.\d+\.\d+$/.test(vsn) ? null : `unsupported vsn ${vsn.slice(0, 20)}: use 2.0.0`;
 }

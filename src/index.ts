@@ -12,7 +12,8 @@
  * await room.join();
  * await room.push('new_msg', { body: 'hello' });
  */
-export { Socket, type SocketState, type StateChange } from './socket';
+export { Socket, type SocketState, type StateChange, type SocketStateChange, type TransportKind } from './socket';
+export { LongPoll, type LongPollOptions } from './longpoll';
 export { Channel, type ChannelState, type MessageInfo, type ChannelOptions } from './channel';
 export type { Outbox, OutboxEntry, OutboxStatus } from './outbox/outbox';
 export type { Durable } from './durable';

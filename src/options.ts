@@ -2,6 +2,7 @@
  * Socket options, with every default in one place.
  */
 import type { Durable } from './durable';
+import { LongPoll } from './longpoll';
 import type { MeshFactory } from './sync';
 import { browserEnvironment, type Environment } from './environment';
 import { systemClock, type BackoffOptions, type Clock } from './timer';
@@ -53,6 +54,21 @@ export interface SocketOptions {
   plume?: boolean;
   /** Creates the WebSocket. Default: the global `WebSocket` (in Node, pass `ws`). */
   transport?: TransportFactory;
+  /**
+   * Long-poll where WebSockets cannot be opened (PROTOCOL.md §1, Long-poll):
+   * when a WebSocket has not opened after this long, or two in a row closed
+   * before opening (or within 5 s of opening, without a close code), the
+   * socket connects over HTTP long-polling instead; every guarantee holds
+   * there too. While on long-poll it tries a WebSocket again every
+   * `webSocketRetryMs` and moves back to it when one opens. `false` never
+   * falls back. Default 4000 with the default `transport`; with a `transport`
+   * of your own, off unless set.
+   */
+  longPollFallbackMs?: number | false;
+  /** While on long-poll, how often a WebSocket is tried again (ms). Default 30000. */
+  webSocketRetryMs?: number;
+  /** Creates the long-poll transport. Default: {@link LongPoll} over the global `fetch`. */
+  longPoll?: TransportFactory;
   /** Time source. Default: the system clock. */
   clock?: Clock;
   /** Network and visibility signals. Default: the browser's. */
@@ -87,6 +103,10 @@ export interface ResolvedSocketOptions {
   rejoin: BackoffOptions;
   plume: boolean;
   transport: TransportFactory;
+  /** Null when the socket never falls back to long-poll. */
+  longPollFallbackMs: number | null;
+  webSocketRetryMs: number;
+  longPoll: TransportFactory;
   clock: Clock;
   environment: Environment;
   random: () => number;
@@ -116,6 +136,9 @@ export function resolveSocketOptions(options: SocketOptions): ResolvedSocketOpti
     rejoin: options.rejoin ?? { baseMs: 1_000, maxMs: 10_000 },
     plume: options.plume ?? true,
     transport: options.transport ?? defaultTransport,
+    longPollFallbackMs: options.longPollFallbackMs === false ? null : options.longPollFallbackMs ?? (options.transport ? null : 4_000),
+    webSocketRetryMs: options.webSocketRetryMs ?? 30_000,
+    longPoll: options.longPoll ?? ((url, protocols) => new LongPoll(url, protocols)),
     clock: options.clock ?? systemClock,
     environment: options.environment ?? browserEnvironment(),
     random: options.random ?? Math.random,

@@ -1,11 +1,14 @@
 /**
- * The client's connection to a Plume (or Phoenix) server: one WebSocket,
- * heartbeats, reconnection with jittered backoff, reactions to the network
- * and page visibility, and routing of frames to channels.
+ * The client's connection to a Plume (or Phoenix) server: one WebSocket (or,
+ * where those cannot be opened, long-poll), heartbeats, reconnection with
+ * jittered backoff, reactions to the network and page visibility, and
+ * routing of frames to channels.
  *
- * Responsible for the connection's state machine. Not responsible for
- * channel semantics (`channel.ts`) or for replies to pushes (`push.ts`).
+ * Responsible for the connection's state machine and for choosing its
+ * transport. Not responsible for channel semantics (`channel.ts`), replies
+ * to pushes (`push.ts`) or how long-poll works (`longpoll.ts`).
  */
+import { base64url } from './base64';
 import { Channel, type ChannelOptions } from './channel';
 import type { Outbox } from './outbox/outbox';
 import { PlumeError, type PlumeErrorCode } from './errors';
@@ -26,6 +29,14 @@ export interface StateChange<S extends string = SocketState> {
   reason: string;
 }
 
+/** What carries the socket's frames: a WebSocket, or long-poll where WebSockets cannot be opened. */
+export type TransportKind = 'websocket' | 'longpoll';
+
+/** A socket's state change, with the transport in use (or being tried). */
+export interface SocketStateChange extends StateChange<SocketState> {
+  transport: TransportKind;
+}
+
 const TRANSITIONS: Record<SocketState, readonly SocketState[]> = {
   closed: ['connecting', 'offline'],
   connecting: ['open', 'reconnecting', 'offline', 'closed'],
@@ -43,12 +54,14 @@ const OFFLINE_PROBE_MS = 30_000;
 /** How long a heartbeat sent because the page became visible may take (ms). */
 const VISIBLE_PROBE_MS = 5_000;
 
-function base64url(text: string): string {
-  const bytes = new TextEncoder().encode(text);
-  let binary = '';
-  for (const b of bytes) binary += String.fromCharCode(b);
-  return btoa(binary).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
-}
+/** A WebSocket that drops without a close code within this long of opening counts as one that failed to open (ms). */
+const STABLE_MS = 5_000;
+
+/** WebSockets in a row that failed to open before the socket falls back to long-poll. */
+const FAILED_OPENS_BEFORE_FALLBACK = 2;
+
+/** The close code of a connection lost without a close frame. */
+const ABNORMAL = 1006;
 
 /**
  * A connection that stays up by itself: it reconnects with backoff, rejoins
@@ -72,10 +85,19 @@ export class Socket {
   private current: SocketState = 'closed';
   private generation = 0;
   private ws: WebSocketLike | null = null;
+  private kind: TransportKind = 'websocket';
+  /** WebSockets in a row that failed to open (or dropped right after), toward falling back to long-poll. */
+  private failedOpens = 0;
+  /** When the current transport opened, or null while it has not. */
+  private openedAt: number | null = null;
+  private fallbackTimer: TimerHandle | null = null;
+  /** While on long-poll: the next try of a WebSocket, and the one being tried. */
+  private probeTimer: TimerHandle | null = null;
+  private probe: WebSocketLike | null = null;
   private refCount = 0;
   private wanted = false;
   private readonly channelsByTopic = new Map<string, Set<Channel>>();
-  private readonly stateListeners = new Listeners<[StateChange]>();
+  private readonly stateListeners = new Listeners<[SocketStateChange]>();
   private readonly errorListeners = new Listeners<[PlumeError]>();
   private readonly reconnectTimer: RetryTimer;
   private connectTimer: TimerHandle | null = null;
@@ -103,6 +125,11 @@ export class Socket {
   /** The connection's state. */
   get state(): SocketState {
     return this.current;
+  }
+
+  /** The transport in use, or being tried: `websocket`, or `longpoll` where WebSockets cannot be opened. */
+  get transport(): TransportKind {
+    return this.kind;
   }
 
   /** True when frames can be sent. */
@@ -143,8 +170,8 @@ export class Socket {
     return channel;
   }
 
-  /** Observes state changes. */
-  onStateChange(callback: (change: StateChange) => void): Unsubscribe {
+  /** Observes state changes (each with the transport in use). */
+  onStateChange(callback: (change: SocketStateChange) => void): Unsubscribe {
     return this.stateListeners.on(callback);
   }
 
@@ -197,7 +224,7 @@ export class Socket {
     if (from === to) return;
     if (!TRANSITIONS[from].includes(to)) throw new Error(`socket: illegal transition ${from} -> ${to} (${reason})`);
     this.current = to;
-    this.stateListeners.emit({ from, to, reason });
+    this.stateListeners.emit({ from, to, reason, transport: this.kind });
     for (const set of this.channelsByTopic.values()) for (const channel of [...set]) channel.socketChanged(to);
   }
 
@@ -222,14 +249,20 @@ export class Socket {
   private createTransport(generation: number, token: string | undefined): void {
     const protocols = token ? ['phoenix', TOKEN_PROTOCOL_PREFIX + base64url(token)] : undefined;
     this.refresher?.use(token);
+    const { longPollFallbackMs, clock } = this.options;
     let ws: WebSocketLike;
     try {
-      ws = this.options.transport(this.endpointUrl(), protocols);
+      ws = (this.kind === 'longpoll' ? this.options.longPoll : this.options.transport)(this.endpointUrl(), protocols);
     } catch (cause) {
-      this.errorListeners.emit(new PlumeError('transport', `cannot open a WebSocket: ${String(cause)}`, { cause }));
+      this.errorListeners.emit(new PlumeError('transport', `cannot open a ${this.kind === 'longpoll' ? 'long-poll session' : 'WebSocket'}: ${String(cause)}`, { cause }));
       return this.lost(generation, 'transport failed');
     }
     this.ws = ws;
+    this.openedAt = null;
+    if (this.kind === 'websocket' && longPollFallbackMs !== null) {
+      // A proxy that swallows the upgrade leaves the WebSocket hanging: long-poll may get through.
+      this.fallbackTimer = clock.setTimeout(() => generation === this.generation && this.fallBack(`no WebSocket after ${longPollFallbackMs} ms`), longPollFallbackMs);
+    }
     // Binary frames as ArrayBuffers (a browser's default is Blob, which would need an async read).
     ws.binaryType = 'arraybuffer';
     ws.onopen = () => generation === this.generation && this.opened();
@@ -257,7 +290,10 @@ export class Socket {
 
   private opened(): void {
     this.clearConnectTimer();
+    this.clearFallbackTimer();
+    this.openedAt = this.options.clock.now();
     this.reconnectTimer.reset();
+    if (this.kind === 'longpoll') this.scheduleProbe();
     this.transition('open', 'connected');
     this.scheduleHeartbeat();
     this.refresher?.start();
@@ -279,6 +315,7 @@ export class Socket {
 
   private closed(generation: number, code: number, reason: string): void {
     if (generation !== this.generation) return;
+    this.countFailedOpen(code);
     const fatal = FATAL[code];
     if (fatal) {
       this.errorListeners.emit(new PlumeError(fatal, reason || `closed with ${code}`, { closeCode: code }));
@@ -292,6 +329,84 @@ export class Socket {
       this.errorListeners.emit(new PlumeError('protocol', reason || `closed with ${code}`, { closeCode: code }));
     }
     this.lost(generation, `closed ${code}${reason ? `: ${reason}` : ''}`);
+  }
+
+  /**
+   * Counts WebSockets that failed to open, or dropped without a close code
+   * right after opening; after two in a row the next attempts use long-poll.
+   * A long-poll session that failed to open sends the next attempt back to a
+   * WebSocket, so whichever gets through first wins (a server that was down).
+   */
+  private countFailedOpen(code: number): void {
+    if (this.options.longPollFallbackMs === null) return;
+    const failed = this.openedAt === null ? !FATAL[code] : code === ABNORMAL && this.options.clock.now() - this.openedAt < STABLE_MS;
+    if (this.kind === 'longpoll') {
+      if (failed && this.openedAt === null) {
+        this.kind = 'websocket';
+        this.failedOpens = FAILED_OPENS_BEFORE_FALLBACK - 1;
+      }
+      return;
+    }
+    this.failedOpens = failed ? this.failedOpens + 1 : 0;
+    if (this.failedOpens >= FAILED_OPENS_BEFORE_FALLBACK) this.kind = 'longpoll';
+  }
+
+  /** The WebSocket did not open in time: long-poll now, without waiting for backoff. */
+  private fallBack(reason: string): void {
+    this.kind = 'longpoll';
+    this.failedOpens = 0;
+    this.openTransport(`${reason}: trying long-poll`);
+  }
+
+  /** While on long-poll, a WebSocket is tried again now and then; when one opens, the socket moves to it. */
+  private scheduleProbe(): void {
+    const { clock, webSocketRetryMs, timeoutMs } = this.options;
+    this.probeTimer = clock.setTimeout(() => {
+      this.probeTimer = null;
+      const generation = this.generation;
+      if (this.kind !== 'longpoll' || this.current !== 'open') return;
+      Promise.resolve(this.options.token?.()).then((token) => {
+        if (generation !== this.generation) return;
+        let probe: WebSocketLike;
+        try {
+          probe = this.options.transport(this.endpointUrl(), token ? ['phoenix', TOKEN_PROTOCOL_PREFIX + base64url(token)] : undefined);
+        } catch {
+          // Still no WebSocket to be had here: stay on long-poll and try again later.
+          return this.scheduleProbe();
+        }
+        this.probe = probe;
+        const giveUp = clock.setTimeout(() => this.endProbe(probe, generation, false), timeoutMs);
+        probe.onopen = () => {
+          clock.clearTimeout(giveUp);
+          this.endProbe(probe, generation, true);
+        };
+        probe.onclose = () => {
+          clock.clearTimeout(giveUp);
+          this.endProbe(probe, generation, false);
+        };
+        probe.onerror = () => {};
+      }, () => generation === this.generation && this.scheduleProbe());
+    }, webSocketRetryMs);
+  }
+
+  /** A probe WebSocket opened (move to WebSockets: channels rejoin and recover), or did not (stay). */
+  private endProbe(probe: WebSocketLike, generation: number, opened: boolean): void {
+    if (this.probe !== probe) return;
+    this.probe = null;
+    probe.onopen = probe.onclose = null;
+    try {
+      probe.close(CLOSE.normal, 'probe');
+    } catch {
+      // Already closing: nothing to do.
+    }
+    if (generation !== this.generation) return;
+    if (!opened) return this.scheduleProbe();
+    this.kind = 'websocket';
+    this.failedOpens = 0;
+    // Through reconnecting, as after any lost connection: channels rejoin over the WebSocket and recover.
+    this.abandonTransport('moving to WebSocket');
+    this.transition('reconnecting', 'WebSocket available again');
+    this.openTransport('WebSocket available again');
   }
 
   /** The current connection is gone (or never came): retry with backoff. */
@@ -323,6 +438,11 @@ export class Socket {
     }
   }
 
+  private clearFallbackTimer(): void {
+    if (this.fallbackTimer !== null) this.options.clock.clearTimeout(this.fallbackTimer);
+    this.fallbackTimer = null;
+  }
+
   private clearConnectTimer(): void {
     if (this.connectTimer !== null) this.options.clock.clearTimeout(this.connectTimer);
     this.connectTimer = null;
@@ -330,6 +450,19 @@ export class Socket {
 
   private clearTimers(): void {
     this.clearConnectTimer();
+    this.clearFallbackTimer();
+    if (this.probeTimer !== null) this.options.clock.clearTimeout(this.probeTimer);
+    this.probeTimer = null;
+    const probe = this.probe;
+    this.probe = null;
+    if (probe) {
+      probe.onopen = probe.onclose = null;
+      try {
+        probe.close(CLOSE.normal, 'probe');
+      } catch {
+        // Already closing: nothing to do.
+      }
+    }
     this.refresher?.stop();
     const { clock } = this.options;
     if (this.heartbeatTimer !== null) clock.clearTimeout(this.heartbeatTimer);

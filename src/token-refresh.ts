@@ -12,6 +12,7 @@
 import { PlumeError } from './errors';
 import { EVENTS, PHOENIX_TOPIC, type Message } from './protocol';
 import type { Clock, TimerHandle } from './timer';
+import { textOfBase64 } from './base64';
 
 /** Refresh this share of a token's lifetime before it ends... */
 const LEAD_SHARE = 0.1;
@@ -39,8 +40,7 @@ export function tokenTimes(token: string): TokenTimes | null {
   const part = token.split('.')[1];
   if (!part) return null;
   try {
-    const binary = atob(part.replace(/-/g, '+').replace(/_/g, '/'));
-    const claims = JSON.parse(new TextDecoder().decode(Uint8Array.from(binary, (c) => c.charCodeAt(0)))) as Record<string, unknown>;
+    const claims = JSON.parse(textOfBase64(part)) as Record<string, unknown>;
     if (typeof claims.exp !== 'number') return null;
     return { exp: claims.exp, iat: typeof claims.iat === 'number' ? claims.iat : undefined };
   } catch {

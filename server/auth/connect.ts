@@ -2,9 +2,10 @@
  * Socket authentication: token verification (or dev-mode identity), then
  * the application's connect hook.
  *
- * Responsible for turning an upgrade request into assigns, or into a
- * refusal carrying close code 4401/4403/1011, and for where a token may
- * travel (the subprotocol header; the query only with `allowQueryToken`).
+ * Responsible for turning an upgrade (or a long-poll session's first)
+ * request into assigns, or into a refusal carrying close code 4401/4403/1011,
+ * and for where a token may travel (the subprotocol header, or long-poll's
+ * `X-Phoenix-AuthToken`; the query only with `allowQueryToken`).
  * Not responsible for the Origin check (done before the upgrade) or for
  * verifying a token (`verifier.ts`).
  */
@@ -95,7 +96,9 @@ async function identify(input: AuthInput): Promise<{ assigns: Assigns; claims: T
     const name = (params.name ?? '').trim().slice(0, 64) || `guest-${input.socketId.slice(0, 4)}`;
     return { assigns: { userId: name, name }, claims: undefined, expiresAt: null };
   }
-  const offered = tokenFromProtocols(input.request.headers['sec-websocket-protocol']);
+  // A WebSocket offers it as a subprotocol; long-poll (phoenix.js's LongPoll too) sends it in a header of its own.
+  const header = input.request.headers['x-phoenix-authtoken'];
+  const offered = tokenFromProtocols(input.request.headers['sec-websocket-protocol']) ?? (typeof header === 'string' && header !== '' ? header : undefined);
   if (params.token !== undefined && !input.allowQueryToken) throw new Refusal(CLOSE.unauthorized, QUERY_TOKEN_REFUSED);
   const token = offered ?? params.token;
   if (!token) throw new Refusal(CLOSE.unauthorized, 'token required');

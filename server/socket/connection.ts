@@ -109,6 +109,9 @@ export class Connection implements ChannelHost, ExtensionSocket {
       received: (data, binary) => this.receive(data, binary),
       ended: () => this.cleanup(),
       overflowed: () => this.close(CLOSE.slowConsumer, 'slow consumer'),
+      alive: () => {
+        this.lastSeen = Date.now();
+      },
     });
   }
 

@@ -1,6 +1,6 @@
 /**
  * The seam between a client connection and the transport that carries its
- * frames: WebSocket today (`websocket.ts`), long-poll next. A connection
+ * frames: WebSocket (`websocket.ts`) or long-poll (`longpoll.ts`). A connection
  * (`socket/connection.ts`) speaks only this interface, so the protocol,
  * fan-out, history and signing never depend on how bytes reach a client.
  */
@@ -14,6 +14,11 @@ export interface ClientListener {
   ended(): void;
   /** More than the transport's bound waits unsent: the connection closes it (4429). */
   overflowed(): void;
+  /**
+   * The client showed it is there without sending a frame (a long-poll request):
+   * phoenix.js sends no heartbeats over long-poll, so its polls keep it alive.
+   */
+  alive(): void;
 }
 
 /** One client's transport, as a connection uses it. */

@@ -1,10 +1,11 @@
 /**
- * HTTP and the WebSocket upgrade: `GET /health` and `/ready`, optional static files, and
- * the upgrade on `${path}/websocket` with its path and Origin checks.
+ * HTTP and the WebSocket upgrade: `GET /health` and `/ready`, the long-poll
+ * endpoint `${path}/longpoll` (`longpoll-endpoint.ts`), optional static files,
+ * and the upgrade on `${path}/websocket` with its path and Origin checks.
  *
- * Responsible for refusing upgrades before a socket exists (404, 403) and
- * handing accepted sockets to the server. Not responsible for anything said
- * over a socket.
+ * Responsible for routing requests, refusing upgrades before a socket exists
+ * (404, 403) and handing accepted sockets to the server. Not responsible for
+ * anything said over a socket.
  */
 import { createServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -13,6 +14,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import type { Logger } from '../log';
 import type { ResolvedOptions } from '../options';
 import { originAllowed } from '../auth/origin';
+import { LongPollEndpoint, type LongPollHost } from './longpoll-endpoint';
 
 /** Where a listening server can be reached. */
 export interface Address {
@@ -24,7 +26,7 @@ export interface Address {
   socketUrl: string;
 }
 
-interface TransportHost {
+interface TransportHost extends LongPollHost {
   accept(ws: WebSocket, request: IncomingMessage, params: Record<string, string>): void;
   /** `GET /health`: the process is alive (always 200), with its counters. */
   health(): Record<string, unknown>;
@@ -41,6 +43,8 @@ export class Transport {
   private readonly statics: Promise<ReturnType<typeof Sirv>> | undefined;
   private httpServer: HttpServer | undefined;
   private ownsHttp = false;
+  /** Phoenix's long-poll transport, unless turned off (`longPoll: false`). */
+  readonly longPoll: LongPollEndpoint | null;
 
   constructor(options: ResolvedOptions, log: Logger, host: TransportHost) {
     this.options = options;
@@ -54,6 +58,7 @@ export class Transport {
       // Phoenix's authToken offers ["phoenix", "base64url.bearer.phx.<token>"]; we answer "phoenix".
       handleProtocols: (protocols) => (protocols.has('phoenix') ? 'phoenix' : false),
     });
+    this.longPoll = options.longPoll ? new LongPollEndpoint(options, log, host) : null;
     const dir = options.staticDir;
     this.statics = dir ? import('sirv').then(({ default: sirv }) => sirv(dir, { single: true, dev: false, etag: true })) : undefined;
     // A failure shows on the first request (a 500 and an error logged); this only keeps it from going unhandled.
@@ -63,7 +68,9 @@ export class Transport {
   /** Creates an HTTP server and listens on it. */
   listen(port: number, host: string): Promise<Address> {
     if (this.httpServer) return Promise.reject(new Error('this PlumeServer is already serving: call close() first, or create another PlumeServer'));
-    const server = createServer((req, res) => this.request(req, res));
+    const server = createServer((req, res) => {
+      if (!this.handle(req, res)) this.serveStatic(req, res);
+    });
     this.ownsHttp = true;
     this.attach(server);
     return new Promise((resolve, reject) => {
@@ -88,6 +95,7 @@ export class Transport {
   /** Stops accepting and closes the HTTP server if it is ours. */
   close(): Promise<void> {
     this.wss.close();
+    this.longPoll?.close();
     const server = this.httpServer;
     if (!server || !this.ownsHttp) return Promise.resolve();
     return new Promise((resolve) => {
@@ -96,14 +104,33 @@ export class Transport {
     });
   }
 
-  private request(req: IncomingMessage, res: ServerResponse): void {
-    const path = (req.url ?? '/').split('?')[0];
+  /**
+   * Answers the requests that are Plume's (`/health`, `/ready`, long-poll) and
+   * returns true; returns false for any other, which the caller answers.
+   */
+  handle(req: IncomingMessage, res: ServerResponse): boolean {
+    let url: URL;
+    try {
+      url = new URL(req.url ?? '/', 'http://localhost');
+    } catch {
+      // Not ours to judge: the caller answers a request line it cannot parse.
+      return false;
+    }
+    const path = url.pathname;
     if ((path === '/health' || path === '/ready') && (req.method === 'GET' || req.method === 'HEAD')) {
       const body = path === '/health' ? this.host.health() : this.host.ready();
       res.writeHead(path === '/ready' && !body.ready ? 503 : 200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
       res.end(JSON.stringify(body));
-      return;
+      return true;
     }
+    if (this.longPoll && path === `${this.options.path}/longpoll`) {
+      this.longPoll.handle(req, res, url);
+      return true;
+    }
+    return false;
+  }
+
+  private serveStatic(req: IncomingMessage, res: ServerResponse): void {
     if (this.statics) {
       this.statics.then(
         (serve) => serve(req, res, () => notFound(res)),

@@ -10,6 +10,7 @@
  */
 import { sha256 } from '@noble/hashes/sha2.js';
 import { SIGNATURE_DOMAIN } from '../protocol';
+import { fromBase64 } from '../base64';
 
 /** A server public key, as the join reply carries it. */
 export interface PublicKeyInfo {
@@ -26,13 +27,6 @@ export interface Signature {
 }
 
 const encoder = new TextEncoder();
-
-function fromBase64url(text: string): Uint8Array<ArrayBuffer> {
-  const binary = atob(text.replace(/-/g, '+').replace(/_/g, '/'));
-  const bytes = new Uint8Array(binary.length);
-  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
-  return bytes;
-}
 
 function concat(...parts: Uint8Array[]): Uint8Array<ArrayBuffer> {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
@@ -60,7 +54,7 @@ export class Verifier {
     this.keys.clear();
     for (const key of keys) {
       if (key.alg !== 'Ed25519' || typeof key.x !== 'string') continue;
-      this.keys.set(key.kid, this.subtle.importKey('raw', fromBase64url(key.x), { name: 'Ed25519' }, false, ['verify']).catch(() => null));
+      this.keys.set(key.kid, this.subtle.importKey('raw', fromBase64(key.x), { name: 'Ed25519' }, false, ['verify']).catch(() => null));
     }
   }
 
@@ -73,14 +67,14 @@ export class Verifier {
       // signature check, once per batch, goes to WebCrypto.
       let hash = sha256(concat(new Uint8Array([0]), typeof content === 'string' ? encoder.encode(content) : content));
       for (const step of signature.p ?? []) {
-        const sibling = fromBase64url(step.slice(1));
+        const sibling = fromBase64(step.slice(1));
         hash = sha256(step[0] === 'L' ? concat(new Uint8Array([1]), sibling, hash) : concat(new Uint8Array([1]), hash, sibling));
       }
       const rootKey = `${signature.k}:${signature.s}:${String.fromCharCode(...hash)}`;
       // The messages of one batch arrive together: they share one verification, finished or under way.
       let check = this.verified.get(rootKey);
       if (!check) {
-        check = this.subtle.verify({ name: 'Ed25519' }, key, fromBase64url(signature.s), concat(encoder.encode(SIGNATURE_DOMAIN), hash));
+        check = this.subtle.verify({ name: 'Ed25519' }, key, fromBase64(signature.s), concat(encoder.encode(SIGNATURE_DOMAIN), hash));
         this.remember(rootKey, check);
       }
       return await check;
