@@ -5,7 +5,7 @@
  * Not responsible for the page: it reports to handlers that `main.ts` wires
  * to the views.
  */
-import { Socket, type SocketState } from 'plume';
+import { Socket, type SocketState, type TransportKind } from 'plume';
 import { durable } from 'plume/durable';
 import { mesh } from 'plume/mesh';
 import { Directory } from './directory';
@@ -16,7 +16,8 @@ import { Room, type MessageChange } from './room';
 export type Connection = 'connected' | 'connecting' | 'reconnecting' | 'offline';
 
 export interface ChatHandlers {
-  connection(state: Connection): void;
+  /** The connection as shown changed, or the transport under it (long-poll where WebSockets are blocked). */
+  connection(state: Connection, transport: TransportKind): void;
   message(room: Room, message: ChatMessage, change: MessageChange): void;
   /** A room was joined or stopped being joined. */
   joinedChanged(room: Room): void;
@@ -42,6 +43,7 @@ export class Chat {
   private currentName: string;
   private wasConnected = false;
   private shown: Connection = 'connecting';
+  private shownTransport: TransportKind = 'websocket';
   /** True during `rename()`'s disconnect and connect, which the person should see as "connecting". */
   private renaming = false;
 
@@ -131,9 +133,11 @@ export class Chat {
     // again); to the person it stays offline until the network is back.
     if (next !== 'connected' && !navigator.onLine) next = 'offline';
     if (next === 'connected') this.wasConnected = true;
-    if (next === this.shown) return;
+    const transport = this.socket.transport;
+    if (next === this.shown && transport === this.shownTransport) return;
     this.shown = next;
-    this.handlers.connection(next);
+    this.shownTransport = transport;
+    this.handlers.connection(next, transport);
   }
 }
 

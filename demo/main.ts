@@ -43,8 +43,8 @@ const presence = new PresenceView(app, () => chat?.name ?? '', avatars);
 const meshPanel = new MeshPanel(app, avatars);
 
 const handlers: ChatHandlers = {
-  connection: (state) => {
-    status.show(state);
+  connection: (state, transport) => {
+    status.show(state, transport);
     presence.setConnection(state);
   },
   message: messageChanged,

@@ -80,7 +80,8 @@ export class LongPoll implements WebSocketLike {
     this.timeoutMs = options.requestTimeoutMs ?? 20_000;
     const given = options.fetch ?? (globalThis as { fetch?: typeof fetch }).fetch;
     if (!given) throw new Error('no global fetch for long-poll: pass `fetch` in the LongPoll options');
-    this.fetch = given;
+    // Bound: a browser's fetch called as another object's method throws "Illegal invocation".
+    this.fetch = options.fetch ?? given.bind(globalThis);
     // As a WebSocket does, the session opens after the caller set its handlers.
     setTimeout(() => void this.poll(), 0);
   }

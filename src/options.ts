@@ -56,16 +56,18 @@ export interface SocketOptions {
   transport?: TransportFactory;
   /**
    * Long-poll where WebSockets cannot be opened (PROTOCOL.md §1, Long-poll):
-   * when a WebSocket has not opened after this long, or two in a row closed
-   * before opening (or within 5 s of opening, without a close code), the
+   * when a WebSocket has not opened after this long, or two in a row failed
+   * to open (closed without a close code before, or within 5 s of, opening;
+   * five in a row once a WebSocket has worked on this socket), the
    * socket connects over HTTP long-polling instead; every guarantee holds
-   * there too. While on long-poll it tries a WebSocket again every
-   * `webSocketRetryMs` and moves back to it when one opens. `false` never
+   * there too. While on long-poll it tries a WebSocket again (after 5 s,
+   * then at doubling intervals up to `webSocketRetryMs`) and moves back to
+   * it when one opens. `false` never
    * falls back. Default 4000 with the default `transport`; with a `transport`
    * of your own, off unless set.
    */
   longPollFallbackMs?: number | false;
-  /** While on long-poll, how often a WebSocket is tried again (ms). Default 30000. */
+  /** While on long-poll, the longest wait between tries of a WebSocket (ms). Default 30000. */
   webSocketRetryMs?: number;
   /** Creates the long-poll transport. Default: {@link LongPoll} over the global `fetch`. */
   longPoll?: TransportFactory;

@@ -235,3 +235,123 @@ describe('Socket', () => {
     expect(socket.state).toBe('open');
   });
 });
+
+describe('Socket transport choice (long-poll fallback)', () => {
+  let polls: FakeTransport;
+  beforeEach(() => {
+    polls = new FakeTransport();
+  });
+  function fallbackSocket(): Socket {
+    return makeSocket({ longPollFallbackMs: 4_000, webSocketRetryMs: 30_000, longPoll: polls.factory, reconnect: { baseMs: 100, maxMs: 100 } });
+  }
+  /** Runs the reconnect timer and lets the token promise settle. */
+  async function retry(): Promise<void> {
+    clock.advance(100);
+    await flushMicrotasks();
+  }
+
+  it('falls back after two WebSockets fail to open (1006), and says so in state changes', async () => {
+    const socket = fallbackSocket();
+    socket.connect();
+    await flushMicrotasks();
+    transport.last.drop(1006);
+    await retry();
+    expect(polls.sockets).toHaveLength(0);
+    transport.last.drop(1006);
+    await retry();
+    expect(transport.sockets).toHaveLength(2);
+    expect(polls.sockets).toHaveLength(1);
+    expect(socket.transport).toBe('longpoll');
+    polls.last.open();
+    expect(changes.at(-1)).toMatchObject({ to: 'open', transport: 'longpoll' });
+  });
+
+  it('does not count closes with a code (the server answered) as failures to open', async () => {
+    const socket = fallbackSocket();
+    socket.connect();
+    await flushMicrotasks();
+    for (let i = 0; i < 4; i++) {
+      transport.last.drop(1011, 'held');
+      await retry();
+    }
+    expect(polls.sockets).toHaveLength(0);
+    expect(socket.transport).toBe('websocket');
+  });
+
+  it('falls back when a WebSocket hangs for longPollFallbackMs', async () => {
+    const socket = fallbackSocket();
+    socket.connect();
+    await flushMicrotasks();
+    clock.advance(4_000);
+    await flushMicrotasks();
+    expect(socket.transport).toBe('longpoll');
+    expect(polls.sockets).toHaveLength(1);
+    expect(transport.last.closedWith).not.toBeNull();
+  });
+
+  it('after a WebSocket has worked, takes five failures (a restarting server), and no hanging timer', async () => {
+    const socket = fallbackSocket();
+    socket.connect();
+    await flushMicrotasks();
+    transport.last.open();
+    clock.advance(6_000);
+    transport.last.drop(1006);
+    for (let i = 0; i < 4; i++) {
+      await retry();
+      transport.last.drop(1006);
+    }
+    expect(polls.sockets).toHaveLength(0);
+    await retry();
+    clock.advance(5_000); // past the hanging timer, which is off now
+    transport.last.drop(1006);
+    await retry();
+    expect(polls.sockets).toHaveLength(1);
+    expect(socket.transport).toBe('longpoll');
+  });
+
+  it('goes back to a WebSocket when long-poll fails to open too (whichever gets through first wins)', async () => {
+    const socket = fallbackSocket();
+    socket.connect();
+    await flushMicrotasks();
+    transport.last.drop(1006);
+    await retry();
+    transport.last.drop(1006);
+    await retry();
+    polls.last.drop(1006);
+    await retry();
+    expect(socket.transport).toBe('websocket');
+    expect(transport.sockets).toHaveLength(3);
+    transport.last.drop(1006);
+    await retry();
+    expect(socket.transport).toBe('longpoll');
+  });
+
+  it('on long-poll, probes a WebSocket after 5 s, then at doubling waits, and moves to it once one opens', async () => {
+    const socket = fallbackSocket();
+    socket.connect();
+    await flushMicrotasks();
+    clock.advance(4_000);
+    await flushMicrotasks();
+    polls.last.open();
+    const before = transport.sockets.length;
+    clock.advance(5_000);
+    await flushMicrotasks();
+    expect(transport.sockets).toHaveLength(before + 1);
+    transport.last.drop(1006); // the probe fails: stay
+    expect(socket.state).toBe('open');
+    clock.advance(9_999);
+    await flushMicrotasks();
+    expect(transport.sockets).toHaveLength(before + 1);
+    clock.advance(1);
+    await flushMicrotasks();
+    expect(transport.sockets).toHaveLength(before + 2);
+    const probe = transport.last;
+    probe.open();
+    expect(probe.closedWith?.code).toBe(1000);
+    expect(polls.last.closedWith).not.toBeNull();
+    await flushMicrotasks();
+    expect(socket.transport).toBe('websocket');
+    transport.last.open();
+    expect(changes.slice(-3).map((c) => `${c.to}:${c.transport}`)).toEqual(['reconnecting:websocket', 'connecting:websocket', 'open:websocket']);
+  });
+});

@@ -60,6 +60,15 @@ const STABLE_MS = 5_000;
 /** WebSockets in a row that failed to open before the socket falls back to long-poll. */
 const FAILED_OPENS_BEFORE_FALLBACK = 2;
 
+/**
+ * The same, once a WebSocket has worked on this socket: failures then more
+ * likely mean a server restarting than a network that blocks WebSockets.
+ */
+const FAILED_OPENS_AFTER_WORKING = 5;
+
+/** While on long-poll, the first WebSocket probe comes this soon (ms); the next ones wait twice as long each, up to `webSocketRetryMs`. */
+const FIRST_PROBE_MS = 5_000;
+
 /** The close code of a connection lost without a close frame. */
 const ABNORMAL = 1006;
 
@@ -88,12 +97,16 @@ export class Socket {
   private kind: TransportKind = 'websocket';
   /** WebSockets in a row that failed to open (or dropped right after), toward falling back to long-poll. */
   private failedOpens = 0;
+  /** True once a WebSocket stayed open here: falling back then takes more failures, and no hanging timer. */
+  private webSocketsWork = false;
   /** When the current transport opened, or null while it has not. */
   private openedAt: number | null = null;
   private fallbackTimer: TimerHandle | null = null;
   /** While on long-poll: the next try of a WebSocket, and the one being tried. */
   private probeTimer: TimerHandle | null = null;
   private probe: WebSocketLike | null = null;
+  /** The wait before the next probe: 5 s at first, doubling up to `webSocketRetryMs`. */
+  private probeDelay = FIRST_PROBE_MS;
   private refCount = 0;
   private wanted = false;
   private readonly channelsByTopic = new Map<string, Set<Channel>>();
@@ -234,7 +247,10 @@ export class Socket {
     this.abandonTransport(reason);
     const generation = ++this.generation;
     this.transition('connecting', reason);
-    this.connectTimer = this.options.clock.setTimeout(() => this.lost(generation, 'connect timeout'), this.options.timeoutMs);
+    this.connectTimer = this.options.clock.setTimeout(() => {
+      if (generation === this.generation) this.countFailedOpen(ABNORMAL);
+      this.lost(generation, 'connect timeout');
+    }, this.options.timeoutMs);
     const token = this.options.token;
     Promise.resolve(token?.()).then(
       (value) => generation === this.generation && this.createTransport(generation, value),
@@ -259,7 +275,7 @@ export class Socket {
     }
     this.ws = ws;
     this.openedAt = null;
-    if (this.kind === 'websocket' && longPollFallbackMs !== null) {
+    if (this.kind === 'websocket' && longPollFallbackMs !== null && !this.webSocketsWork) {
       // A proxy that swallows the upgrade leaves the WebSocket hanging: long-poll may get through.
       this.fallbackTimer = clock.setTimeout(() => generation === this.generation && this.fallBack(`no WebSocket after ${longPollFallbackMs} ms`), longPollFallbackMs);
     }
@@ -339,28 +355,39 @@ export class Socket {
    */
   private countFailedOpen(code: number): void {
     if (this.options.longPollFallbackMs === null) return;
-    const failed = this.openedAt === null ? !FATAL[code] : code === ABNORMAL && this.options.clock.now() - this.openedAt < STABLE_MS;
+    const lasted = this.openedAt === null ? 0 : this.options.clock.now() - this.openedAt;
+    if (this.kind === 'websocket' && lasted >= STABLE_MS) this.webSocketsWork = true;
+    // A browser reports a WebSocket it could not open (a refused upgrade too) as 1006 without a close frame.
+    const failed = code === ABNORMAL && lasted < STABLE_MS;
+    const threshold = this.webSocketsWork ? FAILED_OPENS_AFTER_WORKING : FAILED_OPENS_BEFORE_FALLBACK;
     if (this.kind === 'longpoll') {
       if (failed && this.openedAt === null) {
         this.kind = 'websocket';
-        this.failedOpens = FAILED_OPENS_BEFORE_FALLBACK - 1;
+        this.failedOpens = threshold - 1;
       }
       return;
     }
     this.failedOpens = failed ? this.failedOpens + 1 : 0;
-    if (this.failedOpens >= FAILED_OPENS_BEFORE_FALLBACK) this.kind = 'longpoll';
+    if (this.failedOpens >= threshold) this.useLongPoll();
   }
 
   /** The WebSocket did not open in time: long-poll now, without waiting for backoff. */
   private fallBack(reason: string): void {
+    this.useLongPoll();
+    this.openTransport(`${reason}: trying long-poll`);
+  }
+
+  private useLongPoll(): void {
     this.kind = 'longpoll';
     this.failedOpens = 0;
-    this.openTransport(`${reason}: trying long-poll`);
+    this.probeDelay = Math.min(FIRST_PROBE_MS, this.options.webSocketRetryMs);
   }
 
   /** While on long-poll, a WebSocket is tried again now and then; when one opens, the socket moves to it. */
   private scheduleProbe(): void {
     const { clock, webSocketRetryMs, timeoutMs } = this.options;
+    const delay = this.probeDelay;
+    this.probeDelay = Math.min(delay * 2, webSocketRetryMs);
     this.probeTimer = clock.setTimeout(() => {
       this.probeTimer = null;
       const generation = this.generation;
@@ -386,7 +413,7 @@ export class Socket {
         };
         probe.onerror = () => {};
       }, () => generation === this.generation && this.scheduleProbe());
-    }, webSocketRetryMs);
+    }, delay);
   }
 
   /** A probe WebSocket opened (move to WebSockets: channels rejoin and recover), or did not (stay). */

@@ -5,7 +5,7 @@
 import { afterEach } from 'vitest';
 import { Socket as PhoenixSocket } from 'phoenix';
 import WebSocket from 'ws';
-import { Socket, type SocketOptions, type StateChange, type WebSocketLike } from '../src/index';
+import { Socket, type SocketOptions, type SocketStateChange, type WebSocketLike } from '../src/index';
 import { deadline, DEADLINE_MS } from './waiting';
 
 /**
@@ -41,8 +41,8 @@ export function usePhoenixClients(): (url: string, params?: Record<string, strin
 }
 
 /** Resolves with the first state change matching `predicate`. */
-export function nextState(socket: Socket, predicate: (change: StateChange) => boolean, ms = DEADLINE_MS): Promise<StateChange> {
-  return deadline(ms, 'a socket state change', new Promise<StateChange>((resolve) => {
+export function nextState(socket: Socket, predicate: (change: SocketStateChange) => boolean, ms = DEADLINE_MS): Promise<SocketStateChange> {
+  return deadline(ms, 'a socket state change', new Promise<SocketStateChange>((resolve) => {
     const off = socket.onStateChange((change) => {
       if (!predicate(change)) return;
       off();

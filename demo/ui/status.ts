@@ -2,8 +2,10 @@
  * The connection indicator in the header, the banner shown while not
  * connected, and the count of our messages waiting to be sent. The
  * indicator and the banner carry `data-state` (`connected`, `connecting`,
- * `reconnecting`, `offline`); the count carries `data-count`.
+ * `reconnecting`, `offline`), the indicator also `data-transport`
+ * (`websocket`, `longpoll`); the count carries `data-count`.
  */
+import type { TransportKind } from 'plume';
 import type { Connection } from '../chat';
 import { h } from './dom';
 
@@ -57,11 +59,16 @@ export class StatusView {
     indicator.before(this.waitingBadge);
   }
 
-  show(state: Connection): void {
+  show(state: Connection, transport: TransportKind = 'websocket'): void {
     this.state = state;
     this.indicator.dataset.state = state;
-    this.label.textContent = LABELS[state];
-    this.indicator.title = `Connection: ${LABELS[state]}`;
+    this.indicator.dataset.transport = transport;
+    // Long-poll is worth a word: it works, but this network blocks WebSockets (slower, more requests).
+    const polling = state === 'connected' && transport === 'longpoll';
+    this.label.textContent = polling ? `${LABELS[state]} · long-poll` : LABELS[state];
+    this.indicator.title = polling
+      ? 'Connection: connected over HTTP long-polling, because this network blocks WebSockets. WebSockets are tried again every 30 seconds.'
+      : `Connection: ${LABELS[state]}`;
     this.banner.dataset.state = state;
     this.banner.hidden = state === 'connected';
     this.refreshBanner();
