@@ -7,7 +7,7 @@
  * `transport.ts`; protocol handling per socket in `connection.ts`.
  */
 import { randomBytes } from 'node:crypto';
-import type { IncomingMessage, Server as HttpServer } from 'node:http';
+import type { IncomingMessage, Server as HttpServer, ServerResponse } from 'node:http';
 import type { WebSocket } from 'ws';
 import { CLOSE, TAB_PARAM, VSN, isPayload, isReservedEvent, type Payload } from '../src/protocol';
 import { authenticate, Refusal, type ConnectHook } from './auth/connect';
@@ -36,6 +36,11 @@ import { textBytes } from './wire/frame';
 import { WriteScheduler } from './transport/outbound';
 import { WebSocketClient, closeReason } from './transport/websocket';
 import { Transport, type Address } from './transport/http';
+import { newCounters } from './metrics/counters';
+import { newEngineTimings, timedLog, type EngineTimings } from './metrics/engine-timing';
+import { listenMetrics, type MetricsPort } from './metrics/port';
+import { metricsSource } from './metrics/source';
+import { HttpApi } from './http/api';
 
 /** What `disconnect` and `sockets()` describe of a socket. */
 export interface SocketInfo {
@@ -65,8 +70,10 @@ export class PlumeServer implements ConnectionHost {
   readonly mesh: MeshRegistry | null;
   /** What tokens are verified with (it caches a JWK Set), or null in dev mode. */
   readonly verifier: TokenVerifier | null;
-  /** Frames and bytes this server has sent, for monitoring and benchmarks. */
-  readonly counters = { frames: 0, bytes: 0 };
+  /** What this server counted since start (frames and bytes both ways, joins, broadcasts, ...): `/metrics` reads them. */
+  readonly counters = newCounters();
+  /** Where `/metrics` is served on a port of its own (`metricsPort`), once listening; else null. */
+  metricsUrl: string | null = null;
   /** @internal Writes every socket's frames of a turn at its end (and signs the turn's batch first). */
   readonly writes = new WriteScheduler();
   /** @internal The frame whose push is being handled: a broadcast of what the client sent reuses its text. */
@@ -76,6 +83,16 @@ export class PlumeServer implements ConnectionHost {
   private readonly fanout: Fanout;
   private readonly connections = new Map<string, Connection>();
   private readonly transport: Transport;
+  /** The HTTP API (`/api/*`, with an API key) and `/metrics`. */
+  private readonly api: HttpApi;
+  /** Latency of the engine's publishes and reads, when the engine is outside this process. */
+  private readonly engineTimings: EngineTimings | null;
+  private registry: Promise<{ contentType: string; metrics(): Promise<string> }> | undefined;
+  private metricsPort: MetricsPort | null = null;
+  /** Open WebSockets, until their close handshake ends: `close()` waits for them. */
+  private readonly open = new Set<WebSocket>();
+  /** True from `close()` on: `/ready` answers 503 and nothing new is accepted. */
+  private closing = false;
   private connectHook: ConnectHook | undefined;
   private sweepTimer: ReturnType<typeof setInterval> | undefined;
   private started = false;
@@ -90,7 +107,9 @@ export class PlumeServer implements ConnectionHost {
     this.log = options.logger === false ? silentLogger : options.logger ?? consoleLogger;
     this.engine = (options.engine ?? memoryEngine())({ node: this.options.nodeId, limits: this.options, log: this.log });
     this.pubsub = new PubSub(this.engine.pubsub, (err, topic) => this.reportError(err, `pubsub ${topic}`));
-    this.history = new CoalescedLog(this.engine.log);
+    // Timed only when the engine is outside this process: the memory engine's publish is the fan-out benchmark's path.
+    this.engineTimings = this.engine.name === 'memory' ? null : newEngineTimings();
+    this.history = this.engineTimings ? timedLog(new CoalescedLog(this.engine.log), this.engineTimings, this.counters) : new CoalescedLog(this.engine.log);
     this.once = new AtMostOnce(this.engine.dedupe, { onError: (err) => this.reportError(err, 'dedupe store') });
     this.mesh = this.options.mesh ? new MeshRegistry(this.options.mesh, this.log) : null;
     this.fanout = new Fanout(this.pubsub, this.history, this.mesh, this.writes, (err, context) => this.reportError(err, context));
@@ -98,10 +117,18 @@ export class PlumeServer implements ConnectionHost {
       graceMs: this.options.presenceGraceMs, coalesceMs: this.options.presenceCoalesceMs, nodes: this.engine.nodes, limits: this.options.presenceLimits,
       onError: (err) => this.engine.health().ready && this.reportError(err, 'presence node registry'),
     });
+    this.api = new HttpApi({
+      nodeId: this.options.nodeId, maxPayloadBytes: this.options.maxPayloadBytes, historyPageSize: this.options.historyPageSize, history: this.history,
+      broadcast: (topic, event, payload, options) => this.broadcast(topic, event, payload, options),
+      topics: () => this.fanout.topicSizes(),
+      presence: (topic) => this.presence.list(topic),
+      disconnectUser: (user, reason) => this.disconnect((s) => s.assigns.userId === user, CLOSE.normal, reason),
+    }, this.options.ops, this.log, () => this.renderMetrics());
     this.transport = new Transport(this.options, this.log, {
       accept: (ws, request, params) => this.accept(ws, request, params),
       health: () => ({ status: 'ok', node: this.pubsub.nodeName, uptimeMs: Math.round(performance.now() - this.bornAt), ...this.stats() }),
-      ready: () => this.engine.health(),
+      ready: () => (this.closing ? { ...this.engine.health(), ready: false, reason: 'shutting down' } : this.engine.health()),
+      http: (req, res) => this.api.handle(req, res),
     });
     const relay = relayChannelFor({ authenticated: this.verifier !== null, join: this.options.relayJoin });
     if (this.options.relay) this.router.add(RELAY_PATTERN, trackOnJoin(relay, this.presence), true);
@@ -146,6 +173,7 @@ export class PlumeServer implements ConnectionHost {
     // Encoded once: history keeps these bytes and every frame of the broadcast is built around them.
     const payloadBytes = source ? source.bytes : textBytes(payloadJson);
     const broadcast: NewBroadcast = { event, payloadJson, payloadBytes, payload, exclude: options.exclude ?? null, user: options.user ?? '' };
+    this.counters.broadcasts++;
     if (options.id !== undefined) broadcast.id = options.id;
     return this.history.publish(topic, broadcast);
   }
@@ -200,11 +228,26 @@ export class PlumeServer implements ConnectionHost {
     return { sockets: this.connections.size, channels, topics: this.fanout.topicCount, framesSent: this.counters.frames, bytesSent: this.counters.bytes, mesh, history, engine: this.engine.health() };
   }
 
-  /** Starts an HTTP server and listens. Port 0 picks a free port. */
+  /** Starts an HTTP server and listens (and on `metricsPort`, when set). Port 0 picks a free port. */
   async listen(port = 4000, host = '127.0.0.1'): Promise<Address> {
     if (!this.verifier) this.checkDevMode(host);
     await this.start();
-    return this.transport.listen(port, host);
+    const address = await this.transport.listen(port, host);
+    const metrics = this.options.ops.metrics;
+    if (metrics.where === 'port') {
+      this.metricsPort = await listenMetrics(metrics.port, metrics.host ?? host, (req, res) => this.api.handleMetricsOnly(req, res));
+      this.metricsUrl = this.metricsPort.url;
+    }
+    return address;
+  }
+
+  /**
+   * Answers a request of the HTTP API (`/api/*`) or `GET /metrics`; false when it is neither. For a
+   * server that `attach()`ed to your HTTP server, whose requests are yours: call it from your handler.
+   * @example http.createServer((req, res) => { if (!server.handleHttp(req, res)) app(req, res); });
+   */
+  handleHttp(req: IncomingMessage, res: ServerResponse): boolean {
+    return this.api.handle(req, res);
   }
 
   /** Serves sockets on an existing HTTP server (for example your Express app's). */
@@ -218,13 +261,21 @@ export class PlumeServer implements ConnectionHost {
     this.transport.attach(httpServer);
   }
 
-  /** Graceful shutdown: closes every socket with 1001, then the HTTP server. */
-  async close(): Promise<void> {
+  /**
+   * Graceful shutdown: stops accepting (new connections and upgrades are refused, `/ready` answers 503),
+   * closes every socket with 1001 and waits up to `drainMs` for their close handshakes, then closes the
+   * HTTP server and the engine.
+   */
+  async close(drainMs = 3000): Promise<void> {
+    this.closing = true;
     clearInterval(this.sweepTimer);
+    this.transport.stopAccepting();
     this.disconnect(() => true, CLOSE.goingAway, 'server shutting down');
+    await this.drained(drainMs);
     this.presence.close();
     this.fanout.close();
     await this.transport.close();
+    await this.metricsPort?.close();
     await this.pubsub.close();
     await this.engine.close();
     this.closed = true;
@@ -259,12 +310,32 @@ export class PlumeServer implements ConnectionHost {
   }
 
   removed(connection: Connection): void {
+    this.log.debug?.('socket closed', { socketId: connection.socketId });
     this.connections.delete(connection.socketId);
     this.presence.socketClosed(connection.socketId);
   }
 
   reportError(error: unknown, context: string): void {
     this.log.error(`error in ${context}:`, error);
+  }
+
+  /** Resolves once every WebSocket finished closing, or after `ms`. */
+  private async drained(ms: number): Promise<void> {
+    const deadline = Date.now() + ms;
+    while (this.open.size > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+
+  /** `/metrics`: the registry is built on the first scrape (prom-client loads then). */
+  private async renderMetrics(): Promise<{ contentType: string; text: string }> {
+    this.registry ??= import('./metrics/registry').then(({ createRegistry }) => createRegistry(metricsSource({
+      counters: this.counters, engine: this.engine, engineTimings: this.engineTimings, fanout: this.fanout, presence: this.presence, mesh: this.mesh, api: this.api,
+      sockets: () => {
+        const { sockets, channels } = this.stats();
+        return { sockets, channels };
+      },
+    })));
+    const registry = await this.registry;
+    return { contentType: registry.contentType, text: await registry.metrics() };
   }
 
   /** Dev mode serves on loopback only, unless `dev: true` (PROTOCOL.md §8, dev mode). */
@@ -325,7 +396,12 @@ export class PlumeServer implements ConnectionHost {
   private accept(ws: WebSocket, request: IncomingMessage, params: Record<string, string>): void {
     const vsn = params.vsn ?? VSN;
     if (!/^2\.\d+\.\d+$/.test(vsn)) return ws.close(CLOSE.badFrame, closeReason(`unsupported vsn ${vsn.slice(0, 20)}: use 2.0.0`));
+    if (this.closing) return ws.close(CLOSE.goingAway, closeReason('server shutting down'));
     const socketId = randomBytes(9).toString('base64url');
+    this.counters.connections++;
+    this.open.add(ws);
+    ws.once('close', () => this.open.delete(ws));
+    this.log.debug?.('socket opened', { socketId, remote: request.socket.remoteAddress, plume: params.plume === '1' });
     const transport = new WebSocketClient(ws, request.socket, this.options.maxBufferedBytes, this.writes);
     const connection = new Connection(transport, this, socketId, params.plume === '1', Date.now());
     this.connections.set(socketId, connection);

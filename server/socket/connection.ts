@@ -17,6 +17,7 @@ import { ChannelTable } from '../channels/table';
 import { UNAVAILABLE, type BroadcastLog, type Position, type StoredBroadcast } from '../engine/engine';
 import type { AtMostOnce, Outcome } from './at-most-once';
 import type { ResolvedOptions } from '../options';
+import type { ServerCounters } from '../metrics/counters';
 import type { FrameJson } from '../wire/frame-json';
 import type { ClientTransport } from '../transport/client';
 import { closeReason } from '../transport/websocket';
@@ -47,8 +48,8 @@ export interface ConnectionHost {
   readonly mesh: MeshRegistry | null;
   /** What tokens are verified with, or null in dev mode (for `plume:token`). */
   readonly verifier: TokenVerifier | null;
-  /** Frames and bytes sent, across sockets. */
-  readonly counters: { frames: number; bytes: number };
+  /** What the server counts (frames and bytes both ways, joins, ...), read by `/metrics`. */
+  readonly counters: ServerCounters;
   /** The frame in hand while a push's handler runs (`frame-json.ts`). */
   readonly frameJson: FrameJson;
   ephemeral(instance: ChannelInstance, payload: Payload): Reply;
@@ -96,7 +97,10 @@ export class Connection implements ChannelHost {
     transport.listen({
       received: (data, binary) => this.receive(data, binary),
       ended: () => this.cleanup(),
-      overflowed: () => this.close(CLOSE.slowConsumer, 'slow consumer'),
+      overflowed: () => {
+        this.host.counters.slowConsumerCuts++;
+        this.close(CLOSE.slowConsumer, 'slow consumer');
+      },
     });
   }
 
@@ -181,6 +185,8 @@ export class Connection implements ChannelHost {
   private receive(data: Buffer, isBinary: boolean): void {
     if (this.state === 'closed') return;
     if (isBinary) return this.close(CLOSE.unsupportedData, 'binary frames are not supported');
+    this.host.counters.framesIn++;
+    this.host.counters.bytesIn += data.length;
     this.lastSeen = Date.now();
     if (this.state === 'authenticating') {
       if ((this.pending ??= []).push(data) > MAX_PENDING_FRAMES) this.close(CLOSE.badFrame, 'too many frames before authentication');
@@ -286,6 +292,7 @@ export class Connection implements ChannelHost {
     }
     const plan = await planJoin(this.host.history, message.topic, message.meta, this.host.options.historyLimit, this.host.options.maxBufferedBytes / 2);
     if (!instance.joined) return;
+    if (message.meta?.since !== undefined) this.host.counters[plan.meta.recovered ? 'recovered' : 'notRecovered']++;
     const mesh = instance.meshCapable ? this.host.mesh : null;
     this.reply(message, reply, mesh ? { ...plan.meta, member: this.socketId, keys: mesh.keys() } : { ...plan.meta });
     this.host.replay(instance, plan.meta.epoch, plan.entries);
@@ -323,6 +330,7 @@ export class Connection implements ChannelHost {
     // older socket of this user (or another node) keeps the frames behind it waiting, so the sender's order holds.
     instance.inOrder((release) => this.host.once.run(key, user, (finish) => instance.handleNow(event, payload, id, finish), (outcome, duplicate) => {
       try {
+        if (duplicate) this.host.counters.dedupeHits++;
         this.answer(message, outcome, duplicate, true);
       } finally {
         release();
@@ -410,6 +418,7 @@ export class Connection implements ChannelHost {
   }
 
   private reply(message: Message, reply: Reply, meta?: Meta): void {
+    if (message.event === EVENTS.join) this.host.counters[reply.status === 'ok' ? 'joins' : 'joinRefusals']++;
     const payload = { status: reply.status, response: reply.response };
     this.send(encode({ joinRef: message.joinRef, ref: message.ref, topic: message.topic, event: EVENTS.reply, payload, meta }), true);
   }

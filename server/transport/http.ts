@@ -30,6 +30,8 @@ interface TransportHost {
   health(): Record<string, unknown>;
   /** `GET /ready`: 200 when the server can serve (its engine is reachable), else 503. */
   ready(): { ready: boolean };
+  /** Answers requests of its own first (the HTTP API, `/metrics`); false passes them on. */
+  http?(req: IncomingMessage, res: ServerResponse): boolean;
 }
 
 export class Transport {
@@ -41,6 +43,8 @@ export class Transport {
   private readonly statics: Promise<ReturnType<typeof Sirv>> | undefined;
   private httpServer: HttpServer | undefined;
   private ownsHttp = false;
+  /** Set by `stopAccepting()`: upgrades are refused (503) while the server drains. */
+  private accepting = true;
 
   constructor(options: ResolvedOptions, log: Logger, host: TransportHost) {
     this.options = options;
@@ -85,18 +89,29 @@ export class Transport {
     server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.upgrade(req, socket, head));
   }
 
+  /**
+   * The first step of a graceful shutdown: no new connections (our HTTP server stops listening; the
+   * open ones stay until `close()`), and upgrades on any connection are refused with 503.
+   */
+  stopAccepting(): void {
+    this.accepting = false;
+    if (this.ownsHttp) this.httpServer?.close();
+  }
+
   /** Stops accepting and closes the HTTP server if it is ours. */
   close(): Promise<void> {
     this.wss.close();
     const server = this.httpServer;
     if (!server || !this.ownsHttp) return Promise.resolve();
     return new Promise((resolve) => {
-      server.close(() => resolve());
+      if (server.listening) server.close(() => resolve());
+      else resolve();
       server.closeAllConnections();
     });
   }
 
   private request(req: IncomingMessage, res: ServerResponse): void {
+    if (this.host.http?.(req, res)) return;
     const path = (req.url ?? '/').split('?')[0];
     if ((path === '/health' || path === '/ready') && (req.method === 'GET' || req.method === 'HEAD')) {
       const body = path === '/health' ? this.host.health() : this.host.ready();
@@ -126,6 +141,7 @@ export class Transport {
       // A request line we cannot parse is refused like any unknown path.
       return refuse(socket, 400, 'Bad Request');
     }
+    if (!this.accepting) return refuse(socket, 503, 'Service Unavailable');
     if (url.pathname !== `${this.options.path}/websocket`) {
       // Another upgrade handler on a shared HTTP server may own this path.
       if (this.ownsHttp) refuse(socket, 404, 'Not Found');
