@@ -271,8 +271,8 @@ export class PlumeServer implements ConnectionHost {
     clearInterval(this.sweepTimer);
     this.transport.stopAccepting();
     this.disconnect(() => true, CLOSE.goingAway, 'server shutting down');
-    await this.drained(drainMs);
     this.presence.close();
+    await this.drained(drainMs);
     this.fanout.close();
     await this.transport.close();
     await this.metricsPort?.close();
