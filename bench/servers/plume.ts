@@ -10,7 +10,8 @@
  * `--mesh off` starts it with `mesh: false`, so nothing is ever signed (the
  * signing-cost part of `npm run bench:mesh` compares the two);
  * `--mesh-min-relayed N` sets `mesh.minRelayed` (the part's pure signing
- * cost relays to a single member).
+ * cost relays to a single member). `--api-key K` turns the HTTP API on, with
+ * its rate limit off (the HTTP publish part of `npm run bench`).
  */
 import { PlumeServer, ok, type ChannelHandler } from '../../server/index';
 import { portArgument, serveControl } from './control';
@@ -19,7 +20,8 @@ const relay = process.argv.includes('--relay');
 const argument = (name: string) => (process.argv.includes(name) ? process.argv[process.argv.indexOf(name) + 1] : undefined);
 const meshOff = argument('--mesh') === 'off';
 const minRelayed = argument('--mesh-min-relayed');
-const server = new PlumeServer({ logger: false, relay, mesh: meshOff ? false : minRelayed ? { minRelayed: Number(minRelayed) } : true });
+const apiKey = argument('--api-key');
+const server = new PlumeServer({ logger: false, relay, mesh: meshOff ? false : minRelayed ? { minRelayed: Number(minRelayed) } : true, ...(apiKey ? { apiKey, apiRateLimit: false } : {}) });
 if (!relay) server.channel('room:*', { join: () => ok() });
 const publish: ChannelHandler = {
   handleIn(_event, payload) {
