@@ -35,8 +35,8 @@ const HELP = `Usage: npm run bench -- [options]
   --window <n>           deliveries in flight in the fan-out test (default 20000)
   --warmup <ms>          fan-out warm-up before the measured window (default 1000; 10000 measures Plume with full histories)
   --scenario <list>      fan-out scenarios to run, by number 1-4 as in the table (default: all)
-  --readme               also replace the results block in README.md (between the bench markers)
-  --render               measure nothing: rewrite latest.md, latest.svg (and README.md with --readme) from latest.json
+  --readme               also replace the results block in bench/README.md (between the bench markers)
+  --render               measure nothing: rewrite latest.md, latest.svg (and bench/README.md with --readme) from latest.json
   -h, --help             show this help`;
 
 const PARTS = ['fanout', 'latency', 'memory', 'cold', 'http'];
@@ -159,7 +159,7 @@ async function main() {
   if (config.readme && !config.render && !fullRun(config)) throw new Error('--readme needs a full run (no --only, no --quick, no --warmup), or --render');
   if (config.render) {
     const results = JSON.parse(readFileSync(join(ROOT, 'bench', 'results', 'latest.json'), 'utf8'));
-    console.log(`${publish(results, config.readme)}\n\n[bench] rewrote bench/results/latest.{md,svg}${config.readme ? ' and README.md' : ''} from latest.json`);
+    console.log(`${publish(results, config.readme)}\n\n[bench] rewrote bench/results/latest.{md,svg}${config.readme ? ' and bench/README.md' : ''} from latest.json`);
     return;
   }
   const limitNote = ensureFiles(config);
@@ -275,23 +275,24 @@ async function main() {
   writeFileSync(join(ROOT, stamped), json);
   if (!fullRun(config)) {
     // A partial or quick run must not replace the published figures with fewer or rougher ones.
-    console.log(`\n${render(results)}\n\n[bench] wrote ${stamped} (a partial or --quick run: latest.* and README.md untouched)`);
+    console.log(`\n${render(results)}\n\n[bench] wrote ${stamped} (a partial or --quick run: latest.* and bench/README.md untouched)`);
     return;
   }
   writeFileSync(join(dir, 'latest.json'), json);
   const text = publish(results, config.readme);
-  console.log(`\n${text}\n\n[bench] wrote ${stamped} and bench/results/latest.{json,svg,md}${config.readme ? ' and README.md' : ''}`);
+  console.log(`\n${text}\n\n[bench] wrote ${stamped} and bench/results/latest.{json,svg,md}${config.readme ? ' and bench/README.md' : ''}`);
 }
 
 /** Replaces the block between the bench markers in README.md. */
+/** Replaces the results block of bench/README.md (the main README's Performance section summarizes it). */
 function updateReadme(text) {
-  const file = join(ROOT, 'README.md');
+  const file = join(ROOT, 'bench', 'README.md');
   const readme = readFileSync(file, 'utf8');
   const begin = '<!-- bench:begin -->';
   const end = '<!-- bench:end -->';
   const from = readme.indexOf(begin);
   const to = readme.indexOf(end);
-  if (from === -1 || to < from) throw new Error(`README.md has no ${begin} … ${end} block to replace`);
+  if (from === -1 || to < from) throw new Error(`bench/README.md has no ${begin} … ${end} block to replace`);
   writeFileSync(file, `${readme.slice(0, from + begin.length)}\n${text}\n${readme.slice(to)}`);
 }
 
