@@ -9,11 +9,18 @@
  * - the demo imports the client as `plume`, `plume/durable` and `plume/mesh`
  *   (the aliases below; tsconfig has the matching `paths` entries), so the
  *   demo reads like an app using the package.
+ * - dev only: with PLUME_API_KEY set (`npm start` makes one per run), `/api/*`
+ *   and `/metrics` are proxied too, and the proxy adds the key, so the live
+ *   dashboard (`/dashboard.html`) reads them without the key ever reaching
+ *   the browser. The dashboard is not part of the production build.
  */
 import { fileURLToPath } from 'node:url';
-import { defineConfig } from 'vite';
+import { defineConfig, type ProxyOptions } from 'vite';
 
 const clientEntry = fileURLToPath(new URL('./src/index.ts', import.meta.url));
+const plume = process.env.PLUME_SERVER_URL ?? 'http://127.0.0.1:4000';
+const apiKey = process.env.PLUME_API_KEY;
+const withKey: ProxyOptions = { target: plume, headers: { authorization: `Bearer ${apiKey}` } };
 
 export default defineConfig({
   root: fileURLToPath(new URL('./demo', import.meta.url)),
@@ -28,7 +35,8 @@ export default defineConfig({
   build: { outDir: 'dist', emptyOutDir: true },
   server: {
     proxy: {
-      '/socket': { target: process.env.PLUME_SERVER_URL ?? 'http://127.0.0.1:4000', ws: true },
+      '/socket': { target: plume, ws: true },
+      ...(apiKey ? { '^/api/': withKey, '^/metrics$': withKey } : {}),
     },
   },
 });

@@ -7,6 +7,8 @@
  *   2. broadcast latency at a fixed offered rate (a fraction of Socket.IO's maximum)
  *   3. idle memory per connection at 10,000 connections
  *   4. cold start: spawn to first accepted join
+ *   5. HTTP publish (Plume alone): broadcasts/s through POST /api/broadcast, one
+ *      message per request and batched, beside the same room fed over a WebSocket
  *
  * Servers run pinned to core 0 and this process (the load generator) to
  * core 1 when `taskset` and two cores exist. Prints a table with ratios and
@@ -21,20 +23,23 @@ import { parseArgs } from 'node:util';
 import { ROOT, installCleanup } from '../scripts/lib/proc.mjs';
 import { CONTENDERS, ORDER } from './lib/contenders.mjs';
 import { coldStart, fanout, latency, memory } from './lib/load.mjs';
+import { httpPart } from './lib/http.mjs';
 import { chart, render } from './lib/report.mjs';
 import { bundleServers, pinning, startServer } from './lib/servers.mjs';
 
 const HELP = `Usage: npm run bench -- [options]
 
-  --only <list>          comma-separated subset of: fanout,latency,memory,cold (default: all)
+  --only <list>          comma-separated subset of: fanout,latency,memory,cold,http (default: all)
   --quick                shorter windows and 2,000 idle connections: a smoke run, not for the README
   --connections <n>      idle connections for the memory test (default 10000)
   --window <n>           deliveries in flight in the fan-out test (default 20000)
   --warmup <ms>          fan-out warm-up before the measured window (default 1000; 10000 measures Plume with full histories)
   --scenario <list>      fan-out scenarios to run, by number 1-4 as in the table (default: all)
-  --readme               also replace the results block in README.md (between the bench markers)
-  --render               measure nothing: rewrite latest.md, latest.svg (and README.md with --readme) from latest.json
+  --readme               also replace the results block in bench/README.md (between the bench markers)
+  --render               measure nothing: rewrite latest.md, latest.svg (and bench/README.md with --readme) from latest.json
   -h, --help             show this help`;
+
+const PARTS = ['fanout', 'latency', 'memory', 'cold', 'http'];
 
 const SCENARIOS = [
   { label: '1 room × 1000, 200 B', rooms: 1, perRoom: 1000, payloadBytes: 200 },
@@ -61,8 +66,8 @@ function options() {
     console.log(HELP);
     process.exit(0);
   }
-  const only = new Set((values.only ?? 'fanout,latency,memory,cold').split(',').map((s) => s.trim()));
-  for (const name of only) if (!['fanout', 'latency', 'memory', 'cold'].includes(name)) throw new Error(`--only: unknown part "${name}"`);
+  const only = new Set((values.only ?? PARTS.join(',')).split(',').map((s) => s.trim()));
+  for (const name of only) if (!PARTS.includes(name)) throw new Error(`--only: unknown part "${name}"`);
   const quick = Boolean(values.quick);
   const scenarios = values.scenario === undefined ? SCENARIOS : values.scenario.split(',').map((n) => {
     const scenario = SCENARIOS[Number(n) - 1];
@@ -79,6 +84,7 @@ function options() {
     latency: { fraction: 0.5, warmupMs: quick ? 500 : 1000, measureMs: quick ? 2000 : 5000, fallbackPerSec: 90_000, rounds: quick ? 1 : 2 },
     memory: { connections: Number(values.connections ?? (quick ? 2000 : 10_000)), rooms: 100, settleMs: 1000, rounds: quick ? 1 : 3 },
     coldStart: { runs: quick ? 3 : 5 },
+    http: { perRoom: 100, payloadBytes: 200, concurrency: 16, batch: 100, warmupMs: quick ? 300 : 1000, measureMs: quick ? 1000 : 3000 },
   };
 }
 
@@ -145,7 +151,7 @@ function publish(results, readme) {
 /** True for a run of every part at full length: only such a run replaces latest.* and the README block. */
 function fullRun(config) {
   // A different warm-up measures something else (see bench/README.md): it is reported, not published.
-  return config.only.size === 4 && !config.quick && config.scenarios.length === SCENARIOS.length && config.fanout.warmupMs === 1000;
+  return config.only.size === PARTS.length && !config.quick && config.scenarios.length === SCENARIOS.length && config.fanout.warmupMs === 1000;
 }
 
 async function main() {
@@ -153,7 +159,7 @@ async function main() {
   if (config.readme && !config.render && !fullRun(config)) throw new Error('--readme needs a full run (no --only, no --quick, no --warmup), or --render');
   if (config.render) {
     const results = JSON.parse(readFileSync(join(ROOT, 'bench', 'results', 'latest.json'), 'utf8'));
-    console.log(`${publish(results, config.readme)}\n\n[bench] rewrote bench/results/latest.{md,svg}${config.readme ? ' and README.md' : ''} from latest.json`);
+    console.log(`${publish(results, config.readme)}\n\n[bench] rewrote bench/results/latest.{md,svg}${config.readme ? ' and bench/README.md' : ''} from latest.json`);
     return;
   }
   const limitNote = ensureFiles(config);
@@ -258,6 +264,7 @@ async function main() {
     console.log(`[bench] cold start: plume ${results.coldStart.plume.median.toFixed(0)} ms (median)`);
   }
 
+  if (config.only.has('http')) results.http = await httpPart(withServer, config.http);
   results.durationSec = (performance.now() - t0) / 1000;
   const dir = join(ROOT, 'bench', 'results');
   mkdirSync(dir, { recursive: true });
@@ -268,23 +275,24 @@ async function main() {
   writeFileSync(join(ROOT, stamped), json);
   if (!fullRun(config)) {
     // A partial or quick run must not replace the published figures with fewer or rougher ones.
-    console.log(`\n${render(results)}\n\n[bench] wrote ${stamped} (a partial or --quick run: latest.* and README.md untouched)`);
+    console.log(`\n${render(results)}\n\n[bench] wrote ${stamped} (a partial or --quick run: latest.* and bench/README.md untouched)`);
     return;
   }
   writeFileSync(join(dir, 'latest.json'), json);
   const text = publish(results, config.readme);
-  console.log(`\n${text}\n\n[bench] wrote ${stamped} and bench/results/latest.{json,svg,md}${config.readme ? ' and README.md' : ''}`);
+  console.log(`\n${text}\n\n[bench] wrote ${stamped} and bench/results/latest.{json,svg,md}${config.readme ? ' and bench/README.md' : ''}`);
 }
 
 /** Replaces the block between the bench markers in README.md. */
+/** Replaces the results block of bench/README.md (the main README's Performance section summarizes it). */
 function updateReadme(text) {
-  const file = join(ROOT, 'README.md');
+  const file = join(ROOT, 'bench', 'README.md');
   const readme = readFileSync(file, 'utf8');
   const begin = '<!-- bench:begin -->';
   const end = '<!-- bench:end -->';
   const from = readme.indexOf(begin);
   const to = readme.indexOf(end);
-  if (from === -1 || to < from) throw new Error(`README.md has no ${begin} … ${end} block to replace`);
+  if (from === -1 || to < from) throw new Error(`bench/README.md has no ${begin} … ${end} block to replace`);
   writeFileSync(file, `${readme.slice(0, from + begin.length)}\n${text}\n${readme.slice(to)}`);
 }
 

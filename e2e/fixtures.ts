@@ -132,8 +132,11 @@ export const test = base.extend<Fixtures, StackOptions & { stack: Stack }>({
 
 export { expect } from '@playwright/test';
 
-/** What `npm start` sets beyond the server's defaults (scripts/start.mjs): the mesh relays from a room's second member. */
-const DEMO_SERVER_OPTIONS: ServerOptions = { mesh: { minRelayed: 1 } };
+/** The API key `npm start` would make (one per run there), for the dashboard's requests through Vite's proxy. */
+export const E2E_API_KEY = 'e2e-dashboard-api-key-0123456789';
+
+/** What `npm start` sets beyond the server's defaults (scripts/start.mjs): the mesh relays from a room's second member; an API key. */
+const DEMO_SERVER_OPTIONS: ServerOptions = { mesh: { minRelayed: 1 }, apiKey: E2E_API_KEY };
 
 async function startStack(mode: Mode, serverOptions: ServerOptions) {
   const staticDir = mode === 'prod' ? prodStaticDir() : undefined;
@@ -249,7 +252,7 @@ process.once('exit', () => {
 
 /** Starts `node scripts/server.mjs` on `port` (0: any) and resolves once it prints where it listens. */
 function spawnServer(port: number, extraArgs: string[]): Promise<ServerProcess> {
-  const child = spawn(process.execPath, [join(ROOT, 'scripts', 'server.mjs'), '--port', String(port), '--host', '127.0.0.1', '--mesh-min-relayed', '1', ...extraArgs], {
+  const child = spawn(process.execPath, [join(ROOT, 'scripts', 'server.mjs'), '--port', String(port), '--host', '127.0.0.1', '--mesh-min-relayed', '1', '--api-key', E2E_API_KEY, ...extraArgs], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -294,7 +297,9 @@ function spawnServer(port: number, extraArgs: string[]): Promise<ServerProcess> 
 export async function startVite(plumeUrl: string): Promise<ViteDevServer> {
   // vite.config.ts reads PLUME_SERVER_URL when it loads, i.e. in createServer.
   const previous = process.env.PLUME_SERVER_URL;
+  const previousKey = process.env.PLUME_API_KEY;
   process.env.PLUME_SERVER_URL = plumeUrl;
+  process.env.PLUME_API_KEY = E2E_API_KEY;
   try {
     const { createLogger, createServer } = await import('vite');
     // The proxy logs every socket a test drops, reloads away or points at a killed server
@@ -318,6 +323,8 @@ export async function startVite(plumeUrl: string): Promise<ViteDevServer> {
   } finally {
     if (previous === undefined) delete process.env.PLUME_SERVER_URL;
     else process.env.PLUME_SERVER_URL = previous;
+    if (previousKey === undefined) delete process.env.PLUME_API_KEY;
+    else process.env.PLUME_API_KEY = previousKey;
   }
 }
 

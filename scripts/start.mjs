@@ -5,9 +5,14 @@
  * Installs dependencies if needed, starts `scripts/server.mjs` (port from
  * --port, else PORT, else 4000) and Vite (5173 or the next free port, with
  * `/socket` proxied to Plume via PLUME_SERVER_URL), waits until both answer,
- * then prints where to open the app. Ctrl-C stops both; if either dies, the
- * other is stopped and this exits non-zero.
+ * then prints where to open the app and the live dashboard. Ctrl-C stops
+ * both; if either dies, the other is stopped and this exits non-zero.
+ *
+ * The dashboard reads the HTTP API and /metrics: each run makes a random API
+ * key, gives it to Plume (--api-key) and to Vite's proxy (PLUME_API_KEY),
+ * which adds it to the dashboard's requests. Dev only; the key is printed nowhere.
  */
+import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
 import { parseArgs } from 'node:util';
 import { ensureDeps } from './lib/deps.mjs';
@@ -112,11 +117,12 @@ async function main() {
   await checkPortFree(port, `Stop it, or pick another: PORT=${port + 1} npm start`);
   const serverUrl = `http://${HOST}:${port}`;
   const node = process.execPath;
+  const apiKey = randomBytes(24).toString('hex');
   const children = {
     // Relaying from the second member on, so two windows show the mesh at work (by default a room relays once four members can be reached through peers).
-    plume: start(node, ['scripts/server.mjs', '--port', String(port), '--host', HOST, '--mesh-min-relayed', '1']),
+    plume: start(node, ['scripts/server.mjs', '--port', String(port), '--host', HOST, '--mesh-min-relayed', '1'], { env: { ...process.env, PLUME_API_KEY: apiKey } }),
     vite: start(node, ['node_modules/vite/bin/vite.js', '--host', HOST, '--port', String(vitePort), '--strictPort=false', '--clearScreen=false'], {
-      env: { ...process.env, PLUME_SERVER_URL: serverUrl },
+      env: { ...process.env, PLUME_SERVER_URL: serverUrl, PLUME_API_KEY: apiKey },
       stdout: 'pipe',
     }),
   };
@@ -132,7 +138,7 @@ async function main() {
   if (!appUrl) return; // Vite exited: its exit handler reports it and stops the server.
   const healthy = await waitForHttp(`${serverUrl}/health`, 'the Plume server', children.plume, (r) => r.ok);
   const served = await waitForHttp(appUrl, 'Vite', children.vite);
-  if (healthy && served) console.log(`\n[start] Plume server ${serverUrl}, Vite ${appUrl}; Ctrl-C stops both.\nOpen ${appUrl} in two windows to chat\n`);
+  if (healthy && served) console.log(`\n[start] Plume server ${serverUrl}, Vite ${appUrl}; Ctrl-C stops both.\nOpen ${appUrl} in two windows to chat, and ${appUrl}/dashboard.html for the live dashboard\n`);
 }
 
 installCleanup({ onSignal: () => 0 });

@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 /**
  * `npm test`: everything CI checks, in order, stopping at the first failure:
- * dependencies (and redis-server) -> typecheck (tsc) -> unit + integration (vitest) -> e2e
- * (scripts/e2e.mjs: Playwright in real Chromium, dev and prod builds).
+ * dependencies (and redis-server) -> typecheck (tsc) -> unit + integration (vitest) -> consumer
+ * (scripts/consumer.mjs: the packed package installed in a fresh app outside the repo; skipped when
+ * filtering) -> e2e (scripts/e2e.mjs: Playwright in real Chromium, dev and prod builds).
  *
  * Prints a header per step and one summary line with per-step timing.
  * Every child runs in its own process group and none outlives this script.
@@ -12,6 +13,7 @@ import { ensureDeps } from './lib/deps.mjs';
 import { findRedis } from './lib/redis.mjs';
 import { installCleanup, isStopping, run } from './lib/proc.mjs';
 import { e2e } from './e2e.mjs';
+import { consumer } from './consumer.mjs';
 
 /** How long the vitest step may run before it counts as hung (it takes one to two minutes on two cores). */
 const VITEST_LIMIT_MS = 15 * 60_000;
@@ -97,9 +99,16 @@ async function main() {
     ['typecheck', 'tsc --noEmit -p .', () => run(node, ['node_modules/typescript/bin/tsc', '--noEmit', '-p', '.'])],
     // About a minute here; a worker blocked in native code is beyond vitest's own test timeouts.
     ['vitest', `vitest run ${vitestArgs.join(' ')}`.trim(), () => run(node, ['node_modules/vitest/vitest.mjs', 'run', ...vitestArgs], { timeoutMs: VITEST_LIMIT_MS })],
+    // Under a minute here: pack, install in a temporary app, vite build, tsc against the types, chat in Chromium, npx plume serve.
+    ['consumer', 'scripts/consumer.mjs: npm pack, install in a fresh app, build, type-check, chat, npx plume serve', () => consumer()],
     ['e2e', `scripts/e2e.mjs ${playwrightArgs.join(' ')}`.trim(), () => e2e(playwrightArgs)],
   ];
   for (const [i, [name, detail, body]] of steps.entries()) {
+    if (name === 'consumer' && filtered) {
+      console.log(`\n==> [${i + 1}/${steps.length}] consumer: skipped (a filter was given)`);
+      results.push({ name, ms: 0, status: 'skipped' });
+      continue;
+    }
     if (name === 'e2e' && values['skip-e2e']) {
       console.log(`\n==> [${i + 1}/${steps.length}] e2e: skipped (--skip-e2e)`);
       results.push({ name, ms: 0, status: 'skipped' });

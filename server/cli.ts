@@ -1,19 +1,22 @@
 /**
- * The `plume` server command: `npm run server -- --port 4000 --host 127.0.0.1`.
+ * The `plume` server command: `npx plume serve --port 4000` from the
+ * package (its `bin`), `npm run server -- --port 4000` in this repository.
  * Reads flags and environment, starts a PlumeServer with the default relay
- * channel, prints where it listens, and shuts down gracefully on SIGINT/SIGTERM.
+ * channel, prints where it listens, and shuts down gracefully on
+ * SIGINT/SIGTERM (stop accepting, close sockets with 1001, exit).
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { DevModeError } from './auth/dev-mode';
 import type { PublicKeyInput } from './auth/verifier';
-import { consoleLogger } from './log';
+import { createLogger, resolveLogFormat, resolveLogLevel } from './logging/format';
+import { VERSION } from './version';
 import type { ServerOptions } from './options';
 import { installSafetyNet } from './safety-net';
 import { redisEngine } from './engine/redis/engine';
 import { PlumeServer } from './server';
 
-const HELP = `Usage: npm run server -- [options]
+const HELP = `Usage: plume serve [options]        (in this repository: npm run server -- [options])
 
   --port <n>                 port to listen on (env PORT; default 4000; 0 picks a free one)
   --host <addr>              address to bind (env HOST; default 127.0.0.1)
@@ -41,10 +44,18 @@ const HELP = `Usage: npm run server -- [options]
                              (env REDIS_URL; e.g. redis://127.0.0.1:6379; default: in memory)
   --redis-prefix <p>         prefix of every Redis key and channel (env PLUME_REDIS_PREFIX; default plume)
   --node-id <id>             this node's name, unique among the nodes on one Redis (env PLUME_NODE_ID; default random)
+  --api-key <key>            turn on the HTTP API (/api/*) for requests with "Authorization: Bearer <key>"; /metrics
+                             then asks for it too (env PLUME_API_KEY; at least 16 characters; default: no API)
+  --metrics-port <n>         serve /metrics on this port, with no key, instead of the server's (env PLUME_METRICS_PORT)
+  --log-format <f>           pretty ([plume] lines) or json (one object per line) (env PLUME_LOG_FORMAT;
+                             default: pretty in a terminal, json otherwise)
+  --log-level <l>            debug, info, warn or error (env PLUME_LOG_LEVEL; default info)
+  -v, --version              print the version
   -h, --help                 show this help`;
 
-function main(): void {
-  const { values } = parseArgs({
+async function main(): Promise<void> {
+  const { values, positionals } = parseArgs({
+    allowPositionals: true,
     options: {
       port: { type: 'string' },
       host: { type: 'string' },
@@ -66,6 +77,11 @@ function main(): void {
       redis: { type: 'string' },
       'redis-prefix': { type: 'string' },
       'node-id': { type: 'string' },
+      'api-key': { type: 'string' },
+      'metrics-port': { type: 'string' },
+      'log-format': { type: 'string' },
+      'log-level': { type: 'string' },
+      version: { type: 'boolean', short: 'v' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -73,6 +89,14 @@ function main(): void {
     console.log(HELP);
     return;
   }
+  if (values.version) {
+    console.log(VERSION);
+    return;
+  }
+  // `plume serve [options]`; `serve` is the only command, and may be left out.
+  if (positionals.length > 1 || (positionals.length === 1 && positionals[0] !== 'serve')) throw new Error(`unknown command "${positionals.join(' ')}": the command is "plume serve [options]"`);
+  const log = await createLogger(resolveLogFormat(values['log-format'], process.env.PLUME_LOG_FORMAT, process.stdout.isTTY === true), resolveLogLevel(values['log-level'], process.env.PLUME_LOG_LEVEL), values['node-id'] ?? process.env.PLUME_NODE_ID);
+  const metricsPort = values['metrics-port'] ?? process.env.PLUME_METRICS_PORT;
   const port = Number(values.port ?? process.env.PORT ?? 4000);
   const host = values.host ?? process.env.HOST ?? '127.0.0.1';
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port must be an integer from 0 to 65535, got ${values.port ?? process.env.PORT}`);
@@ -91,16 +115,22 @@ function main(): void {
     historyLimit: (values['history-limit'] ?? process.env.PLUME_HISTORY_LIMIT) ? Number(values['history-limit'] ?? process.env.PLUME_HISTORY_LIMIT) : undefined,
     relay: !values['no-relay'],
     mesh: values['no-mesh'] ? false : values['mesh-min-relayed'] ? { minRelayed: Number(values['mesh-min-relayed']) } : true,
+    apiKey: values['api-key'] ?? (process.env.PLUME_API_KEY || undefined),
+    metricsPort: metricsPort ? Number(metricsPort) : undefined,
+    logger: log,
   });
-  installSafetyNet(consoleLogger);
+  installSafetyNet(log);
   server.listen(port, host).then(
     (address) => {
-      console.log(`[plume] listening on ${address.url} (socket ${address.socketUrl}), node ${server.options.nodeId}, engine ${server.engine.name}`);
+      const api = server.options.ops.apiKey ? `, HTTP API ${address.url}/api` : '';
+      const metrics = server.metricsUrl ?? (server.options.ops.metrics.where === 'main' ? `${address.url}/metrics` : 'off');
+      // Tests and scripts wait for this line: "listening on <url>" stays its start in every format.
+      log.info(`listening on ${address.url} (socket ${address.socketUrl}), node ${server.options.nodeId}, engine ${server.engine.name}${api}, metrics ${metrics}`, { url: address.url, node: server.options.nodeId, version: VERSION });
       let stopping = false;
       const stop = (signal: string) => {
         if (stopping) return;
         stopping = true;
-        console.log(`[plume] ${signal}: closing sockets and shutting down`);
+        log.info(`${signal}: no new connections; closing sockets (1001) and shutting down`);
         server.close().then(() => process.exit(0), () => process.exit(1));
       };
       process.on('SIGINT', () => stop('SIGINT'));
@@ -164,9 +194,7 @@ function authOptions(values: Record<string, string | boolean | string[] | undefi
   };
 }
 
-try {
-  main();
-} catch (err) {
+main().catch((err: unknown) => {
   console.error(`[plume] ${(err as Error).message}\n\n${HELP}`);
   process.exit(2);
-}
+});

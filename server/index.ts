@@ -35,3 +35,8 @@ export { trackOnJoin } from './presence/track-on-join';
 export { PresenceLimitError, type PresenceLimits, type PresenceLimitReason } from './presence/limits';
 export { consoleLogger, silentLogger, type Logger } from './log';
 export { installSafetyNet } from './safety-net';
+export { jsonLogger, pinoLogger, type LogLevel } from './logging/json';
+export type { ServerCounters } from './metrics/counters';
+export type { OpsOptions } from './http/settings';
+export type { RateLimit } from './http/rate-limit';
+export { VERSION } from './version';

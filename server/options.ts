@@ -11,9 +11,13 @@ import type { Logger } from './log';
 import type { PublicKeyInput, VerifierOptions } from './auth/verifier';
 import type { RelayOptions } from './channels/relay';
 import { normalizeOrigins } from './auth/origin';
+import { resolveOps, type OpsOptions, type OpsSettings } from './http/settings';
 
-/** Options for `new PlumeServer(options)`. Every field is optional. */
-export interface ServerOptions {
+/**
+ * Options for `new PlumeServer(options)`. Every field is optional. The HTTP API's and metrics'
+ * (`apiKey`, `apiMaxBodyBytes`, `apiRateLimit`, `metrics`, `metricsPort`, `metricsHost`) are in `http/settings.ts`.
+ */
+export interface ServerOptions extends OpsOptions {
   /** Socket mount path; the WebSocket endpoint is `${path}/websocket`. Default `"/socket"`. */
   path?: string;
   /**
@@ -230,6 +234,8 @@ export interface ResolvedOptions extends EngineLimits {
   presenceLimits: PresenceLimits;
   mesh: MeshSettings | null;
   documents: ResolvedDocumentOptions | null;
+  /** The HTTP API and `/metrics`. */
+  ops: OpsSettings;
 }
 
 /** Default `mesh.minRelayed`: see `ServerOptions.mesh`. */
@@ -312,6 +318,7 @@ export function resolveOptions(options: ServerOptions): ResolvedOptions {
     },
     mesh: resolveMesh(options.mesh, maxBufferedBytes),
     documents: options.documents === false ? null : resolveDocumentOptions(options.documents === undefined ? {} : options.documents),
+    ops: resolveOps(options),
   };
   if (typeof resolved.nodeId !== 'string' || !/^[\w.:-]{1,64}$/.test(resolved.nodeId)) throw new Error(`nodeId must be 1 to 64 letters, digits, "_", ".", ":" or "-", got ${JSON.stringify(options.nodeId)}`);
   if (!resolved.path.startsWith('/')) throw new Error(`path must start with "/", got "${options.path}"`);

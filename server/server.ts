@@ -7,7 +7,7 @@
  * `transport.ts`; protocol handling per socket in `connection.ts`.
  */
 import { randomBytes } from 'node:crypto';
-import type { IncomingMessage, Server as HttpServer } from 'node:http';
+import type { IncomingMessage, Server as HttpServer, ServerResponse } from 'node:http';
 import type { WebSocket } from 'ws';
 import { CLOSE, EXTENSION_EVENTS, TAB_PARAM, VSN, isPayload, isReservedEvent, type Payload } from '../src/protocol';
 import { authenticate, Refusal, type ConnectHook } from './auth/connect';
@@ -47,6 +47,11 @@ import { Transport, type Address } from './transport/http';
 import type { ClientTransport } from './transport/client';
 import type { LongPollClient } from './transport/longpoll';
 import type { SessionRefusal } from './transport/longpoll-endpoint';
+import { newCounters } from './metrics/counters';
+import { newEngineTimings, timedLog, type EngineTimings } from './metrics/engine-timing';
+import { listenMetrics, type MetricsPort } from './metrics/port';
+import { metricsSource } from './metrics/source';
+import { HttpApi } from './http/api';
 
 /** What `disconnect` and `sockets()` describe of a socket. */
 export interface SocketInfo {
@@ -76,8 +81,10 @@ export class PlumeServer {
   readonly mesh: MeshRegistry | null;
   /** What tokens are verified with (it caches a JWK Set), or null in dev mode. */
   readonly verifier: TokenVerifier | null;
-  /** Frames and bytes this server has sent, for monitoring and benchmarks. */
-  readonly counters = { frames: 0, bytes: 0 };
+  /** What this server counted since start (frames and bytes both ways, joins, broadcasts, ...): `/metrics` reads them. */
+  readonly counters = newCounters();
+  /** Where `/metrics` is served on a port of its own (`metricsPort`), once listening; else null. */
+  metricsUrl: string | null = null;
   /** @internal Writes every socket's frames of a turn at its end (and signs the turn's batch first). */
   readonly writes = new WriteScheduler();
   /** @internal The frame whose push is being handled: a broadcast of what the client sent reuses its text. */
@@ -91,6 +98,16 @@ export class PlumeServer {
   private readonly fanout: Fanout;
   private readonly connections = new Map<string, Connection>();
   private readonly transport: Transport;
+  /** The HTTP API (`/api/*`, with an API key) and `/metrics`. */
+  private readonly api: HttpApi;
+  /** Latency of the engine's publishes and reads, when the engine is outside this process. */
+  private readonly engineTimings: EngineTimings | null;
+  private registry: Promise<{ contentType: string; metrics(): Promise<string> }> | undefined;
+  private metricsPort: MetricsPort | null = null;
+  /** Open WebSockets, until their close handshake ends: `close()` waits for them. */
+  private readonly open = new Set<WebSocket>();
+  /** True from `close()` on: `/ready` answers 503 and nothing new is accepted. */
+  private closing = false;
   private connectHook: ConnectHook | undefined;
   private sweepTimer: ReturnType<typeof setInterval> | undefined;
   private started = false;
@@ -105,7 +122,9 @@ export class PlumeServer {
     this.log = options.logger === false ? silentLogger : options.logger ?? consoleLogger;
     this.engine = (options.engine ?? memoryEngine())({ node: this.options.nodeId, limits: this.options, log: this.log });
     this.pubsub = new PubSub(this.engine.pubsub, (err, topic) => this.reportError(err, `pubsub ${topic}`));
-    this.history = new CoalescedLog(this.engine.log);
+    // Timed only when the engine is outside this process: the memory engine's publish is the fan-out benchmark's path.
+    this.engineTimings = this.engine.name === 'memory' ? null : newEngineTimings();
+    this.history = this.engineTimings ? timedLog(new CoalescedLog(this.engine.log), this.engineTimings, this.counters) : new CoalescedLog(this.engine.log);
     this.once = new AtMostOnce(this.engine.dedupe, { onError: (err) => this.reportError(err, 'dedupe store') });
     this.mesh = this.options.mesh ? new MeshRegistry(this.options.mesh, this.log) : null;
     this.fanout = new Fanout(this.pubsub, this.history, this.mesh, this.writes, (err, context) => this.reportError(err, context));
@@ -113,11 +132,19 @@ export class PlumeServer {
       graceMs: this.options.presenceGraceMs, coalesceMs: this.options.presenceCoalesceMs, nodes: this.engine.nodes, limits: this.options.presenceLimits,
       onError: (err) => this.engine.health().ready && this.reportError(err, 'presence node registry'),
     });
+    this.api = new HttpApi({
+      nodeId: this.options.nodeId, maxPayloadBytes: this.options.maxPayloadBytes, historyPageSize: this.options.historyPageSize, history: this.history,
+      broadcast: (topic, event, payload, options) => this.broadcast(topic, event, payload, options),
+      topics: () => this.fanout.topicSizes(),
+      presence: (topic) => this.presence.list(topic),
+      disconnectUser: (user, reason) => this.disconnect((s) => s.assigns.userId === user, CLOSE.normal, reason),
+    }, this.options.ops, this.log, () => this.renderMetrics());
     this.transport = new Transport(this.options, this.log, {
       accept: (ws, request, params) => this.accept(ws, request, params),
       openSession: (request, params, create) => this.openSession(request, params, create),
       health: () => ({ status: 'ok', node: this.pubsub.nodeName, uptimeMs: Math.round(performance.now() - this.bornAt), ...this.stats() }),
-      ready: () => this.engine.health(),
+      ready: () => (this.closing ? { ...this.engine.health(), ready: false, reason: 'shutting down' } : this.engine.health()),
+      http: (req, res) => this.api.handle(req, res),
     });
     this.registerExtensions();
     this.connectionHost = this.hostForConnections();
@@ -165,6 +192,7 @@ export class PlumeServer {
     // Encoded once: history keeps these bytes and every frame of the broadcast is built around them.
     const payloadBytes = source ? source.bytes : textBytes(payloadJson);
     const broadcast: NewBroadcast = { event, payloadJson, payloadBytes, payload, exclude: options.exclude ?? null, user: options.user ?? '' };
+    this.counters.broadcasts++;
     if (options.id !== undefined) broadcast.id = options.id;
     return this.history.publish(topic, broadcast);
   }
@@ -217,11 +245,27 @@ export class PlumeServer {
     return { sockets: this.connections.size, channels, topics: this.fanout.topicCount, framesSent: this.counters.frames, bytesSent: this.counters.bytes, mesh, history, engine: this.engine.health() };
   }
 
-  /** Starts an HTTP server and listens. Port 0 picks a free port. */
+  /** Starts an HTTP server and listens (and on `metricsPort`, when set). Port 0 picks a free port. */
   async listen(port = 4000, host = '127.0.0.1'): Promise<Address> {
     if (!this.verifier) this.checkDevMode(host);
     await this.start();
-    return this.transport.listen(port, host);
+    const address = await this.transport.listen(port, host);
+    const metrics = this.options.ops.metrics;
+    if (metrics.where === 'port') {
+      this.metricsPort = await listenMetrics(metrics.port, metrics.host ?? host, (req, res) => this.api.handleMetricsOnly(req, res));
+      this.metricsUrl = this.metricsPort.url;
+    }
+    return address;
+  }
+
+  /**
+   * Answers a request that is Plume's (the HTTP API `/api/*`, `GET /metrics`, `/health`, `/ready`,
+   * long-poll at `${path}/longpoll`); false when it is none of them. For a server that `attach()`ed to
+   * your HTTP server, whose requests are yours: call it from your handler.
+   * @example http.createServer((req, res) => { if (!server.handleHttp(req, res)) app(req, res); });
+   */
+  handleHttp(req: IncomingMessage, res: ServerResponse): boolean {
+    return this.transport.handle(req, res);
   }
 
   /** Serves sockets on an existing HTTP server (for example your Express app's). */
@@ -235,13 +279,21 @@ export class PlumeServer {
     this.transport.attach(httpServer);
   }
 
-  /** Graceful shutdown: closes every socket with 1001, then the HTTP server. */
-  async close(): Promise<void> {
+  /**
+   * Graceful shutdown: stops accepting (new connections and upgrades are refused, `/ready` answers 503),
+   * closes every socket with 1001 and waits up to `drainMs` for their close handshakes, then closes the
+   * HTTP server and the engine.
+   */
+  async close(drainMs = 3000): Promise<void> {
+    this.closing = true;
     clearInterval(this.sweepTimer);
+    this.transport.stopAccepting();
     this.disconnect(() => true, CLOSE.goingAway, 'server shutting down');
     this.presence.close();
+    await this.drained(drainMs);
     this.fanout.close();
     await this.transport.close();
+    await this.metricsPort?.close();
     await this.pubsub.close();
     await this.engine.close();
     this.closed = true;
@@ -289,6 +341,7 @@ export class PlumeServer {
       counters: this.counters,
       reportError: (err, context) => this.reportError(err, context),
       removed: (connection) => {
+        this.log.debug?.('socket closed', { socketId: connection.socketId });
         this.connections.delete(connection.socketId);
         this.presence.socketClosed(connection.socketId);
       },
@@ -312,6 +365,25 @@ export class PlumeServer {
 
   reportError(error: unknown, context: string): void {
     this.log.error(`error in ${context}:`, error);
+  }
+
+  /** Resolves once every WebSocket finished closing, or after `ms`. */
+  private async drained(ms: number): Promise<void> {
+    const deadline = Date.now() + ms;
+    while (this.open.size > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+
+  /** `/metrics`: the registry is built on the first scrape (prom-client loads then). */
+  private async renderMetrics(): Promise<{ contentType: string; text: string }> {
+    this.registry ??= import('./metrics/registry').then(({ createRegistry }) => createRegistry(metricsSource({
+      counters: this.counters, engine: this.engine, engineTimings: this.engineTimings, fanout: this.fanout, presence: this.presence, mesh: this.mesh, api: this.api,
+      sockets: () => {
+        const { sockets, channels } = this.stats();
+        return { sockets, channels };
+      },
+    })));
+    const registry = await this.registry;
+    return { contentType: registry.contentType, text: await registry.metrics() };
   }
 
   /** Dev mode serves on loopback only, unless `dev: true` (PROTOCOL.md §8, dev mode). */
@@ -373,7 +445,11 @@ export class PlumeServer {
   private accept(ws: WebSocket, request: IncomingMessage, params: Record<string, string>): void {
     const unsupported = unsupportedVsn(params);
     if (unsupported) return ws.close(CLOSE.badFrame, closeReason(unsupported));
+    if (this.closing) return ws.close(CLOSE.goingAway, closeReason('server shutting down'));
     const socketId = randomBytes(9).toString('base64url');
+    this.open.add(ws);
+    ws.once('close', () => this.open.delete(ws));
+    this.log.debug?.('socket opened', { socketId, remote: request.socket.remoteAddress, plume: params.plume === '1' });
     const connection = this.connect(new WebSocketClient(ws, request.socket, this.options.maxBufferedBytes, this.writes), socketId, params);
     this.identify(request, params, socketId).then(
       (result) => connection.start(result.assigns, result.expiresAt, result.claims),
@@ -399,13 +475,15 @@ export class PlumeServer {
     } catch (refusal) {
       return { code: (refusal as Refusal).code, reason: (refusal as Refusal).message };
     }
-    if (this.closed) return { code: CLOSE.goingAway, reason: 'server closing' };
+    if (this.closing) return { code: CLOSE.goingAway, reason: 'server shutting down' };
+    this.log.debug?.('long-poll session opened', { socketId, remote: request.socket.remoteAddress, plume: params.plume === '1' });
     const connection = this.connect(create(params.plume === '1'), socketId, params);
     connection.start(result.assigns, result.expiresAt, result.claims);
     return null;
   }
 
   private connect(transport: ClientTransport, socketId: string, params: Record<string, string>): Connection {
+    this.counters.connections++;
     const connection = new Connection(transport, this.connectionHost, socketId, params.plume === '1', Date.now());
     this.connections.set(socketId, connection);
     this.presence.socketOpened(socketId, params[TAB_PARAM]);

@@ -1,13 +1,13 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { FakeClock, FakeEnvironment, FakeTransport, flushMicrotasks } from '../test/fakes';
 import type { PlumeError } from './errors';
-import { Socket, type StateChange } from './socket';
+import { Socket, type SocketStateChange } from './socket';
 import type { SocketOptions } from './options';
 
 let clock: FakeClock;
 let transport: FakeTransport;
 let env: FakeEnvironment;
-let changes: StateChange[];
+let changes: SocketStateChange[];
 
 function makeSocket(options: SocketOptions = {}): Socket {
   const socket = new Socket('ws://example.test/socket', {

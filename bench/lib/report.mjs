@@ -107,6 +107,15 @@ export function render(results) {
       Object.keys(c).map((k) => [c[k].label, ms(c[k].median), ms(c[k].min)]),
     ));
   }
+  if (results.http) {
+    const h = results.http;
+    out.push('', `### 5. HTTP publish (Plume: broadcasts/s into 1 room × ${h.perRoom}, ${h.payloadBytes} B, through POST /api/broadcast with ${h.concurrency} kept-alive requests in flight, beside a WebSocket publisher)`, '');
+    const row = (label, r, requests) => [label, si(r.broadcastsPerSec) + (r.complete ? '' : ' (lost!)'), requests, si(r.broadcastsPerSec * h.perRoom), si(r.broadcastsPerCpuSec), r.p50Ms === undefined ? '' : `${r.p50Ms.toFixed(1)} / ${r.p99Ms.toFixed(1)} ms`];
+    out.push(table(
+      ['publisher', 'broadcasts/s', 'requests/s', 'deliveries/s', 'broadcasts per server CPU-s', 'request p50 / p99'],
+      [row('HTTP, 1 message per request', h.single, si(h.single.requestsPerSec)), row(`HTTP, ${h.batch} per request`, h.batched, si(h.batched.requestsPerSec)), row('WebSocket (the fan-out publisher)', h.websocket, '')],
+    ));
+  }
   const verdicts = targets(results);
   if (verdicts.length) {
     out.push('', '### Targets (issue 5)', '');

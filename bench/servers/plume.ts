@@ -10,7 +10,8 @@
  * `--mesh off` starts it with `mesh: false`, so nothing is ever signed (the
  * signing-cost part of `npm run bench:mesh` compares the two);
  * `--mesh-min-relayed N` sets `mesh.minRelayed` (the part's pure signing
- * cost relays to a single member).
+ * cost relays to a single member). `--api-key K` turns the HTTP API on, with
+ * its rate limit off (the HTTP publish part of `npm run bench`).
  *
  * For `npm run bench:cluster`: `--redis <url>` uses the Redis engine
  * (`--node-id` names the node), and `--no-coalesce` turns off the merging
@@ -27,12 +28,14 @@ const argument = (name: string) => (process.argv.includes(name) ? process.argv[p
 const meshOff = argument('--mesh') === 'off';
 const minRelayed = argument('--mesh-min-relayed');
 const redis = argument('--redis');
+const apiKey = argument('--api-key');
 const server = new PlumeServer({
   logger: false,
   relay,
   mesh: meshOff ? false : minRelayed ? { minRelayed: Number(minRelayed) } : true,
   engine: redis ? redisEngine({ url: redis }) : undefined,
   nodeId: argument('--node-id'),
+  ...(apiKey ? { apiKey, apiRateLimit: false } : {}),
 });
 if (process.argv.includes('--no-coalesce')) {
   // Bench-only: joins and history pages read through `server.history` (the engine's log wrapped

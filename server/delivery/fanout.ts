@@ -60,6 +60,11 @@ function payloadOf(broadcast: SequencedBroadcast): Payload {
 }
 
 export class Fanout {
+  /** Broadcast deliveries to members on this node (counted once per broadcast, for `/metrics`). */
+  deliveries = 0;
+  /** Of those, deliveries a peer carried instead (mesh), and their payload bytes this node did not send. */
+  relayed = 0;
+  relayedBytes = 0;
   private readonly groups = new Map<string, Group>();
   private readonly signing: Signing | null;
 
@@ -133,6 +138,11 @@ export class Fanout {
     return this.groups.size;
   }
 
+  /** Each topic with members on this node, with how many (`GET /api/topics`). */
+  *topicSizes(): IterableIterator<[string, number]> {
+    for (const [topic, group] of this.groups) yield [topic, group.members.size];
+  }
+
   /** Sends `entries` of history to one member, in order, as its replay (PROTOCOL.md §7). */
   replay(member: ChannelInstance, epoch: string, entries: readonly StoredBroadcast[]): void {
     for (const entry of entries) {
@@ -173,7 +183,11 @@ export class Fanout {
     // Plume's own broadcasts (document updates, `plume:doc`) are for Plume sockets only: plain Phoenix
     // clients never see an extension.
     const plumeOnly = broadcast.event.startsWith('plume:');
-    for (const member of group.members) if (member.plume || !plumeOnly) this.deliverTo(member, broadcast, frames);
+    for (const member of group.members) {
+      if (plumeOnly && !member.plume) continue;
+      this.deliveries++;
+      this.deliverTo(member, broadcast, frames);
+    }
   }
 
   /** Delivers to one member, or holds it while the member's join is being answered. */
@@ -193,7 +207,11 @@ export class Fanout {
       // On a mesh, a member may get it from a peer instead, and a member that forwards needs the signature
       // (only members that asked to mesh have a place in the plan: the others are not looked up).
       const assignment = frames.sig && member.meshCapable ? this.mesh?.assignment(member.topic, member.socketId) : undefined;
-      if (assignment?.direct === false) return;
+      if (assignment?.direct === false) {
+        this.relayed++;
+        this.relayedBytes += broadcast.payloadBytes.length || (broadcast.payloadJson?.length ?? 0);
+        return;
+      }
       member.sendRaw(assignment && assignment.forward.length > 0 ? frames.signed() : frames.plume());
       return;
     }

@@ -166,6 +166,13 @@ export class PresenceTracker implements ClusterHost {
     return this.topics.get(topic)?.list() ?? emptyState();
   }
 
+  /** Metas in every topic, this node's and the other nodes' (for `/metrics`). */
+  entries(): number {
+    let count = 0;
+    for (const topic of this.topics.values()) count += topic.size;
+    return count;
+  }
+
   /** @internal Starts replication; called by the server when it starts. */
   start(): void {
     this.cluster.start();

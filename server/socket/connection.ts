@@ -18,6 +18,7 @@ import { ChannelTable } from '../channels/table';
 import { planJoin } from '../delivery/replay';
 import { UNAVAILABLE, type BroadcastLog, type Position, type StoredBroadcast } from '../engine/engine';
 import type { PublicKeyInfo } from '../mesh/signer';
+import type { ServerCounters } from '../metrics/counters';
 import type { ClientTransport } from '../transport/client';
 import { closeReason } from '../transport/websocket';
 import type { FrameJson } from '../wire/frame-json';
@@ -65,8 +66,8 @@ export interface ConnectionHost {
   meshKeys(): PublicKeyInfo[] | null;
   /** The frame in hand while a push's handler runs (`wire/frame-json.ts`). */
   readonly frameJson: FrameJson;
-  /** Frames and bytes sent, across sockets. */
-  readonly counters: { frames: number; bytes: number };
+  /** What the server counts (frames and bytes both ways, joins, ...), read by `/metrics`. */
+  readonly counters: ServerCounters;
   reportError(error: unknown, context: string): void;
   /** The connection is gone. */
   removed(connection: Connection): void;
@@ -108,7 +109,10 @@ export class Connection implements ChannelHost, ExtensionSocket {
     transport.listen({
       received: (data, binary) => this.receive(data, binary),
       ended: () => this.cleanup(),
-      overflowed: () => this.close(CLOSE.slowConsumer, 'slow consumer'),
+      overflowed: () => {
+        this.host.counters.slowConsumerCuts++;
+        this.close(CLOSE.slowConsumer, 'slow consumer');
+      },
       alive: () => {
         this.lastSeen = Date.now();
       },
@@ -195,6 +199,8 @@ export class Connection implements ChannelHost, ExtensionSocket {
 
   private receive(data: Buffer, isBinary: boolean): void {
     if (this.state === 'closed') return;
+    this.host.counters.framesIn++;
+    this.host.counters.bytesIn += data.length;
     this.lastSeen = Date.now();
     if (this.state === 'authenticating') {
       if ((this.pending ??= []).push([data, isBinary]) > MAX_PENDING_FRAMES) this.close(CLOSE.badFrame, 'too many frames before authentication');
@@ -326,6 +332,7 @@ export class Connection implements ChannelHost, ExtensionSocket {
     }
     const plan = await planJoin(this.host.history, message.topic, message.meta, this.host.limits.historyLimit, this.host.limits.maxBufferedBytes / 2);
     if (!instance.joined) return;
+    if (message.meta?.since !== undefined) this.host.counters[plan.meta.recovered ? 'recovered' : 'notRecovered']++;
     const keys = instance.meshCapable ? this.host.meshKeys() : null;
     this.reply(message, reply, keys ? { ...plan.meta, member: this.socketId, keys } : { ...plan.meta });
     this.host.channels.replay(instance, plan.meta.epoch, plan.entries);
@@ -364,6 +371,7 @@ export class Connection implements ChannelHost, ExtensionSocket {
     // older socket of this user (or another node) keeps the frames behind it waiting, so the sender's order holds.
     instance.inOrder((release) => this.host.once.run(key, user, (finish) => instance.handleNow(event, payload, id, finish), (outcome, duplicate) => {
       try {
+        if (duplicate) this.host.counters.dedupeHits++;
         this.answer(message, outcome, duplicate, true);
       } finally {
         release();
@@ -393,6 +401,7 @@ export class Connection implements ChannelHost, ExtensionSocket {
   }
 
   reply(message: Message, reply: Reply, meta?: Meta): void {
+    if (message.event === EVENTS.join) this.host.counters[reply.status === 'ok' ? 'joins' : 'joinRefusals']++;
     const payload = { status: reply.status, response: reply.response };
     this.send(encode({ joinRef: message.joinRef, ref: message.ref, topic: message.topic, event: EVENTS.reply, payload, meta }), true);
   }

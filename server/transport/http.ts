@@ -32,6 +32,8 @@ interface TransportHost extends LongPollHost {
   health(): Record<string, unknown>;
   /** `GET /ready`: 200 when the server can serve (its engine is reachable), else 503. */
   ready(): { ready: boolean };
+  /** Answers requests of its own first (the HTTP API, `/metrics`); false passes them on. */
+  http?(req: IncomingMessage, res: ServerResponse): boolean;
 }
 
 export class Transport {
@@ -45,6 +47,8 @@ export class Transport {
   private ownsHttp = false;
   /** Phoenix's long-poll transport, unless turned off (`longPoll: false`). */
   readonly longPoll: LongPollEndpoint | null;
+  /** Set by `stopAccepting()`: upgrades (and new long-poll sessions) are refused (503) while the server drains. */
+  private accepting = true;
 
   constructor(options: ResolvedOptions, log: Logger, host: TransportHost) {
     this.options = options;
@@ -92,6 +96,16 @@ export class Transport {
     server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.upgrade(req, socket, head));
   }
 
+  /**
+   * The first step of a graceful shutdown: no new connections (our HTTP server stops listening; the
+   * open ones stay until `close()`), and upgrades on any connection are refused with 503.
+   */
+  stopAccepting(): void {
+    this.accepting = false;
+    this.longPoll?.stopAccepting();
+    if (this.ownsHttp) this.httpServer?.close();
+  }
+
   /** Stops accepting and closes the HTTP server if it is ours. */
   close(): Promise<void> {
     this.wss.close();
@@ -99,16 +113,19 @@ export class Transport {
     const server = this.httpServer;
     if (!server || !this.ownsHttp) return Promise.resolve();
     return new Promise((resolve) => {
-      server.close(() => resolve());
+      if (server.listening) server.close(() => resolve());
+      else resolve();
       server.closeAllConnections();
     });
   }
 
   /**
-   * Answers the requests that are Plume's (`/health`, `/ready`, long-poll) and
-   * returns true; returns false for any other, which the caller answers.
+   * Answers the requests that are Plume's (the HTTP API and `/metrics`,
+   * `/health`, `/ready`, long-poll) and returns true; returns false for any
+   * other, which the caller answers.
    */
   handle(req: IncomingMessage, res: ServerResponse): boolean {
+    if (this.host.http?.(req, res)) return true;
     let url: URL;
     try {
       url = new URL(req.url ?? '/', 'http://localhost');
@@ -153,6 +170,7 @@ export class Transport {
       // A request line we cannot parse is refused like any unknown path.
       return refuse(socket, 400, 'Bad Request');
     }
+    if (!this.accepting) return refuse(socket, 503, 'Service Unavailable');
     if (url.pathname !== `${this.options.path}/websocket`) {
       // Another upgrade handler on a shared HTTP server may own this path.
       if (this.ownsHttp) refuse(socket, 404, 'Not Found');

@@ -47,6 +47,8 @@ export class LongPollEndpoint {
   /** Sessions the server closed, for twice the window: the client's next request learns the close code. */
   private readonly ended = new Map<string, { end: LongPollEnd; at: number }>();
   private readonly sweepTimer: ReturnType<typeof setInterval>;
+  /** False once the server drains: new sessions are refused, open ones carry on until closed. */
+  private accepting = true;
 
   constructor(private readonly options: ResolvedOptions, private readonly log: Logger, private readonly host: LongPollHost) {
     this.sweepTimer = setInterval(() => this.sweep(), Math.max(50, options.longPollWindowMs / 2));
@@ -98,6 +100,11 @@ export class LongPollEndpoint {
     answer(res, { status: 405, reason: 'use GET to poll, POST to send and DELETE to leave' }, 405);
   }
 
+  /** The server drains (graceful shutdown): new sessions are refused with 503, so clients go to another node. */
+  stopAccepting(): void {
+    this.accepting = false;
+  }
+
   /** Ends every session (the server is closing; their connections were closed first). */
   close(): void {
     clearInterval(this.sweepTimer);
@@ -105,6 +112,8 @@ export class LongPollEndpoint {
   }
 
   private async open(req: IncomingMessage, res: ServerResponse, params: Record<string, string>): Promise<void> {
+    // phoenix.js retries on 500; the Plume client reconnects on the code (1001, not fatal).
+    if (!this.accepting) return answer(res, { status: 500, code: CLOSE.goingAway, reason: 'server shutting down' }, 503);
     let session: LongPollClient | undefined;
     const create = (plume: boolean): LongPollClient => {
       const token = randomBytes(18).toString('base64url');
