@@ -37,6 +37,10 @@ const HELP = `Usage: plume serve [options]        (in this repository: npm run s
   --static <dir>             serve a built app from this folder
   --heartbeat-timeout <ms>   close sockets silent this long (default 60000)
   --history-limit <n>        broadcasts kept per topic for recovery (env PLUME_HISTORY_LIMIT; default 1000)
+  --max-connections <n>      sockets held at once; more are answered HTTP 503 (env PLUME_MAX_CONNECTIONS; default 100000)
+  --max-connections-per-ip <n>
+                             sockets one address may hold; more are answered HTTP 429 (env PLUME_MAX_CONNECTIONS_PER_IP;
+                             default 0, off: behind a proxy every client has the proxy's address)
   --no-relay                 do not register the default relay channel on room:*
   --no-mesh                  turn off peer-assisted fan-out (clients then get every broadcast directly)
   --mesh-min-relayed <n>     relay a room's broadcasts only once the plan reaches n members through peers (default 4)
@@ -52,6 +56,12 @@ const HELP = `Usage: plume serve [options]        (in this repository: npm run s
   --log-level <l>            debug, info, warn or error (env PLUME_LOG_LEVEL; default info)
   -v, --version              print the version
   -h, --help                 show this help`;
+
+/** A number from a flag or its environment variable, or undefined for the default. */
+function numberOption(flag: string | undefined, env: string | undefined): number | undefined {
+  const value = flag ?? env;
+  return value === undefined || value === '' ? undefined : Number(value);
+}
 
 async function main(): Promise<void> {
   const { values, positionals } = parseArgs({
@@ -71,6 +81,8 @@ async function main(): Promise<void> {
       static: { type: 'string' },
       'heartbeat-timeout': { type: 'string' },
       'history-limit': { type: 'string' },
+      'max-connections': { type: 'string' },
+      'max-connections-per-ip': { type: 'string' },
       'no-relay': { type: 'boolean' },
       'no-mesh': { type: 'boolean' },
       'mesh-min-relayed': { type: 'string' },
@@ -113,6 +125,8 @@ async function main(): Promise<void> {
     staticDir: values.static,
     heartbeatTimeoutMs: values['heartbeat-timeout'] ? Number(values['heartbeat-timeout']) : undefined,
     historyLimit: (values['history-limit'] ?? process.env.PLUME_HISTORY_LIMIT) ? Number(values['history-limit'] ?? process.env.PLUME_HISTORY_LIMIT) : undefined,
+    maxConnections: numberOption(values['max-connections'], process.env.PLUME_MAX_CONNECTIONS),
+    maxConnectionsPerIp: numberOption(values['max-connections-per-ip'], process.env.PLUME_MAX_CONNECTIONS_PER_IP),
     relay: !values['no-relay'],
     mesh: values['no-mesh'] ? false : values['mesh-min-relayed'] ? { minRelayed: Number(values['mesh-min-relayed']) } : true,
     apiKey: values['api-key'] ?? (process.env.PLUME_API_KEY || undefined),

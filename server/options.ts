@@ -12,6 +12,7 @@ import type { PublicKeyInput, VerifierOptions } from './auth/verifier';
 import type { RelayOptions } from './channels/relay';
 import { normalizeOrigins } from './auth/origin';
 import { resolveOps, type OpsOptions, type OpsSettings } from './http/settings';
+import { DEFAULT_HISTORY_PAGE_BYTES, DEFAULT_RATE_LIMITS, type RateLimits } from './limits/rates';
 
 /**
  * Options for `new PlumeServer(options)`. Every field is optional. The HTTP API's and metrics'
@@ -88,6 +89,31 @@ export interface ServerOptions extends OpsOptions {
   /** Channels one socket may have joined at once. Default 100. */
   maxChannelsPerSocket?: number;
   /**
+   * Per-socket rate limits (PROTOCOL.md §5, rate limits): token buckets, each a rate per second and a
+   * burst. A frame past `framesPerSecond`/`frameBurst` (default 5000/10000) or
+   * `bytesPerSecond`/`byteBurst` (default 16 MiB/32 MiB) is held back, not refused: the socket is
+   * not read until both buckets hold a tenth of their burst, then its frames are handled in order; a
+   * socket that stays throttled for `maxThrottleMs` (default 10000) is closed with 4420. A `phx_join`
+   * past `joinsPerSecond`/`joinBurst` (default 20/200) is answered `rate limited`. History served
+   * (`plume:history` pages, 1 KiB each plus their payloads, and join replays) draws from
+   * `historyBytesPerSecond`/`historyBurstBytes` (default 1 MiB/4 MiB); while it is spent a
+   * `plume:history` request is answered `rate limited` and a join replays one entry. The defaults
+   * stop floods, not busy publishers: the benchmarks never meet them. `false` turns them all off.
+   * Default on, with those values; an object overrides some of them.
+   */
+  rateLimit?: false | Partial<RateLimits>;
+  /**
+   * Sockets this server holds at once; an upgrade past it is answered HTTP 503 before a socket
+   * exists. Default 100000.
+   */
+  maxConnections?: number;
+  /**
+   * Sockets one remote address may hold at once (the TCP peer's address: behind a proxy, the
+   * proxy's); an upgrade past it is answered HTTP 429. Off by default (0): proxies and NATs put many
+   * users behind one address, and a load test opens thousands of sockets from one. Default 0.
+   */
+  maxConnectionsPerIp?: number;
+  /**
    * Outgoing bytes one socket may have waiting (queued, or not yet taken by
    * the OS) before it counts as a slow consumer and is closed with 4429. Its
    * frames are dropped from then on; the client recovers them from history
@@ -146,6 +172,12 @@ export interface ServerOptions extends OpsOptions {
   historyMaxBytesPerUser?: number;
   /** Most entries one `plume:history` answer carries. Default 500. */
   historyPageSize?: number;
+  /**
+   * Most payload bytes one `plume:history` answer or join replay carries (at least one entry), and
+   * never more than half of `maxBufferedBytes`: building a page holds the event loop, so smaller
+   * pages keep other sockets' round trips short. Default 262144 (256 KiB).
+   */
+  historyPageBytes?: number;
   /** How long the server remembers a client message id to apply it at most once, in ms. Default 86400000 (24 h). */
   dedupeWindowMs?: number;
   /** Most message ids remembered at once, across users (the oldest go first beyond it, logged). Default 200000. */
@@ -224,11 +256,18 @@ export interface ResolvedOptions extends EngineLimits {
   maxBufferedBytes: number;
   longPoll: boolean;
   longPollWindowMs: number;
+  /** The per-socket budgets, or null when `rateLimit: false`. */
+  rateLimit: RateLimits | null;
+  maxConnections: number;
+  /** 0: no limit per address. */
+  maxConnectionsPerIp: number;
   relay: boolean;
   /** The relay channel's join hook, if any. */
   relayJoin: RelayOptions['join'];
   staticDir: string | undefined;
   historyPageSize: number;
+  /** The page cap in effect: `historyPageBytes`, at most half of `maxBufferedBytes`. */
+  historyPageBytes: number;
   presenceGraceMs: number;
   presenceCoalesceMs: number;
   presenceLimits: PresenceLimits;
@@ -253,6 +292,19 @@ function resolveMesh(option: ServerOptions['mesh'], maxBufferedBytes: number): M
   for (const key of ['degree', 'maxChildren', 'maxDepth', 'minRelayed', 'maxSignalBytes', 'signalBurstBytes', 'signalBytesPerSecond'] as const) {
     if (!Number.isInteger(limits[key]) || limits[key] < 1) throw new Error(`mesh.${key} must be a positive integer, got ${String(given[key])}`);
   }
+  return limits;
+}
+
+function resolveRateLimit(option: ServerOptions['rateLimit'], maxFrameBytes: number): RateLimits | null {
+  if (option === false) return null;
+  const limits: RateLimits = { ...DEFAULT_RATE_LIMITS, ...(typeof option === 'object' ? option : {}) };
+  for (const key of Object.keys(DEFAULT_RATE_LIMITS) as Array<keyof RateLimits>) {
+    if (!(limits[key] > 0) || !Number.isFinite(limits[key])) throw new Error(`rateLimit.${key} must be a positive number, got ${String(limits[key])}`);
+  }
+  if (limits.frameBurst < 1) throw new Error(`rateLimit.frameBurst must be at least 1, got ${limits.frameBurst}`);
+  if (limits.joinBurst < 1) throw new Error(`rateLimit.joinBurst must be at least 1, got ${limits.joinBurst}`);
+  // A frame the server reads at all must be able to pass the byte bucket.
+  if (limits.byteBurst < maxFrameBytes) throw new Error(`rateLimit.byteBurst (${limits.byteBurst}) must be at least maxFrameBytes (${maxFrameBytes}): raise it or lower maxFrameBytes`);
   return limits;
 }
 
@@ -297,6 +349,9 @@ export function resolveOptions(options: ServerOptions): ResolvedOptions {
     maxBufferedBytes,
     longPoll: options.longPoll ?? true,
     longPollWindowMs: options.longPollWindowMs ?? 10_000,
+    rateLimit: resolveRateLimit(options.rateLimit, options.maxFrameBytes ?? 1024 * 1024),
+    maxConnections: options.maxConnections ?? 100_000,
+    maxConnectionsPerIp: options.maxConnectionsPerIp ?? 0,
     relay: options.relay !== false,
     relayJoin: typeof options.relay === 'object' ? options.relay.join : undefined,
     staticDir: options.staticDir,
@@ -306,6 +361,7 @@ export function resolveOptions(options: ServerOptions): ResolvedOptions {
     historyMaxBytesPerTopic: options.historyMaxBytesPerTopic ?? (options.historyMaxBytes ?? 256 * 1024 * 1024) / 16,
     historyMaxBytesPerUser: options.historyMaxBytesPerUser ?? (options.historyMaxBytes ?? 256 * 1024 * 1024) / 16,
     historyPageSize: options.historyPageSize ?? 500,
+    historyPageBytes: Math.min(options.historyPageBytes ?? DEFAULT_HISTORY_PAGE_BYTES, maxBufferedBytes / 2),
     dedupeWindowMs: options.dedupeWindowMs ?? 86_400_000,
     dedupeMaxEntries: options.dedupeMaxEntries ?? 200_000,
     dedupeMaxPerUser: options.dedupeMaxPerUser ?? 10_000,
@@ -325,9 +381,11 @@ export function resolveOptions(options: ServerOptions): ResolvedOptions {
   if (resolved.maxPayloadBytes > resolved.maxFrameBytes) {
     throw new Error('maxPayloadBytes must not exceed maxFrameBytes');
   }
-  for (const key of ['heartbeatTimeoutMs', 'maxPayloadBytes', 'maxFrameBytes', 'maxPayloadDepth', 'maxChannelsPerSocket', 'maxBufferedBytes', 'longPollWindowMs', 'historyMaxAgeMs', 'historyMaxBytes', 'historyMaxBytesPerTopic', 'historyMaxBytesPerUser', 'historyPageSize', 'dedupeWindowMs', 'dedupeMaxEntries', 'dedupeMaxPerUser'] as const) {
+  for (const key of ['heartbeatTimeoutMs', 'maxPayloadBytes', 'maxFrameBytes', 'maxPayloadDepth', 'maxChannelsPerSocket', 'maxBufferedBytes', 'longPollWindowMs', 'historyMaxAgeMs', 'historyMaxBytes', 'historyMaxBytesPerTopic', 'historyMaxBytesPerUser', 'historyPageSize', 'historyPageBytes', 'dedupeWindowMs', 'dedupeMaxEntries', 'dedupeMaxPerUser'] as const) {
     if (!(resolved[key] > 0)) throw new Error(`${key} must be a positive number, got ${String(options[key])}`);
   }
+  if (!Number.isInteger(resolved.maxConnections) || resolved.maxConnections < 1) throw new Error(`maxConnections must be a positive integer, got ${String(options.maxConnections)}`);
+  if (!Number.isInteger(resolved.maxConnectionsPerIp) || resolved.maxConnectionsPerIp < 0) throw new Error(`maxConnectionsPerIp must be 0 (off) or a positive integer, got ${String(options.maxConnectionsPerIp)}`);
   if (!(resolved.historyLimit >= 0)) throw new Error(`historyLimit must be 0 or more, got ${String(options.historyLimit)}`);
   for (const [key, value] of [['presenceMaxMetasPerKey', resolved.presenceLimits.maxMetasPerKey], ['presenceMaxPerTopic', resolved.presenceLimits.maxPerTopic], ['presenceMaxMetaBytes', resolved.presenceLimits.maxMetaBytes]] as const) {
     if (!Number.isInteger(value) || value < 1) throw new Error(`${key} must be a positive integer, got ${String(options[key])}`);

@@ -145,6 +145,7 @@ export class PlumeServer {
       health: () => ({ status: 'ok', node: this.pubsub.nodeName, uptimeMs: Math.round(performance.now() - this.bornAt), ...this.stats() }),
       ready: () => (this.closing ? { ...this.engine.health(), ready: false, reason: 'shutting down' } : this.engine.health()),
       http: (req, res) => this.api.handle(req, res),
+      socketCount: () => this.connections.size,
     });
     this.registerExtensions();
     this.connectionHost = this.hostForConnections();
@@ -305,7 +306,7 @@ export class PlumeServer {
     const mesh = this.mesh;
     this.extensions
       .register(historyExtension({
-        history: this.history, pageSize: this.options.historyPageSize, pageBytes: this.options.maxBufferedBytes / 2, reportError,
+        history: this.history, pageSize: this.options.historyPageSize, reportError,
         repairing: mesh ? (topic, socketId, epoch, from, to) => mesh.repairing(topic, socketId, epoch, from, to) : undefined,
       }))
       .register(presenceExtension(this.presence))

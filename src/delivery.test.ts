@@ -110,18 +110,30 @@ describe('Delivery', () => {
     expect(delivered).toEqual(['m5']);
   });
 
-  it('retries a failed fetch after another wait', async () => {
+  it('retries a failed fetch (refused "rate limited", say) after a wait that doubles with each failure in a row', async () => {
     const d = makeDelivery();
     d.joined({ epoch: 'e1', seq: 0, from: 1, recovered: true }, false);
     d.receive(frame(2));
     clock.advance(100);
     fetches[0]!.answer(null);
     await settle();
-    clock.advance(100);
+    clock.advance(199);
+    expect(fetches).toHaveLength(1);
+    clock.advance(1);
     expect(fetches).toHaveLength(2);
-    fetches[1]!.answer({ epoch: 'e1', complete: true, entries: [{ seq: 1, event: 'msg', payload: { body: 'm1' } }] });
+    fetches[1]!.answer(null);
+    await settle();
+    clock.advance(399);
+    expect(fetches).toHaveLength(2);
+    clock.advance(1);
+    expect(fetches).toHaveLength(3);
+    fetches[2]!.answer({ epoch: 'e1', complete: true, entries: [{ seq: 1, event: 'msg', payload: { body: 'm1' } }] });
     await settle();
     expect(delivered).toEqual(['m1', 'm2']);
+    // A success resets the wait: the next gap is fetched after gapWaitMs again.
+    d.receive(frame(4));
+    clock.advance(100);
+    expect(fetches).toHaveLength(4);
   });
 
   it('fetches up to a head announcement even with nothing held', async () => {

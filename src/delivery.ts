@@ -66,6 +66,8 @@ export interface DeliveryHost {
 const REMEMBERED_IDS = 512;
 /** Frames held ahead of a gap before the oldest are given up to history. */
 const MAX_HELD = 10_000;
+/** Longest wait before asking again after failed history requests (refused `rate limited`, `unavailable`...), ms. */
+const MAX_FETCH_DELAY_MS = 10_000;
 
 export class Delivery {
   private position: Position | null = null;
@@ -74,6 +76,8 @@ export class Delivery {
   private idSet = new Set<string>();
   private gapTimer: TimerHandle | null = null;
   private fetching = false;
+  /** History requests that failed in a row: each doubles the wait before the next (up to `MAX_FETCH_DELAY_MS`). */
+  private failures = 0;
   private head = 0;
   private readonly host: DeliveryHost;
   /** Gaps filled from the server's history. */
@@ -99,6 +103,7 @@ export class Delivery {
   /** Applies a join reply's order metadata; `resumed` says whether the join asked to resume. */
   joined(meta: JoinMeta, resumed: boolean): void {
     this.cancelGap();
+    this.failures = 0;
     const previous = this.position;
     if (!previous || previous.epoch !== meta.epoch || !meta.recovered) this.position = { epoch: meta.epoch, seq: meta.from - 1 };
     // Frames held from another epoch would otherwise be taken for the new epoch's same seqs.
@@ -182,10 +187,11 @@ export class Delivery {
 
   private armGap(): void {
     if (this.gapTimer !== null || this.fetching) return;
+    const wait = Math.min(MAX_FETCH_DELAY_MS, this.host.gapWaitMs * 2 ** Math.min(this.failures, 16));
     this.gapTimer = this.host.clock.setTimeout(() => {
       this.gapTimer = null;
       void this.fill();
-    }, this.host.gapWaitMs);
+    }, wait);
   }
 
   private cancelGap(): void {
@@ -213,10 +219,12 @@ export class Delivery {
       this.fetching = false;
     }
     if (this.position !== position || position.epoch !== page?.epoch) {
-      // Failed, or a rejoin moved us meanwhile: the rejoin's replay (or the next try) covers it.
+      // Failed, or a rejoin moved us meanwhile: the rejoin's replay (or the next try, later each time) covers it.
+      if (page === null) this.failures++;
       if (this.position === position) this.armGap();
       return;
     }
+    this.failures = 0;
     if (page.entries.length > 0) this.repairs++;
     for (const entry of page.entries) {
       if (entry.seq !== position.seq + 1) continue;

@@ -183,6 +183,19 @@ describe('Presence on a channel', () => {
     expect(seen).toEqual([true]);
   });
 
+  it('sends its fields again after the throttle interval when the server answers "rate limited"', () => {
+    presence = new Presence(room, { throttleMs: 250 });
+    joinOk();
+    presence.update({ typing: true });
+    const refused = ws.lastSent('plume:presence');
+    expect(refused?.[4]).toEqual({ typing: true });
+    ws.deliver([refused?.[0], refused?.[1], 'room:a', 'phx_reply', { status: 'error', response: { reason: 'rate limited' } }]);
+    const sends = () => ws.sent.filter((f) => f[3] === 'plume:presence').map((f) => f[4]);
+    expect(sends()).toEqual([{ typing: true }]);
+    clock.advance(250);
+    expect(sends()).toEqual([{ typing: true }, { typing: true }]);
+  });
+
   it('an exception in a callback does not stop the others or the merge', () => {
     presence.onJoin(() => {
       throw new Error('app bug');

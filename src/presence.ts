@@ -11,7 +11,7 @@
  */
 import type { Channel } from './channel';
 import { Listeners, type Unsubscribe } from './listeners';
-import { EVENTS, type Payload, type PresenceDiff, type PresenceMeta, type PresenceState } from './protocol';
+import { EVENTS, REASONS, type Payload, type PresenceDiff, type PresenceMeta, type PresenceState } from './protocol';
 import type { TimerHandle } from './timer';
 
 /** One key's presence: a meta per tab or device. */
@@ -235,6 +235,11 @@ export class Presence {
     if (json === this.sent || this.channel.state !== 'joined') return;
     this.sent = json;
     this.sentAt = this.channel.socket.options.clock.now();
-    this.channel.push(EVENTS.presenceUpdate, { ...this.fields });
+    this.channel.push(EVENTS.presenceUpdate, { ...this.fields }).receive('error', (response) => {
+      // Past the server's rate limits: send these fields again after the throttle interval.
+      if (response.reason !== REASONS.rateLimited || this.sent !== json) return;
+      this.sent = null;
+      this.schedule();
+    });
   }
 }

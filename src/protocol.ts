@@ -61,10 +61,14 @@ export const CLOSE = {
   invalidData: 1007,
   tooBig: 1009,
   internalError: 1011,
+  /** Long-poll only: the server is at its connection limits (as an upgrade refused with 503 or 429); try again later. */
+  tryAgainLater: 1013,
   badFrame: 4400,
   unauthorized: 4401,
   forbidden: 4403,
   heartbeatTimeout: 4408,
+  /** The socket stayed past its frame or byte rate for the server's `rateLimit.maxThrottleMs`. */
+  flooding: 4420,
   /** The socket's unsent data passed the server's `maxBufferedBytes`: it was not reading fast enough. */
   slowConsumer: 4429,
 } as const;
@@ -83,6 +87,8 @@ export const REASONS = {
   unavailable: 'unavailable',
   /** The sender holds more history than its share: the broadcast was not applied. */
   historyQuotaExceeded: 'history quota exceeded',
+  /** The socket is past one of its budgets (joins, history served): not handled; try again later. */
+  rateLimited: 'rate limited',
 } as const;
 
 /** Deepest nesting of arrays and objects a frame's payload may have by default (`{}` is 1). */

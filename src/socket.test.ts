@@ -190,6 +190,21 @@ describe('Socket', () => {
     expect(Buffer.from(transport.last.protocols?.[1]?.split('.').pop() ?? '', 'base64url').toString()).toBe('t2');
   });
 
+  it('after 4420 (flooding) reports rate_limited and waits as if five more attempts had failed, then keeps reconnecting', async () => {
+    const errors: PlumeError[] = [];
+    const socket = await connected({ reconnect: { baseMs: 250, maxMs: 10_000 } });
+    socket.onError((e) => errors.push(e));
+    transport.last.drop(4420, 'flooding: frames past the rate limit');
+    expect(errors.map((e) => [e.code, e.closeCode])).toEqual([['rate_limited', 4420]]);
+    expect(socket.state).toBe('reconnecting');
+    expect(clock.nextDelay()).toBe(4000); // backoff(5): the top of [2000, 4000] with random() = 1, not 250
+    clock.advance(4000);
+    await flushMicrotasks();
+    expect(socket.state).toBe('connecting');
+    transport.last.open();
+    expect(socket.state).toBe('open');
+  });
+
   it('stops reconnecting after disconnect()', async () => {
     const socket = await connected();
     socket.disconnect();

@@ -51,6 +51,12 @@ const PROTOCOL = new Set<number>([CLOSE.badFrame, CLOSE.unsupportedData, CLOSE.i
 /** While the browser says it is offline, how often to try anyway (ms). */
 const OFFLINE_PROBE_MS = 30_000;
 
+/**
+ * After close 4420 (flooding) the next attempt waits as if this many more had failed: 2–4 s with the
+ * default `reconnect` options, so a client cut off for flooding does not come straight back.
+ */
+const FLOODING_EXTRA_TRIES = 5;
+
 /** How long a heartbeat sent because the page became visible may take (ms). */
 const VISIBLE_PROBE_MS = 5_000;
 
@@ -343,8 +349,11 @@ export class Socket {
       }
     } else if (PROTOCOL.has(code)) {
       this.errorListeners.emit(new PlumeError('protocol', reason || `closed with ${code}`, { closeCode: code }));
+    } else if (code === CLOSE.flooding) {
+      this.errorListeners.emit(new PlumeError('rate_limited', reason || `closed with ${code}`, { closeCode: code }));
     }
-    this.lost(generation, `closed ${code}${reason ? `: ${reason}` : ''}`);
+    const delayMs = code === CLOSE.flooding ? backoff(this.reconnectTimer.tries + FLOODING_EXTRA_TRIES, this.options.reconnect, this.options.random) : undefined;
+    this.lost(generation, `closed ${code}${reason ? `: ${reason}` : ''}`, delayMs);
   }
 
   /**
@@ -436,18 +445,18 @@ export class Socket {
     this.openTransport('WebSocket available again');
   }
 
-  /** The current connection is gone (or never came): retry with backoff. */
-  private lost(generation: number, reason: string): void {
+  /** The current connection is gone (or never came): retry with backoff (or after `delayMs`). */
+  private lost(generation: number, reason: string, delayMs?: number): void {
     if (generation !== this.generation) return;
     this.abandonTransport(reason);
     if (!this.wanted) return this.transition('closed', reason);
-    this.waitFor(this.options.environment.online() ? 'reconnecting' : 'offline', reason);
+    this.waitFor(this.options.environment.online() ? 'reconnecting' : 'offline', reason, delayMs);
   }
 
-  private waitFor(state: 'reconnecting' | 'offline', reason: string): void {
+  private waitFor(state: 'reconnecting' | 'offline', reason: string, delayMs?: number): void {
     this.transition(state, reason);
     // Offline, the 'online' event brings us back at once; a rare probe covers a browser whose onLine is wrong.
-    this.reconnectTimer.schedule(state === 'offline' ? OFFLINE_PROBE_MS : undefined);
+    this.reconnectTimer.schedule(state === 'offline' ? OFFLINE_PROBE_MS : delayMs);
   }
 
   /** Detaches and closes the current transport; its late events are ignored by generation. */

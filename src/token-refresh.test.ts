@@ -98,6 +98,22 @@ describe('TokenRefresher', () => {
     expect(clock.pendingTimers).toBe(0);
   });
 
+  it('asks again a second later when the server answers "rate limited", reporting nothing', async () => {
+    const renewed = jwt({ sub: 'u', exp: nowSec + 200 });
+    const { clock, errors, sent, refresher, reply } = setup([jwt({ sub: 'u', exp: nowSec + 100 }), renewed]);
+    refresher.use(jwt({ sub: 'u', iat: nowSec, exp: nowSec + 10 }));
+    refresher.start();
+    clock.advance(9_000);
+    await flushMicrotasks();
+    reply('error', { reason: 'rate limited' });
+    expect(errors).toEqual([]);
+    expect(clock.nextDelay()).toBe(1_000);
+    clock.advance(1_000);
+    await flushMicrotasks();
+    expect(sent).toHaveLength(2);
+    expect(sent[1]?.payload).toEqual({ token: renewed });
+  });
+
   it('stops quietly against a server that does not know plume:token', async () => {
     const { clock, errors, refresher, reply } = setup([jwt({ sub: 'u', exp: nowSec + 200 })]);
     refresher.use(jwt({ sub: 'u', exp: nowSec + 10 }));

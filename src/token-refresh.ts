@@ -10,7 +10,7 @@
  * and the socket reconnects with a fresh token as it always did.
  */
 import { PlumeError } from './errors';
-import { EVENTS, PHOENIX_TOPIC, type Message } from './protocol';
+import { EVENTS, PHOENIX_TOPIC, REASONS, type Message } from './protocol';
 import type { Clock, TimerHandle } from './timer';
 import { textOfBase64 } from './base64';
 
@@ -127,6 +127,11 @@ export class TokenRefresher {
       return true;
     }
     const reason = String(reply.response?.reason ?? 'refused');
+    // Past the server's rate limits: not a verdict on the token; ask again a little later.
+    if (reason === REASONS.rateLimited) {
+      this.schedule(RETRY_MS);
+      return true;
+    }
     if (!NOT_SUPPORTED.has(reason)) this.host.report(new PlumeError('unauthorized', `token refresh refused: ${reason}`));
     return true;
   }

@@ -78,7 +78,7 @@ async function joinAs(socketUrl: string, name: string, meta?: Record<string, unk
 
 /**
  * Collects what a returning member recovers: the replay after its join, then `plume:history` pages
- * (as the Plume client does) until it has everything up to `head`.
+ * (as the Plume client does, asking again later when refused `rate limited`) until it has everything up to `head`.
  */
 async function fillFromHistory(m: Member, epoch: string, head: number): Promise<number[]> {
   const seqs: number[] = [];
@@ -107,7 +107,13 @@ async function fillFromHistory(m: Member, epoch: string, head: number): Promise<
     });
     m.ws.send(JSON.stringify(['1', String(ref), TOPIC, 'plume:history', { epoch, from, to: head }]));
     const frame = await deadline(DEADLINE_MS * 5, 'a history page', reply);
-    const page = (frame[4] as { response: { entries: Array<{ seq: number }> } }).response;
+    const answer = frame[4] as { status: string; response: { entries: Array<{ seq: number }>; reason?: string } };
+    if (answer.status === 'error' && answer.response.reason === 'rate limited') {
+      // Past the socket's history budget (PROTOCOL.md §5): ask again once some of it refilled, as the client does.
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      continue;
+    }
+    const page = answer.response;
     if (page.entries.length === 0) throw new Error(`history has nothing from ${from}`);
     seqs.push(...page.entries.map((e) => e.seq));
   }

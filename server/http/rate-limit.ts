@@ -6,7 +6,7 @@
  * Written here because no shared limiter exists yet (`server/limits/` is
  * being written for sockets); when it lands, this can move onto it.
  */
-import { TokenBucket } from '../mesh/bucket';
+import { TokenBucket } from '../limits/bucket';
 
 /** Requests per second per client address, and the burst allowed above it. */
 export interface RateLimit {

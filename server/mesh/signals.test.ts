@@ -1,28 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { TokenBucket } from './bucket';
 import { SIGNAL_OVERHEAD_BYTES, SignalGate } from './signals';
 
 const limits = { maxSignalBytes: 1000, signalBurstBytes: 4000, signalBytesPerSecond: 1000, signalBacklogBytes: 10_000 };
 const cost = 1000 - SIGNAL_OVERHEAD_BYTES; // a signal that costs exactly 1000
-
-describe('TokenBucket', () => {
-  it('spends a burst at once, then only what the rate refills, and never more than its capacity', () => {
-    const bucket = new TokenBucket(3, 2, 0);
-    expect([bucket.take(1, 0), bucket.take(1, 0), bucket.take(1, 0), bucket.take(1, 0)]).toEqual([true, true, true, false]);
-    expect(bucket.take(1, 499)).toBe(false);
-    expect(bucket.take(1, 500)).toBe(true);
-    expect(bucket.take(2, 10_000)).toBe(true); // a long pause refills to the capacity, not beyond
-    expect(bucket.take(2, 10_000)).toBe(false);
-  });
-
-  it('takes nothing when it refuses, and refills nothing when the clock steps back', () => {
-    const bucket = new TokenBucket(2, 1, 1000);
-    expect(bucket.take(3, 1000)).toBe(false);
-    expect(bucket.take(2, 1000)).toBe(true);
-    expect(bucket.take(1, 0)).toBe(false);
-    expect(bucket.take(1, 2000)).toBe(true);
-  });
-});
 
 describe('SignalGate', () => {
   it('refuses a signal over maxSignalBytes whatever the buckets hold', () => {

@@ -9,7 +9,7 @@
  * no more signalling than one in a single room. Not responsible for who may
  * signal whom (`room.ts`) or for forwarding (`registry.ts`).
  */
-import { TokenBucket } from './bucket';
+import { TokenBucket } from '../limits/bucket';
 
 /** What each signal costs on top of its size: the frame around it and the work to pass it on. */
 export const SIGNAL_OVERHEAD_BYTES = 256;

@@ -25,6 +25,9 @@ import type { FrameJson } from '../wire/frame-json';
 import { textFrame, type WireFrame } from '../wire/frame';
 import type { AtMostOnce, Outcome } from './at-most-once';
 import type { ExtensionSocket, Extensions } from './extensions';
+import { SocketLimits } from '../limits/socket-limits';
+import type { RateLimits } from '../limits/rates';
+import { FairShare } from '../limits/fair-share';
 
 /** The limits a connection enforces (from the server's options). */
 export interface ConnectionLimits {
@@ -33,8 +36,10 @@ export interface ConnectionLimits {
   readonly maxChannelsPerSocket: number;
   /** Most broadcasts a join replays. */
   readonly historyLimit: number;
-  /** Half of it is the most payload a join's replay carries. */
-  readonly maxBufferedBytes: number;
+  /** Most payload bytes one history page or join replay carries. */
+  readonly historyPageBytes: number;
+  /** The per-socket budgets (PROTOCOL.md §5, rate limits), or null when off. */
+  readonly rateLimit: RateLimits | null;
 }
 
 /** Where a connection's channels get their handlers and their broadcasts (the server's router and fan-out). */
@@ -73,6 +78,11 @@ export interface ConnectionHost {
   removed(connection: Connection): void;
 }
 
+/** The payload bytes a history entry costs the socket's history budget. */
+export function entryBytes(entry: StoredBroadcast): number {
+  return entry.binary ? entry.binary.length : entry.payloadJson.length;
+}
+
 /** Longest message id accepted in `meta.id`. */
 const MAX_ID_LENGTH = 128;
 
@@ -98,11 +108,17 @@ export class Connection implements ChannelHost, ExtensionSocket {
   private readonly channels = new ChannelTable<ChannelInstance>();
   private readonly transport: ClientTransport;
   private readonly host: ConnectionHost;
+  /** This socket's rate limits and history budget (PROTOCOL.md §5). */
+  readonly rates: SocketLimits;
+  /** Hands frames to `guarded` in order, a few hundred per event-loop turn, holding them back past the socket's rates. */
+  private readonly share: FairShare<[Buffer, boolean]>;
 
   /** `transport` carries the client's frames both ways (WebSocket or long-poll). */
   constructor(transport: ClientTransport, host: ConnectionHost, socketId: string, plume: boolean, now: number) {
     this.transport = transport;
     this.host = host;
+    this.rates = new SocketLimits(host.limits.rateLimit, host.limits.historyPageBytes);
+    this.share = new FairShare<[Buffer, boolean]>(transport, ([data, binary]) => this.guarded(data, binary));
     this.socketId = socketId;
     this.plume = plume;
     this.lastSeen = now;
@@ -142,7 +158,7 @@ export class Connection implements ChannelHost, ExtensionSocket {
     this.armExpiry(expiresAt);
     const pending = this.pending ?? [];
     this.pending = null;
-    for (const [data, binary] of pending) if (this.state === 'open') this.guarded(data, binary);
+    for (const frame of pending) this.share.push(frame);
   }
 
   /** Closes the socket when its token expires; a refreshed token moves the moment. */
@@ -206,7 +222,7 @@ export class Connection implements ChannelHost, ExtensionSocket {
       if ((this.pending ??= []).push([data, isBinary]) > MAX_PENDING_FRAMES) this.close(CLOSE.badFrame, 'too many frames before authentication');
       return;
     }
-    this.guarded(data, isBinary);
+    this.share.push([data, isBinary]);
   }
 
   /**
@@ -214,8 +230,13 @@ export class Connection implements ChannelHost, ExtensionSocket {
    * fails while handling it closes this socket alone (1011) and is logged;
    * nothing thrown here reaches `ws`'s listener, and so the process.
    */
-  private guarded(data: Buffer, binary: boolean): void {
+  private guarded(data: Buffer, binary: boolean): number | void {
+    if (this.state !== 'open') return;
     try {
+      // Past its rates (PROTOCOL.md §5) a frame waits (returned: how long), or the socket is cut off.
+      const verdict = this.rates.frame(data.length);
+      if (verdict === 'wait') return this.rates.holdMs(data.length);
+      if (verdict === 'close') return this.cutOff();
       if (binary) this.handleBinary(data);
       else this.handle(data);
     } catch (err) {
@@ -226,7 +247,7 @@ export class Connection implements ChannelHost, ExtensionSocket {
 
   private handle(data: Buffer): void {
     // Checked before parsing: a large frame costs the parser, and may nest beyond its stack.
-    if (data.length > this.host.limits.maxPayloadBytes) return this.tooLarge(data);
+    if (data.length > this.host.limits.maxPayloadBytes) return this.answerUnparsed(data, REASONS.payloadTooLarge);
     const text = data.toString('utf8');
     const result = decode(text, this.plume, this.host.limits.maxPayloadDepth);
     if (!result.ok) return this.close(result.code, result.reason);
@@ -276,18 +297,30 @@ export class Connection implements ChannelHost, ExtensionSocket {
     this.host.frameJson.duringBinary(message.binary!, () => this.push(message));
   }
 
-  /** Answers a frame over `maxPayloadBytes` from its header alone, without parsing the payload. */
-  private tooLarge(data: Buffer): void {
+  /**
+   * Closes a flooding socket with 4420 and reads nothing more from it: the megabytes it may still
+   * have in flight would hold the event loop for nothing (the transport drops the connection soon
+   * after the close, `ClientTransport.cutOff`).
+   */
+  private cutOff(): void {
+    this.close(CLOSE.flooding, 'flooding: past the rate limit for too long');
+    this.share.hold();
+    this.transport.cutOff();
+  }
+
+  /** Answers a frame with an error from its header alone, without parsing the payload. */
+  private answerUnparsed(data: Buffer, reason: string): void {
     // The header (four short strings or nulls) lies in the first few kilobytes; a cut character at the end is harmless.
     const header = peekHeader(data.subarray(0, 8192).toString('utf8'));
     if (!header) return this.close(CLOSE.badFrame, 'malformed frame: not a frame header');
     if (header.ref === null) return this.close(CLOSE.badFrame, 'malformed frame: ref must be a string');
-    this.replyError({ ...header, payload: {} }, REASONS.payloadTooLarge);
+    this.replyError({ ...header, payload: {} }, reason);
   }
 
   private join(message: Message): void {
     const { topic } = message;
     const joinRef = message.joinRef ?? (message.ref as string);
+    if (!this.rates.join()) return this.replyError(message, REASONS.rateLimited);
     const existing = this.channels.get(topic);
     if (existing) {
       // A newer join replaces the old one; its phx_close carries the old join_ref, which current clients drop.
@@ -330,7 +363,8 @@ export class Connection implements ChannelHost, ExtensionSocket {
       this.reply(message, reply);
       return this.host.channels.release(instance, null, 0);
     }
-    const plan = await planJoin(this.host.history, message.topic, message.meta, this.host.limits.historyLimit, this.host.limits.maxBufferedBytes / 2);
+    const plan = await planJoin(this.host.history, message.topic, message.meta, this.host.limits.historyLimit, this.rates.historyBytes());
+    this.rates.historyServed(plan.entries.reduce((bytes, entry) => bytes + entryBytes(entry), 0), false);
     if (!instance.joined) return;
     if (message.meta?.since !== undefined) this.host.counters[plan.meta.recovered ? 'recovered' : 'notRecovered']++;
     const keys = instance.meshCapable ? this.host.meshKeys() : null;

@@ -23,6 +23,8 @@ export interface ExtensionSocket {
   readonly plume: boolean;
   /** False once the socket is closing or closed. */
   readonly isOpen: boolean;
+  /** The socket's history budget (PROTOCOL.md §5, rate limits): how much a page may carry, and what was served. */
+  readonly rates: { historyBytes(): number; historyServed(payloadBytes: number, request: boolean): void };
   /** The token's claims, for `plume:token`. */
   readonly claims: TokenClaims | undefined;
   /** The joined channel a frame addresses; otherwise answers `unmatched topic` and returns undefined. */

@@ -39,4 +39,10 @@ export interface ClientTransport {
   close(code: number, reason: string): void;
   /** Hands incoming frames and the end of the connection to `listener`; called once, by the connection. */
   listen(listener: ClientListener): void;
+  /** Stops handing over incoming frames (the connection is past its rate, or yields its turn); the client meets backpressure. */
+  pause(): void;
+  /** Hands over incoming frames again. */
+  resume(): void;
+  /** After `close` for flooding (4420): reads nothing more and drops the connection soon after the close goes out. */
+  cutOff(): void;
 }

@@ -4,8 +4,9 @@
  * and the upgrade on `${path}/websocket` with its path and Origin checks.
  *
  * Responsible for routing requests, refusing upgrades before a socket exists
- * (404, 403) and handing accepted sockets to the server. Not responsible for
- * anything said over a socket.
+ * (404, 403, and 503/429 past the connection limits of
+ * `limits/connections.ts`) and handing accepted sockets to the server. Not
+ * responsible for anything said over a socket.
  */
 import { createServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -15,6 +16,7 @@ import type { Logger } from '../log';
 import type { ResolvedOptions } from '../options';
 import { originAllowed } from '../auth/origin';
 import { LongPollEndpoint, type LongPollHost } from './longpoll-endpoint';
+import { ConnectionGate } from '../limits/connections';
 
 /** Where a listening server can be reached. */
 export interface Address {
@@ -34,6 +36,8 @@ interface TransportHost extends LongPollHost {
   ready(): { ready: boolean };
   /** Answers requests of its own first (the HTTP API, `/metrics`); false passes them on. */
   http?(req: IncomingMessage, res: ServerResponse): boolean;
+  /** Sockets the server holds now (counted against `maxConnections`). */
+  socketCount(): number;
 }
 
 export class Transport {
@@ -41,6 +45,8 @@ export class Transport {
   private readonly log: Logger;
   private readonly host: TransportHost;
   private readonly wss: WebSocketServer;
+  /** Counts sockets against `maxConnections` and `maxConnectionsPerIp`. */
+  private readonly gate: ConnectionGate;
   /** The static file handler, loaded only when a directory is configured (loading sirv took 15–20 ms of every start). */
   private readonly statics: Promise<ReturnType<typeof Sirv>> | undefined;
   private httpServer: HttpServer | undefined;
@@ -54,6 +60,7 @@ export class Transport {
     this.options = options;
     this.log = log;
     this.host = host;
+    this.gate = new ConnectionGate(options, () => host.socketCount());
     this.wss = new WebSocketServer({
       noServer: true,
       maxPayload: options.maxFrameBytes,
@@ -62,7 +69,7 @@ export class Transport {
       // Phoenix's authToken offers ["phoenix", "base64url.bearer.phx.<token>"]; we answer "phoenix".
       handleProtocols: (protocols) => (protocols.has('phoenix') ? 'phoenix' : false),
     });
-    this.longPoll = options.longPoll ? new LongPollEndpoint(options, log, host) : null;
+    this.longPoll = options.longPoll ? new LongPollEndpoint(options, log, host, this.gate) : null;
     const dir = options.staticDir;
     this.statics = dir ? import('sirv').then(({ default: sirv }) => sirv(dir, { single: true, dev: false, etag: true })) : undefined;
     // A failure shows on the first request (a 500 and an error logged); this only keeps it from going unhandled.
@@ -181,6 +188,8 @@ export class Transport {
       this.log.warn(`refused upgrade from origin ${req.headers.origin}; allow it with allowedOrigins / --origin (scheme included, like https://app.example)`);
       return refuse(socket, 403, 'Forbidden');
     }
+    const refusal = this.gate.admit(socket, req.socket.remoteAddress);
+    if (refusal) return refuse(socket, refusal.status, refusal.statusText, refusal.body, 'Retry-After: 5\r\n');
     this.wss.handleUpgrade(req, socket, head, (ws) => this.host.accept(ws, req, Object.fromEntries(url.searchParams)));
   }
 }
@@ -190,6 +199,6 @@ function notFound(res: ServerResponse): void {
   res.end('Not Found');
 }
 
-function refuse(socket: Duplex, status: number, text: string): void {
-  socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${text.length}\r\n\r\n${text}`);
+function refuse(socket: Duplex, status: number, text: string, body = text, headers = ''): void {
+  socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\n${headers}Content-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
 }

@@ -14,6 +14,7 @@ import { CLOSE } from '../../src/protocol';
 import type { Logger } from '../log';
 import type { ResolvedOptions } from '../options';
 import { originAllowed } from '../auth/origin';
+import type { ConnectionGate } from '../limits/connections';
 import { LongPollClient, answer, type LongPollEnd } from './longpoll';
 
 /** A refusal to open a session: the close code and reason a WebSocket would have been closed with. */
@@ -50,7 +51,8 @@ export class LongPollEndpoint {
   /** False once the server drains: new sessions are refused, open ones carry on until closed. */
   private accepting = true;
 
-  constructor(private readonly options: ResolvedOptions, private readonly log: Logger, private readonly host: LongPollHost) {
+  /** `gate` applies `maxConnections` and `maxConnectionsPerIp` to new sessions, as to upgrades. */
+  constructor(private readonly options: ResolvedOptions, private readonly log: Logger, private readonly host: LongPollHost, private readonly gate: ConnectionGate) {
     this.sweepTimer = setInterval(() => this.sweep(), Math.max(50, options.longPollWindowMs / 2));
     this.sweepTimer.unref();
   }
@@ -114,10 +116,19 @@ export class LongPollEndpoint {
   private async open(req: IncomingMessage, res: ServerResponse, params: Record<string, string>): Promise<void> {
     // phoenix.js retries on 500; the Plume client reconnects on the code (1001, not fatal).
     if (!this.accepting) return answer(res, { status: 500, code: CLOSE.goingAway, reason: 'server shutting down' }, 503);
+    const admitted = this.gate.admitSession(req.socket.remoteAddress);
+    if ('refusal' in admitted) {
+      // As an upgrade past the limits gets 503 or 429: phoenix.js retries on 500, the Plume client on 1013.
+      res.setHeader('retry-after', '5');
+      return answer(res, { status: 500, code: CLOSE.tryAgainLater, reason: admitted.refusal.body }, admitted.refusal.status);
+    }
     let session: LongPollClient | undefined;
     const create = (plume: boolean): LongPollClient => {
       const token = randomBytes(18).toString('base64url');
-      session = new LongPollClient(token, plume, this.options.maxBufferedBytes, this.options.longPollWindowMs, (ended) => this.forget(ended));
+      session = new LongPollClient(token, plume, this.options.maxBufferedBytes, this.options.longPollWindowMs, (ended) => {
+        admitted.release();
+        this.forget(ended);
+      });
       this.sessions.set(token, session);
       return session;
     };
@@ -129,7 +140,10 @@ export class LongPollEndpoint {
       refusal = { code: CLOSE.internalError, reason: 'internal error' };
     }
     // phoenix.js stops on 403 and retries on 500: a server that could not decide is worth another try.
-    if (refusal) return answer(res, { status: refusal.code === CLOSE.internalError ? 500 : 403, code: refusal.code, reason: refusal.reason });
+    if (refusal) {
+      admitted.release();
+      return answer(res, { status: refusal.code === CLOSE.internalError ? 500 : 403, code: refusal.code, reason: refusal.reason });
+    }
     if (!session?.open) return answer(res, session ? session.gone() : { status: 500, code: CLOSE.internalError, reason: 'internal error' });
     answer(res, { status: 410, token: session.token });
   }
@@ -155,8 +169,12 @@ export class LongPollEndpoint {
     req.once('end', () => {
       if (refused) return;
       if (!session.open) return answer(res, session.gone());
-      session.received(this.frames(Buffer.concat(chunks), req.headers['content-type'], session));
-      answer(res, session.open ? { status: 200 } : session.gone());
+      const { frames, tooLarge } = this.frames(Buffer.concat(chunks), req.headers['content-type']);
+      void session.received(frames).then(() => {
+        // The frames before a frame over `maxFrameBytes` are handled (as over a WebSocket), then the session closes with 1009.
+        if (tooLarge) session.close(CLOSE.tooBig, 'frame too large');
+        answer(res, session.open ? { status: 200 } : session.gone());
+      });
     });
     req.once('error', () => {
       chunks.length = 0;
@@ -168,7 +186,7 @@ export class LongPollEndpoint {
    * starting with `[` is a text frame, any other a binary one in base64), else
    * the whole body is one text frame (as Phoenix reads it).
    */
-  private frames(body: Buffer, contentType: string | undefined, session: LongPollClient): Array<{ data: Buffer; binary: boolean }> {
+  private frames(body: Buffer, contentType: string | undefined): { frames: Array<{ data: Buffer; binary: boolean }>; tooLarge: boolean } {
     const lines = contentType?.startsWith('application/x-ndjson') ? body.toString('utf8').split(/\r?\n/) : [body.toString('utf8')];
     const frames: Array<{ data: Buffer; binary: boolean }> = [];
     for (const line of lines) {
@@ -176,14 +194,10 @@ export class LongPollEndpoint {
       const binary = !line.startsWith('[');
       const data = binary ? Buffer.from(line, 'base64') : Buffer.from(line, 'utf8');
       // The same bound as a WebSocket frame (1009), checked before anything reads the frame.
-      if (data.length > this.options.maxFrameBytes) {
-        session.received(frames);
-        session.close(CLOSE.tooBig, 'frame too large');
-        return [];
-      }
+      if (data.length > this.options.maxFrameBytes) return { frames, tooLarge: true };
       frames.push({ data, binary });
     }
-    return frames;
+    return { frames, tooLarge: false };
   }
 
   private forget(session: LongPollClient): void {

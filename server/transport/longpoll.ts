@@ -11,6 +11,7 @@
  */
 import type { ServerResponse } from 'node:http';
 import type { WireFrame } from '../wire/frame';
+import { CLOSE } from '../../src/protocol';
 import type { ClientListener, ClientTransport } from './client';
 
 /** How a session ended: with a close code (told to the next poll), or none. */
@@ -44,6 +45,11 @@ export class LongPollClient implements ClientTransport {
   private listener: ClientListener | null = null;
   private ended: LongPollEnd | null = null;
   private closed = false;
+  /** The connection asked for no more frames for now (its rate): a POST's frames wait, and so does its answer. */
+  private paused = false;
+  private readonly resumers: Array<() => void> = [];
+  /** A POST's frames are being handed over: another POST meanwhile is a client ignoring backpressure. */
+  private receiving = false;
   /** When the client was last heard from (a request began or ended): a session idle for twice the window is gone. */
   lastSeen = Date.now();
 
@@ -126,13 +132,40 @@ export class LongPollClient implements ClientTransport {
     });
   }
 
-  /** Frames a POST brought, handed to the connection in order. */
-  received(frames: Array<{ data: Buffer; binary: boolean }>): void {
+  /**
+   * Frames a POST brought, handed to the connection in order; resolves once
+   * all were taken. While the connection is paused (past its rate) they wait,
+   * and the POST's answer with them: backpressure, as TCP gives a WebSocket.
+   * A client that POSTs again before its previous POST was answered is
+   * ignoring it, and is closed as a flooder (4420).
+   */
+  async received(frames: Array<{ data: Buffer; binary: boolean }>): Promise<void> {
     this.seen();
-    for (const { data, binary } of frames) {
-      if (this.closed) return;
-      this.listener?.received(data, binary);
+    if (this.receiving) return this.close(CLOSE.flooding, 'flooding: a POST before the previous one was answered');
+    this.receiving = true;
+    try {
+      for (const { data, binary } of frames) {
+        while (this.paused && !this.closed) await new Promise<void>((resolve) => this.resumers.push(resolve));
+        if (this.closed) return;
+        this.listener?.received(data, binary);
+      }
+    } finally {
+      this.receiving = false;
     }
+  }
+
+  pause(): void {
+    this.paused = true;
+  }
+
+  resume(): void {
+    this.paused = false;
+    for (const resolve of this.resumers.splice(0)) resolve();
+  }
+
+  cutOff(): void {
+    // Closed already (4420); frames still waiting in a POST are dropped with the session.
+    this.resume();
   }
 
   /** The client stopped polling (idle), or the server closes: the connection ends. */
@@ -153,6 +186,7 @@ export class LongPollClient implements ClientTransport {
   }
 
   private finish(): void {
+    for (const resolve of this.resumers.splice(0)) resolve();
     if (this.waiting) this.release(this.waiting, this.queue.length > 0 ? this.take() : this.gone());
     this.listener?.ended();
     this.onEnd(this);

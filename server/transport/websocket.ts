@@ -11,6 +11,9 @@ import type { WireFrame } from '../wire/frame';
 import type { ClientListener, ClientTransport } from './client';
 import { Outbound, type WriteScheduler } from './outbound';
 
+/** How long a socket closed for flooding (4420) keeps its TCP connection, for the close frame to leave (ms). */
+const FLOODER_LINGER_MS = 1000;
+
 /**
  * A close reason that fits the 123 bytes RFC 6455 allows, cut between
  * characters (a cut inside a UTF-8 sequence makes `ws` throw).
@@ -40,7 +43,7 @@ export class WebSocketClient implements ClientTransport {
   private listener: ClientListener | null = null;
 
   /** `socket` is the upgraded socket under `ws` (`request.socket`): frames are written to it in batches. */
-  constructor(private readonly ws: WebSocket, socket: Duplex, maxBufferedBytes: number, scheduler: WriteScheduler) {
+  constructor(private readonly ws: WebSocket, private readonly socket: Duplex, maxBufferedBytes: number, scheduler: WriteScheduler) {
     this.outbound = new Outbound(ws, socket, maxBufferedBytes, { close: () => this.listener?.overflowed() }, scheduler);
   }
 
@@ -66,6 +69,21 @@ export class WebSocketClient implements ClientTransport {
 
   close(code: number, reason: string): void {
     this.ws.close(code, closeReason(reason));
+  }
+
+  pause(): void {
+    this.ws.pause();
+  }
+
+  resume(): void {
+    this.ws.resume();
+  }
+
+  cutOff(): void {
+    // The close frame is followed by the end of the TCP stream (the client cannot answer it: we no
+    // longer read), and the connection is dropped a second later if the client keeps it open.
+    this.socket.end();
+    setTimeout(() => this.ws.terminate(), FLOODER_LINGER_MS).unref();
   }
 
   listen(listener: ClientListener): void {

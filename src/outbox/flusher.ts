@@ -23,7 +23,7 @@ export interface FlushTarget {
 }
 
 /** Error reasons that mean "not now" rather than "never": the entry is queued again. */
-const TRANSIENT = new Set<string>([REASONS.unmatchedTopic, REASONS.unavailable]);
+const TRANSIENT = new Set<string>([REASONS.unmatchedTopic, REASONS.unavailable, REASONS.rateLimited]);
 
 export interface FlusherOptions {
   clock: Clock;
@@ -140,9 +140,12 @@ export class Flusher {
     } else if (result.status === 'error' && !TRANSIENT.has(String(result.response.reason))) {
       this.outbox.reject(id, result.response);
     } else {
+      // One backoff step per round: the other refusals of the same window must not each lengthen it
+      // (a window of 64 refused "rate limited" used to wait the longest backoff at once).
+      const first = !this.paused;
       this.paused = true; // before mark(): its change event would otherwise re-send at once
       this.outbox.mark(id, 'queued');
-      this.retry.schedule();
+      if (first) this.retry.schedule();
       return;
     }
     if (this.paused) return; // a retry is scheduled; it resumes the flush
