@@ -24,12 +24,13 @@ import { ROOT, installCleanup } from '../scripts/lib/proc.mjs';
 import { CONTENDERS, ORDER } from './lib/contenders.mjs';
 import { coldStart, fanout, latency, memory } from './lib/load.mjs';
 import { httpPart } from './lib/http.mjs';
+import { longPollPart } from './lib/longpoll.mjs';
 import { chart, render } from './lib/report.mjs';
 import { bundleServers, pinning, startServer } from './lib/servers.mjs';
 
 const HELP = `Usage: npm run bench -- [options]
 
-  --only <list>          comma-separated subset of: fanout,latency,memory,cold,http (default: all)
+  --only <list>          comma-separated subset of: fanout,latency,memory,cold,http,longpoll (default: all)
   --quick                shorter windows and 2,000 idle connections: a smoke run, not for the README
   --connections <n>      idle connections for the memory test (default 10000)
   --window <n>           deliveries in flight in the fan-out test (default 20000)
@@ -39,7 +40,7 @@ const HELP = `Usage: npm run bench -- [options]
   --render               measure nothing: rewrite latest.md, latest.svg (and bench/README.md with --readme) from latest.json
   -h, --help             show this help`;
 
-const PARTS = ['fanout', 'latency', 'memory', 'cold', 'http'];
+const PARTS = ['fanout', 'latency', 'memory', 'cold', 'http', 'longpoll'];
 
 const SCENARIOS = [
   { label: '1 room × 1000, 200 B', rooms: 1, perRoom: 1000, payloadBytes: 200 },
@@ -85,6 +86,8 @@ function options() {
     memory: { connections: Number(values.connections ?? (quick ? 2000 : 10_000)), rooms: 100, settleMs: 1000, rounds: quick ? 1 : 3 },
     coldStart: { runs: quick ? 3 : 5 },
     http: { perRoom: 100, payloadBytes: 200, concurrency: 16, batch: 100, warmupMs: quick ? 300 : 1000, measureMs: quick ? 1000 : 3000 },
+    // A moderate load: 100 members at 20 broadcasts/s (2,000 deliveries/s), what a busy chat room asks of a proxy-bound office.
+    longpoll: { perRoom: 100, payloadBytes: 200, ratePerSec: 20, warmupMs: quick ? 500 : 1000, measureMs: quick ? 2000 : 5000 },
   };
 }
 
@@ -265,6 +268,7 @@ async function main() {
   }
 
   if (config.only.has('http')) results.http = await httpPart(withServer, config.http);
+  if (config.only.has('longpoll')) results.longpoll = await longPollPart(withServer, config.longpoll);
   results.durationSec = (performance.now() - t0) / 1000;
   const dir = join(ROOT, 'bench', 'results');
   mkdirSync(dir, { recursive: true });

@@ -44,6 +44,10 @@ const HELP = `Usage: plume serve [options]        (in this repository: npm run s
   --no-relay                 do not register the default relay channel on room:*
   --no-mesh                  turn off peer-assisted fan-out (clients then get every broadcast directly)
   --mesh-min-relayed <n>     relay a room's broadcasts only once the plan reaches n members through peers (default 4)
+  --no-long-poll             do not serve /socket/longpoll (clients behind proxies that block WebSockets then cannot
+                             connect; env PLUME_LONG_POLL=0)
+  --long-poll-window <ms>    how long a long-poll request waits for frames before it is answered empty; a session
+                             silent for twice this is ended (env PLUME_LONG_POLL_WINDOW_MS; default 10000)
   --redis <url>              keep order, history, dedupe and presence in Redis, for several nodes and restarts
                              (env REDIS_URL; e.g. redis://127.0.0.1:6379; default: in memory)
   --redis-prefix <p>         prefix of every Redis key and channel (env PLUME_REDIS_PREFIX; default plume)
@@ -86,6 +90,8 @@ async function main(): Promise<void> {
       'no-relay': { type: 'boolean' },
       'no-mesh': { type: 'boolean' },
       'mesh-min-relayed': { type: 'string' },
+      'no-long-poll': { type: 'boolean' },
+      'long-poll-window': { type: 'string' },
       redis: { type: 'string' },
       'redis-prefix': { type: 'string' },
       'node-id': { type: 'string' },
@@ -128,6 +134,8 @@ async function main(): Promise<void> {
     maxConnections: numberOption(values['max-connections'], process.env.PLUME_MAX_CONNECTIONS),
     maxConnectionsPerIp: numberOption(values['max-connections-per-ip'], process.env.PLUME_MAX_CONNECTIONS_PER_IP),
     relay: !values['no-relay'],
+    longPoll: !(values['no-long-poll'] || process.env.PLUME_LONG_POLL === '0' || process.env.PLUME_LONG_POLL === 'false'),
+    longPollWindowMs: numberOption(values['long-poll-window'], process.env.PLUME_LONG_POLL_WINDOW_MS),
     mesh: values['no-mesh'] ? false : values['mesh-min-relayed'] ? { minRelayed: Number(values['mesh-min-relayed']) } : true,
     apiKey: values['api-key'] ?? (process.env.PLUME_API_KEY || undefined),
     metricsPort: metricsPort ? Number(metricsPort) : undefined,

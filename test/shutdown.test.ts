@@ -98,6 +98,19 @@ describe('the plume command', () => {
     expect(bogus.output().stderr).toMatch(/unknown command "launch": the command is "plume serve \[options\]"/);
   });
 
+  it('turns long-poll off with --no-long-poll, and sets its window with PLUME_LONG_POLL_WINDOW_MS', async () => {
+    const off = cli(['serve', '--port', '0', '--no-long-poll']);
+    const offUrl = await off.listening();
+    expect((await fetch(`${offUrl}/socket/longpoll?vsn=2.0.0`)).status).toBe(404);
+    const short = cli(['serve', '--port', '0'], { PLUME_LONG_POLL_WINDOW_MS: '300' });
+    const url = await short.listening();
+    const opened = (await (await fetch(`${url}/socket/longpoll?vsn=2.0.0`)).json()) as { status: number; token: string };
+    expect(opened.status).toBe(410);
+    // With the default window (10 s) this poll would hang far past the deadline.
+    const poll = await deadline(5_000, 'an empty poll answered after the 300 ms window', fetch(`${url}/socket/longpoll?vsn=2.0.0&token=${encodeURIComponent(opened.token)}`));
+    expect(((await poll.json()) as { status: number }).status).toBe(204);
+  });
+
   it('serves the HTTP API with --api-key, logs JSON lines without the key, and on SIGTERM closes sockets with 1001 and exits 0', async () => {
     const run = cli(['serve', '--port', '0', '--api-key', KEY, '--log-format', 'json', '--log-level', 'debug']);
     const url = await run.listening();

@@ -116,6 +116,15 @@ export function render(results) {
       [row('HTTP, 1 message per request', h.single, si(h.single.requestsPerSec)), row(`HTTP, ${h.batch} per request`, h.batched, si(h.batched.requestsPerSec)), row('WebSocket (the fan-out publisher)', h.websocket, '')],
     ));
   }
+  if (results.longpoll) {
+    const l = results.longpoll;
+    out.push('', `### 6. Long-poll delivery (1 room × ${l.perRoom}, ${l.payloadBytes} B, ${l.ratePerSec} broadcasts/s from a WebSocket publisher = ${si(l.offeredPerSec)} deliveries/s offered; the same room with WebSocket members beside it)`, '');
+    const row = (label, r, polls) => [label, ms(r.p50), ms(r.p95), ms(r.p99), ms(r.max), polls, r.complete === false ? 'LOST' : (r.outOfOrder ? `${r.outOfOrder} out of order` : 'ok')];
+    out.push(table(
+      ['members on', 'p50', 'p95', 'p99', 'max', 'polls / delivery', 'order, completeness'],
+      [row('WebSocket', l.websocket, ''), row('long-poll', l.longpoll, l.longpoll.requestsPerDelivery.toFixed(2))],
+    ));
+  }
   const verdicts = targets(results);
   if (verdicts.length) {
     out.push('', '### Targets (issue 5)', '');
