@@ -456,6 +456,7 @@ export class PlumeServer {
    * speaks y-websocket's messages (`docs/y-websocket.ts`), authenticated like any other.
    */
   private acceptYjs(ws: WebSocket, request: IncomingMessage, topic: string, params: Record<string, string>): void {
+    this.counters.yWebsocketConnections++;
     this.opened(ws, request, { ...params, plume: '1' }, (socketId) => new YWebsocketClient(ws, topic, socketId, {
       maxBufferedBytes: this.options.maxBufferedBytes,
       pingMs: Math.max(100, Math.floor(this.options.heartbeatTimeoutMs / 3)),

@@ -124,6 +124,7 @@ describe('a y-websocket client and Plume members of the same room', () => {
     await until('the provider to sync', () => yuki.synced);
     expect(server.presence.list('room:notes')).toHaveProperty('yuki');
     expect(server.sockets().map((s) => s.assigns.name)).toContain('yuki');
+    expect(server.counters).toMatchObject({ connections: 1, yWebsocketConnections: 1 });
     yuki.disconnect();
     await until('its socket to be gone', () => server.sockets().length === 0);
   });
