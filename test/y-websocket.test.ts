@@ -11,7 +11,7 @@ import { WebsocketProvider } from 'y-websocket';
 import { signToken } from '../server/index';
 import { Y_SYNC, awarenessMessage, readMessage, syncMessage } from '../server/docs/y-messages';
 import { bindDoc, type DocBinding } from '../src/yjs/index';
-import type { Socket } from '../src/index';
+import { Presence, type Socket } from '../src/index';
 import { useDurableClients } from './durable-clients';
 import { upgradeStatus, useServers } from './helpers';
 import { deadline } from './waiting';
@@ -57,7 +57,7 @@ function provider(url: string, room: string, options: { params?: Record<string, 
 async function member(url: string, name: string, topic = 'room:notes'): Promise<{ socket: Socket; notes: DocBinding; text: Y.Text }> {
   const socket = client(url, name);
   const room = socket.channel(topic);
-  const notes = bindDoc(room, new Y.Doc(), { persist: false });
+  const notes = bindDoc(room, new Y.Doc(), { persist: false, presence: new Presence(room) });
   await room.join();
   await notes.synced;
   return { socket, notes, text: notes.doc.getText('body') };
@@ -105,17 +105,29 @@ describe('a y-websocket client and Plume members of the same room', () => {
     expect(await storedText(server, 'room:notes')).toBe('written before connecting');
   });
 
-  it('shares awareness both ways, and the y-websocket client\'s states leave when it disconnects', async () => {
+  it('shares awareness both ways, at once for newcomers on either side, and the y-websocket client\'s states leave when it disconnects', async () => {
     const { url } = await start();
     const ada = await member(url, 'ada');
+    const adaId = ada.notes.awareness!.clientID;
+    ada.notes.awareness!.setLocalStateField('user', { id: 'ada', name: 'Ada' });
+    // Within 5 s, so not from ada's renewal (every 15 s): the endpoint asked the room on joining.
     const yuki = provider(url, 'notes');
-    await until('the provider to sync', () => yuki.synced);
+    await until('yuki to see ada\'s cursor', () => yuki.awareness.getStates().get(adaId)?.user?.name === 'Ada');
     yuki.awareness.setLocalStateField('user', { name: 'Yuki', color: '#0af' });
     await until('ada to see yuki\'s cursor', () => ada.notes.awareness!.getStates().get(yuki.awareness.clientID)?.user?.name === 'Yuki');
-    ada.notes.awareness!.setLocalStateField('user', { id: 'ada', name: 'Ada' });
-    await until('yuki to see ada\'s cursor', () => yuki.awareness.getStates().get(ada.notes.awareness!.clientID)?.user?.name === 'Ada');
+    // A member who joins later asks, and the endpoint answers for its client.
+    const bob = await member(url, 'bob');
+    await until('bob to see yuki', () => bob.notes.awareness!.getStates().get(yuki.awareness.clientID)?.user?.name === 'Yuki');
+    ada.notes.awareness!.setLocalStateField('user', { id: 'ada', name: 'Ada', at: 1 });
+    await until('yuki to have passed ada\'s change on back (y-websocket sends every change)', () => yuki.awareness.getStates().get(adaId)?.user?.at === 1);
+    const removedAtBob: number[] = [];
+    bob.notes.awareness!.on('change', ({ removed }: { removed: number[] }) => removedAtBob.push(...removed));
     yuki.disconnect();
-    await until('yuki\'s state to leave ada\'s awareness', () => !ada.notes.awareness!.getStates().has(yuki.awareness.clientID));
+    await until('yuki\'s state to leave ada\'s and bob\'s awareness', () => !ada.notes.awareness!.getStates().has(yuki.awareness.clientID) && !bob.notes.awareness!.getStates().has(yuki.awareness.clientID));
+    // Only the y-websocket client's own state leaves: ada's cursor stays where bob sees it.
+    await new Promise((r) => setTimeout(r, 100));
+    expect(bob.notes.awareness!.getStates().get(adaId)?.user?.at).toBe(1);
+    expect(removedAtBob).toEqual([yuki.awareness.clientID]);
   });
 
   it('is a member of the room: in presence while connected, gone after', async () => {

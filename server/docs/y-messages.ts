@@ -34,8 +34,8 @@ export type YMessage =
 export interface AwarenessEntry {
   clientID: number;
   clock: number;
-  /** False when the entry removes the client (its state is `null`). */
-  present: boolean;
+  /** The client's state as JSON text: `null` when the entry removes the client. */
+  state: string;
 }
 
 /**
@@ -94,8 +94,9 @@ export function readAwareness(update: Uint8Array): AwarenessEntry[] | null {
     for (let i = 0; i < count; i++) {
       const clientID = decoding.readVarUint(decoder);
       const clock = decoding.readVarUint(decoder);
-      const state = JSON.parse(decoding.readVarString(decoder)) as unknown;
-      entries.push({ clientID, clock, present: state !== null });
+      const state = decoding.readVarString(decoder);
+      JSON.parse(state);
+      entries.push({ clientID, clock, state });
     }
     return decoding.hasContent(decoder) ? null : entries;
   } catch {
@@ -131,17 +132,18 @@ export function permissionDenied(reason: string): Uint8Array {
 }
 
 /**
- * An awareness update that removes `clients` (each at its last clock, plus one), as a client's
- * own goodbye would: what the endpoint says for a y-websocket client that went away.
- * @example awarenessRemoval(new Map([[1234, 7]]))
+ * An awareness update of `entries`. With each entry's clock plus one and state `null`, it removes
+ * them, as a client's own goodbye would: what the endpoint says for a y-websocket client that went away.
+ * @example encodeAwareness([{ clientID: 1234, clock: 8, state: 'null' }])
  */
-export function awarenessRemoval(clients: ReadonlyMap<number, number>): Uint8Array {
+export function encodeAwareness(entries: Iterable<AwarenessEntry>): Uint8Array {
+  const list = [...entries];
   const encoder = encoding.createEncoder();
-  encoding.writeVarUint(encoder, clients.size);
-  for (const [clientID, clock] of clients) {
+  encoding.writeVarUint(encoder, list.length);
+  for (const { clientID, clock, state } of list) {
     encoding.writeVarUint(encoder, clientID);
-    encoding.writeVarUint(encoder, clock + 1);
-    encoding.writeVarString(encoder, 'null');
+    encoding.writeVarUint(encoder, clock);
+    encoding.writeVarString(encoder, state);
   }
   return encoding.toUint8Array(encoder);
 }

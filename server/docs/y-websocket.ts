@@ -25,7 +25,7 @@ import { closeReason } from '../transport/websocket';
 import type { WireFrame } from '../wire/frame';
 import type { EphemeralMessage } from '../delivery/fanout';
 import { DOC_OPS } from './extension';
-import { Y_SYNC, awarenessMessage, awarenessRemoval, permissionDenied, readAwareness, readMessage, syncMessage, type YMessage } from './y-messages';
+import { Y_SYNC, awarenessMessage, encodeAwareness, permissionDenied, readAwareness, readMessage, syncMessage, type AwarenessEntry, type YMessage } from './y-messages';
 
 /** Where the endpoint is mounted: a provider's server URL is `ws(s)://host/yjs`. */
 export const YJS_PATH = '/yjs';
@@ -98,8 +98,13 @@ export class YWebsocketClient implements ClientTransport {
   private held: YMessage[] | null = [];
   /** What each pending push of ours was, by ref. */
   private readonly pending = new Map<string, 'join' | 'sync' | 'update' | 'awareness'>();
-  /** The awareness clients this socket speaks for, with their last clock: removed when it goes. */
-  private readonly clients = new Map<number, number>();
+  /** The awareness clients this socket speaks for, with their last entry: told to newcomers, removed when it goes. */
+  private readonly clients = new Map<number, AwarenessEntry>();
+  /**
+   * Awareness clients the room told this socket about. A provider sends every change of its awareness
+   * back, other members' too: those are not its own, and must not be removed when it goes.
+   */
+  private readonly others = new Set<number>();
   private nextRef = 1;
   /** Ephemeral event ids: unique per sender, as a mesh member's are (`<socket id>:<n>`). */
   private eids = 0;
@@ -138,6 +143,8 @@ export class YWebsocketClient implements ClientTransport {
     if (topic !== this.topic) return;
     if (event === EVENTS.reply && ref !== null) return this.replied(ref, payload);
     if (event === AWARENESS_EVENT && typeof payload.update === 'string') return this.awarenessFromMember(payload.update);
+    // A member that just joined asks for everyone's awareness: this client's goes to it.
+    if (event === AWARENESS_EVENT && payload.query === true && this.clients.size > 0) return this.shareAwareness(encodeAwareness(this.clients.values()));
     if (event === EVENTS.error) return this.close(CLOSE.internalError, 'the room\'s channel crashed');
     if (event === EVENTS.close) return this.close(CLOSE.normal, 'the room\'s channel closed');
   }
@@ -190,18 +197,21 @@ export class YWebsocketClient implements ClientTransport {
         if (message.update.length <= 2 && message.update.every((b) => b === 0)) return;
         return this.pushDoc('update', DOC_OPS.update, message.update);
       case 'awareness': {
-        for (const { clientID, clock, present } of message.clients) {
-          if (present) this.clients.set(clientID, clock);
-          else this.clients.delete(clientID);
+        for (const entry of message.clients) {
+          if (this.others.has(entry.clientID)) continue;
+          if (entry.state !== 'null') this.clients.set(entry.clientID, entry);
+          else this.clients.delete(entry.clientID);
         }
         // Sent back too, as y-websocket's own server does: the provider counts its own awareness
         // renewals (every 15 s) as signs of a live connection.
         this.write(awarenessMessage(message.update));
-        const eid = `${this.socketId}:${++this.eids}`;
-        return this.push('awareness', this.ref(), EXTENSION_EVENTS.ephemeral, { event: AWARENESS_EVENT, eid, payload: { update: toBase64(message.update) } });
+        return this.shareAwareness(message.update);
       }
+      case 'queryAwareness':
+        // The server keeps no awareness states: the members are asked, and answer with theirs.
+        return this.queryAwareness();
       default:
-        // Auth messages and queries for awareness: nothing to do (awareness states are not kept on the server).
+        // Auth messages: a client has nothing to say in them.
         return;
     }
   }
@@ -213,6 +223,17 @@ export class YWebsocketClient implements ClientTransport {
     const ref = this.ref();
     this.pending.set(ref, kind);
     this.listener?.received(Buffer.from(encodePush('1', ref, this.topic, EXTENSION_EVENTS.doc, bytes)), true);
+  }
+
+  /** Asks the room's members for their awareness states (PROTOCOL.md §11). */
+  private queryAwareness(): void {
+    this.push('awareness', this.ref(), EXTENSION_EVENTS.ephemeral, { event: AWARENESS_EVENT, eid: `${this.socketId}:${++this.eids}`, payload: { query: true } });
+  }
+
+  /** An awareness update to the room's other members (ephemeral, as Plume members send theirs). */
+  private shareAwareness(update: Uint8Array): void {
+    const eid = `${this.socketId}:${++this.eids}`;
+    this.push('awareness', this.ref(), EXTENSION_EVENTS.ephemeral, { event: AWARENESS_EVENT, eid, payload: { update: toBase64(update) } });
   }
 
   /** A text frame, as if the client sent it; its reply is read as `kind`'s. */
@@ -232,7 +253,8 @@ export class YWebsocketClient implements ClientTransport {
       const held = this.held ?? [];
       this.held = null;
       for (const message of held) this.handle(message);
-      return;
+      // The client learns the members' awareness now rather than at their renewals (up to 15 s).
+      return this.queryAwareness();
     }
     if (ok || kind === undefined) return;
     if (kind === 'sync') return this.close(reason === 'unavailable' ? CLOSE.tryAgainLater : CLOSE.forbidden, reason);
@@ -269,7 +291,10 @@ export class YWebsocketClient implements ClientTransport {
       // Not base64: a member's malformed courtesy message; awareness is not state, nothing is lost.
       return;
     }
-    if (readAwareness(update)) this.write(awarenessMessage(update));
+    const entries = readAwareness(update);
+    if (!entries) return;
+    for (const { clientID } of entries) this.others.add(clientID);
+    this.write(awarenessMessage(update));
   }
 
   private write(bytes: Uint8Array): void {
@@ -284,7 +309,8 @@ export class YWebsocketClient implements ClientTransport {
     this.ended = true;
     clearInterval(this.pinger);
     if (this.joined && this.clients.size > 0) {
-      const payload = { update: toBase64(awarenessRemoval(this.clients)) };
+      const gone = [...this.clients.values()].map(({ clientID, clock }) => ({ clientID, clock: clock + 1, state: 'null' }));
+      const payload = { update: toBase64(encodeAwareness(gone)) };
       this.deps.ephemeral({ kind: 'plume:ephemeral', topic: this.topic, event: AWARENESS_EVENT, payload, from: this.socketId, eid: `${this.socketId}:gone` });
     }
     this.listener?.ended();
