@@ -10,7 +10,7 @@ import * as Y from 'yjs';
 import { WebsocketProvider } from 'y-websocket';
 import { signToken } from '../server/index';
 import { Y_SYNC, awarenessMessage, readMessage, syncMessage } from '../server/docs/y-messages';
-import { bindDoc, type DocBinding } from '../src/yjs/index';
+import { bindDoc, tokenProtocols, type DocBinding } from '../src/yjs/index';
 import { Presence, type Socket } from '../src/index';
 import { useDurableClients } from './durable-clients';
 import { upgradeStatus, useServers } from './helpers';
@@ -181,7 +181,7 @@ describe('liveness and closes', () => {
 
 describe('authorization', () => {
   const token = (sub: string, rooms = ['room:*']) => signToken({ sub, rooms }, SECRET);
-  const bearer = (t: string) => ['phoenix', `base64url.bearer.phx.${Buffer.from(t).toString('base64url')}`];
+  const bearer = (t: string) => tokenProtocols(t);
 
   it('with a secret, refuses a client without a token (4401) and one whose token does not allow the room (4403)', async () => {
     const { url } = await start({ secret: SECRET });
@@ -191,7 +191,9 @@ describe('authorization', () => {
     expect(await closedWith(outsider)).toEqual({ code: 4403, reason: 'not allowed to join this room' });
   });
 
-  it('takes a token in Sec-WebSocket-Protocol; in the URL only with allowQueryToken', async () => {
+  it('takes a token in Sec-WebSocket-Protocol (tokenProtocols); in the URL only with allowQueryToken', async () => {
+    expect(tokenProtocols('a.b.c')).toEqual(['phoenix', `base64url.bearer.phx.${Buffer.from('a.b.c').toString('base64url')}`]);
+    expect(() => tokenProtocols('')).toThrow(/token is empty/);
     const { url } = await start({ secret: SECRET });
     const yuki = provider(url, 'notes', { protocols: bearer(token('yuki')) });
     await until('the provider to sync with its token', () => yuki.synced);
