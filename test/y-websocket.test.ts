@@ -155,6 +155,27 @@ describe('a y-websocket client and Plume members of the same room', () => {
     const carl = await member(`http://127.0.0.1:${port}`, 'carl');
     await until('a new member to get the whole document', () => carl.text.toString() === 'survives a restart');
   });
+
+  it('is stored like any document: the app\'s store hook gets it at compaction, and a fresh server loads it for the next client', async () => {
+    const saved = new Map<string, Uint8Array>();
+    const documents = { compactEvery: 1, store: (topic: string, state: Uint8Array) => void saved.set(topic, state), load: (topic: string) => saved.get(topic) ?? null };
+    const first = await start({ documents });
+    const yuki = provider(first.url, 'notes');
+    await until('the provider to sync', () => yuki.synced);
+    yuki.doc.getText('body').insert(0, 'kept by the app');
+    await until('the store hook to hold it', () => {
+      const state = saved.get('room:notes');
+      if (!state) return false;
+      const doc = new Y.Doc();
+      Y.applyUpdate(doc, state);
+      return doc.getText('body').toString() === 'kept by the app';
+    });
+    yuki.destroy();
+    await first.server.close();
+    const second = await start({ documents });
+    const late = provider(second.url, 'notes');
+    await until('a new client of a new server to get it', () => late.synced && late.doc.getText('body').toString() === 'kept by the app');
+  });
 });
 
 describe('liveness and closes', () => {
