@@ -13,7 +13,7 @@ import { Y_SYNC, awarenessMessage, readMessage, syncMessage } from '../server/do
 import { bindDoc, tokenProtocols, type DocBinding } from '../src/yjs/index';
 import { Presence, type Socket } from '../src/index';
 import { useDurableClients } from './durable-clients';
-import { upgradeStatus, useServers } from './helpers';
+import { JsonAdapter, upgradeStatus, useServers, useTwoNodes } from './helpers';
 import { deadline } from './waiting';
 
 const start = useServers();
@@ -175,6 +175,21 @@ describe('a y-websocket client and Plume members of the same room', () => {
     const second = await start({ documents });
     const late = provider(second.url, 'notes');
     await until('a new client of a new server to get it', () => late.synced && late.doc.getText('body').toString() === 'kept by the app');
+  });
+
+  it('works across nodes: a y-websocket client on one and a Plume member on another edit and see each other', async () => {
+    const [a, b] = await useTwoNodes(start)(JsonAdapter);
+    const ada = await member(b!.url, 'ada');
+    const yuki = provider(a!.url, 'notes');
+    const ytext = yuki.doc.getText('body');
+    await until('the provider to sync', () => yuki.synced);
+    ytext.insert(0, 'node a. ');
+    ada.text.insert(0, 'node b. ');
+    await until('both to converge', () => ada.text.toString() === ytext.toString() && ytext.length === 16);
+    yuki.awareness.setLocalStateField('user', { name: 'Yuki' });
+    await until('ada to see yuki', () => ada.notes.awareness!.getStates().get(yuki.awareness.clientID)?.user?.name === 'Yuki');
+    yuki.disconnect();
+    await until('yuki to leave ada\'s awareness', () => !ada.notes.awareness!.getStates().has(yuki.awareness.clientID));
   });
 });
 
