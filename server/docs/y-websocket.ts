@@ -176,7 +176,8 @@ export class YWebsocketClient implements ClientTransport {
   }
 
   private received(data: Buffer, binary: boolean): void {
-    if (this.ended) return;
+    // Closing (a malformed message, a refused join): what the client still sends is not read.
+    if (this.ended || !this.open) return;
     this.listener?.alive();
     const message = binary ? readMessage(data) : 'malformed message: y-websocket messages are binary';
     if (typeof message === 'string') return this.close(CLOSE.badFrame, message);
