@@ -4,6 +4,7 @@
  * with `bindDoc`, and a real server: edits and awareness both ways, the
  * document stored in the engine, tokens, read-only members, bad input.
  */
+import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import * as Y from 'yjs';
@@ -300,6 +301,24 @@ describe('bad input', () => {
     awareness.ws.send(awarenessMessage(new Uint8Array([1, 5, 1, 3, 0x7b, 0x7b, 0x7b])));
     expect(await awareness.closed).toEqual({ code: 4400, reason: 'malformed message: invalid awareness update' });
     expect((await server.engine.documents.load('room:notes')).updates).toEqual([]);
+  });
+
+  it('random bytes never change the stored document nor stop the server serving it', async () => {
+    const { url, server } = await start();
+    const ada = await member(url, 'ada');
+    ada.text.insert(0, 'intact');
+    await until('it to be stored', async () => (await storedText(server, 'room:notes')) === 'intact');
+    const samples = fc.sample(fc.uint8Array({ minLength: 1, maxLength: 48 }), { numRuns: 25, seed: 19 });
+    for (const bytes of samples) {
+      const fuzz = await raw(url, 'notes');
+      fuzz.ws.send(bytes);
+      fuzz.ws.send(syncMessage(Y_SYNC.update, bytes));
+      await Promise.race([fuzz.closed, new Promise((r) => setTimeout(r, 50))]);
+      fuzz.ws.terminate();
+    }
+    expect(await storedText(server, 'room:notes')).toBe('intact');
+    const yuki = provider(url, 'notes');
+    await until('a provider to still sync it', () => yuki.synced && yuki.doc.getText('body').toString() === 'intact');
   });
 
   it('closes a socket whose message passes maxFrameBytes (1009) and refuses updates past documents.maxBytes with "document too large"', async () => {
