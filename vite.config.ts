@@ -3,7 +3,7 @@
  *
  * Contract relied on by scripts/start.mjs and e2e/fixtures.ts:
  * - the app root is `demo/`, and `vite build` writes `demo/dist` (emptied first);
- * - `/socket` (WebSockets included) is proxied to PLUME_SERVER_URL, read when
+ * - `/socket` and `/yjs` (WebSockets included) are proxied to PLUME_SERVER_URL, read when
  *   the config loads. Do not set `changeOrigin`: the server's Origin check
  *   accepts the socket because Origin and Host both stay the Vite origin.
  * - the demo imports the client as `plume`, `plume/durable` and `plume/mesh`
@@ -36,6 +36,8 @@ export default defineConfig({
   server: {
     proxy: {
       '/socket': { target: plume, ws: true },
+      // The y-websocket endpoint (/yjs/<room>), so editors using y-websocket work against `npm start` too.
+      '/yjs': { target: plume, ws: true },
       ...(apiKey ? { '^/api/': withKey, '^/metrics$': withKey } : {}),
     },
   },

@@ -147,7 +147,7 @@ async function main(): Promise<void> {
       const api = server.options.ops.apiKey ? `, HTTP API ${address.url}/api` : '';
       const metrics = server.metricsUrl ?? (server.options.ops.metrics.where === 'main' ? `${address.url}/metrics` : 'off');
       // Tests and scripts wait for this line: "listening on <url>" stays its start in every format.
-      log.info(`listening on ${address.url} (socket ${address.socketUrl}), node ${server.options.nodeId}, engine ${server.engine.name}${api}, metrics ${metrics}`, { url: address.url, node: server.options.nodeId, version: VERSION });
+      log.info(`listening on ${address.url} (socket ${address.socketUrl})${server.options.documents ? `, y-websocket ${address.url.replace(/^http/, 'ws')}/yjs` : ''}, node ${server.options.nodeId}, engine ${server.engine.name}${api}, metrics ${metrics}`, { url: address.url, node: server.options.nodeId, version: VERSION });
       let stopping = false;
       const stop = (signal: string) => {
         if (stopping) return;

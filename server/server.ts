@@ -43,6 +43,7 @@ import { toJson } from './wire/json';
 import { textBytes } from './wire/frame';
 import { WriteScheduler } from './transport/outbound';
 import { WebSocketClient, closeReason } from './transport/websocket';
+import { YWebsocketClient } from './docs/y-websocket';
 import { Transport, type Address } from './transport/http';
 import type { ClientTransport } from './transport/client';
 import type { LongPollClient } from './transport/longpoll';
@@ -141,6 +142,7 @@ export class PlumeServer {
     }, this.options.ops, this.log, () => this.renderMetrics());
     this.transport = new Transport(this.options, this.log, {
       accept: (ws, request, params) => this.accept(ws, request, params),
+      acceptYjs: (ws, request, topic, params) => this.acceptYjs(ws, request, topic, params),
       openSession: (request, params, create) => this.openSession(request, params, create),
       health: () => ({ status: 'ok', node: this.pubsub.nodeName, uptimeMs: Math.round(performance.now() - this.bornAt), ...this.stats() }),
       ready: () => (this.closing ? { ...this.engine.health(), ready: false, reason: 'shutting down' } : this.engine.health()),
@@ -446,12 +448,30 @@ export class PlumeServer {
   private accept(ws: WebSocket, request: IncomingMessage, params: Record<string, string>): void {
     const unsupported = unsupportedVsn(params);
     if (unsupported) return ws.close(CLOSE.badFrame, closeReason(unsupported));
+    this.opened(ws, request, params, () => new WebSocketClient(ws, request.socket, this.options.maxBufferedBytes, this.writes));
+  }
+
+  /**
+   * A y-websocket client of `topic`'s document (PROTOCOL.md §11): a Plume socket whose transport
+   * speaks y-websocket's messages (`docs/y-websocket.ts`), authenticated like any other.
+   */
+  private acceptYjs(ws: WebSocket, request: IncomingMessage, topic: string, params: Record<string, string>): void {
+    this.counters.yWebsocketConnections++;
+    this.opened(ws, request, { ...params, plume: '1' }, (socketId) => new YWebsocketClient(ws, topic, socketId, {
+      maxBufferedBytes: this.options.maxBufferedBytes,
+      pingMs: Math.max(100, Math.floor(this.options.heartbeatTimeoutMs / 3)),
+      ephemeral: (message) => this.closing || this.pubsub.broadcast(message.topic, message),
+    }));
+  }
+
+  /** An upgraded socket: its connection exists at once, and is started once authenticated. */
+  private opened(ws: WebSocket, request: IncomingMessage, params: Record<string, string>, transport: (socketId: string) => ClientTransport): void {
     if (this.closing) return ws.close(CLOSE.goingAway, closeReason('server shutting down'));
     const socketId = randomBytes(9).toString('base64url');
     this.open.add(ws);
     ws.once('close', () => this.open.delete(ws));
     this.log.debug?.('socket opened', { socketId, remote: request.socket.remoteAddress, plume: params.plume === '1' });
-    const connection = this.connect(new WebSocketClient(ws, request.socket, this.options.maxBufferedBytes, this.writes), socketId, params);
+    const connection = this.connect(transport(socketId), socketId, params);
     this.identify(request, params, socketId).then(
       (result) => connection.start(result.assigns, result.expiresAt, result.claims),
       (refusal: Refusal) => connection.close(refusal.code, refusal.message),

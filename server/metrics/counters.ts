@@ -17,6 +17,8 @@ export interface ServerCounters {
   bytesIn: number;
   /** Sockets accepted (upgraded) since start. */
   connections: number;
+  /** Of them, y-websocket clients (`/yjs/<room>`, PROTOCOL.md §11). */
+  yWebsocketConnections: number;
   /** Joins answered `ok`, and joins refused (by a handler, a limit, an unmatched topic, the engine). */
   joins: number;
   joinRefusals: number;
@@ -38,7 +40,7 @@ export interface ServerCounters {
 /** Zeroed counters. */
 export function newCounters(): ServerCounters {
   return {
-    frames: 0, bytes: 0, framesIn: 0, bytesIn: 0, connections: 0, joins: 0, joinRefusals: 0, broadcasts: 0,
+    frames: 0, bytes: 0, framesIn: 0, bytesIn: 0, connections: 0, yWebsocketConnections: 0, joins: 0, joinRefusals: 0, broadcasts: 0,
     slowConsumerCuts: 0, rateLimited: 0, dedupeHits: 0, recovered: 0, notRecovered: 0, engineErrors: 0,
   };
 }

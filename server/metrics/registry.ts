@@ -57,6 +57,7 @@ export async function createRegistry(source: MetricsSource): Promise<Registry> {
 
   gauge('plume_connections', 'Open sockets on this node.', () => source.gauges().sockets);
   plain('plume_connections_opened_total', 'Sockets accepted on this node since start.', () => c.connections);
+  plain('plume_y_websocket_connections_opened_total', 'Of them, y-websocket clients (/yjs/<room>).', () => c.yWebsocketConnections);
   gauge('plume_channels', 'Joined channels on this node.', () => source.gauges().channels);
   gauge('plume_topics', 'Topics with at least one joined member on this node.', () => source.gauges().topics);
   counter('plume_joins_total', 'Joins answered, by result.', ['result'], (set) => {

@@ -1,7 +1,8 @@
 /**
  * HTTP and the WebSocket upgrade: `GET /health` and `/ready`, the long-poll
  * endpoint `${path}/longpoll` (`longpoll-endpoint.ts`), optional static files,
- * and the upgrade on `${path}/websocket` with its path and Origin checks.
+ * and the upgrades on `${path}/websocket` and on the y-websocket endpoint
+ * `/yjs/<room>` (`docs/y-websocket.ts`), with their path and Origin checks.
  *
  * Responsible for routing requests, refusing upgrades before a socket exists
  * (404, 403, and 503/429 past the connection limits of
@@ -17,6 +18,7 @@ import type { ResolvedOptions } from '../options';
 import { originAllowed } from '../auth/origin';
 import { LongPollEndpoint, type LongPollHost } from './longpoll-endpoint';
 import { ConnectionGate } from '../limits/connections';
+import { YJS_PATH, roomTopic } from '../docs/y-websocket';
 
 /** Where a listening server can be reached. */
 export interface Address {
@@ -30,6 +32,8 @@ export interface Address {
 
 interface TransportHost extends LongPollHost {
   accept(ws: WebSocket, request: IncomingMessage, params: Record<string, string>): void;
+  /** A y-websocket client of the document of `topic` (`/yjs/<room>`, `docs/y-websocket.ts`). */
+  acceptYjs(ws: WebSocket, request: IncomingMessage, topic: string, params: Record<string, string>): void;
   /** `GET /health`: the process is alive (always 200), with its counters. */
   health(): Record<string, unknown>;
   /** `GET /ready`: 200 when the server can serve (its engine is reachable), else 503. */
@@ -178,11 +182,15 @@ export class Transport {
       return refuse(socket, 400, 'Bad Request');
     }
     if (!this.accepting) return refuse(socket, 503, 'Service Unavailable');
-    if (url.pathname !== `${this.options.path}/websocket`) {
+    // The y-websocket endpoint exists while documents are on (with the same upgrade rules as sockets).
+    const yjs = this.options.documents !== null && url.pathname.startsWith(`${YJS_PATH}/`);
+    if (!yjs && url.pathname !== `${this.options.path}/websocket`) {
       // Another upgrade handler on a shared HTTP server may own this path.
       if (this.ownsHttp) refuse(socket, 404, 'Not Found');
       return;
     }
+    const topic = yjs ? roomTopic(url.pathname.slice(YJS_PATH.length + 1)) : null;
+    if (yjs && topic === null) return refuse(socket, 400, 'Bad Request', 'Bad Request: the room name is empty, badly escaped, or longer than 255 characters');
     const policy = { allowed: this.options.allowedOrigins, loopbackSameOrigin: this.options.auth === null };
     if (!originAllowed(req.headers.origin, req.headers.host, policy)) {
       this.log.warn(`refused upgrade from origin ${req.headers.origin}; allow it with allowedOrigins / --origin (scheme included, like https://app.example)`);
@@ -190,7 +198,9 @@ export class Transport {
     }
     const refusal = this.gate.admit(socket, req.socket.remoteAddress);
     if (refusal) return refuse(socket, refusal.status, refusal.statusText, refusal.body, 'Retry-After: 5\r\n');
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.host.accept(ws, req, Object.fromEntries(url.searchParams)));
+    const params = Object.fromEntries(url.searchParams);
+    if (topic !== null) return this.wss.handleUpgrade(req, socket, head, (ws) => this.host.acceptYjs(ws, req, topic, params));
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.host.accept(ws, req, params));
   }
 }
 

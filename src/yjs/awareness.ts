@@ -1,7 +1,8 @@
 /**
  * Awareness (cursors, selections, who is editing) over a channel: y-protocols'
  * awareness updates as ephemeral events `yjs:awareness` (PROTOCOL.md §11),
- * peer to peer over the mesh where it can, never stored. A member's states
+ * peer to peer over the mesh where it can, never stored. A member that joins
+ * asks the others for their states (`{query: true}`). A member's states
  * leave when its presence does, or when it says goodbye.
  */
 import { toBase64, fromBase64 } from 'lib0/buffer';
@@ -27,7 +28,12 @@ export function shareAwareness(channel: Channel, awareness: Awareness, presence?
     channel.ephemeral(AWARENESS_EVENT, { update: toBase64(encodeAwarenessUpdate(awareness, changed)) });
   };
   awareness.on('update', onUpdate);
+  const announce = () => {
+    if (awareness.getLocalState() !== null) onUpdate({ added: [], updated: [awareness.clientID], removed: [] }, null);
+  };
   const offEvent = channel.on(AWARENESS_EVENT, (payload) => {
+    // A member that just joined asks for everyone's state (PROTOCOL.md §11): ours goes to it.
+    if (payload.query === true) return announce();
     if (typeof payload.update !== 'string') return;
     try {
       applyAwarenessUpdate(awareness, fromBase64(payload.update), REMOTE);
@@ -35,9 +41,12 @@ export function shareAwareness(channel: Channel, awareness: Awareness, presence?
       // A malformed update from another member: ignored; awareness is a courtesy, not state.
     }
   });
-  // A member that came back (or joined) learns everyone's state: ours goes out again when we join.
+  // Joined (or back): the others learn our state, and we ask for theirs rather than wait for their
+  // renewals (every 15 s).
   const offState = channel.onStateChange(({ to }) => {
-    if (to === 'joined' && awareness.getLocalState() !== null) onUpdate({ added: [], updated: [awareness.clientID], removed: [] }, null);
+    if (to !== 'joined') return;
+    announce();
+    channel.ephemeral(AWARENESS_EVENT, { query: true });
   });
   const offLeave = presence?.onLeave((key, current) => {
     if (current.metas.length > 0) return;

@@ -14,7 +14,11 @@
  * room.join();
  * await synced;
  * doc.getText('body').insert(0, 'Shared notes');
+ *
+ * The same document is served to unmodified y-websocket providers at
+ * `ws(s)://host/yjs/<room>` (`tokenProtocols` carries a token there).
  */
 export { bindDoc, DocBinding, type DocOptions, type DocStatus } from './binding';
 export { AWARENESS_EVENT, Awareness } from './awareness';
 export { DOC_EVENT } from './sync';
+export { tokenProtocols } from './y-websocket';
