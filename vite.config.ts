@@ -6,7 +6,7 @@
  * - `/socket` and `/yjs` (WebSockets included) are proxied to PLUME_SERVER_URL, read when
  *   the config loads. Do not set `changeOrigin`: the server's Origin check
  *   accepts the socket because Origin and Host both stay the Vite origin.
- * - the demo imports the client as `plume`, `plume/durable` and `plume/mesh`
+ * - the demo imports the client as `plume`, `plume/durable`, `plume/mesh` and `plume/yjs`
  *   (the aliases below; tsconfig has the matching `paths` entries), so the
  *   demo reads like an app using the package.
  * - dev only: with PLUME_API_KEY set (`npm start` makes one per run), `/api/*`
@@ -30,6 +30,7 @@ export default defineConfig({
       { find: /^plume$/, replacement: clientEntry },
       { find: /^plume\/durable$/, replacement: fileURLToPath(new URL('./src/durable.ts', import.meta.url)) },
       { find: /^plume\/mesh$/, replacement: fileURLToPath(new URL('./src/mesh/index.ts', import.meta.url)) },
+      { find: /^plume\/yjs$/, replacement: fileURLToPath(new URL('./src/yjs/index.ts', import.meta.url)) },
     ],
   },
   build: { outDir: 'dist', emptyOutDir: true },

@@ -112,6 +112,7 @@ export class Chat {
   rename(name: string): void {
     if (name === this.currentName) return;
     this.currentName = name;
+    for (const room of this.rooms.values()) room.notes.setName(name);
     this.wasConnected = false;
     this.renaming = true;
     this.socket.disconnect('name changed');

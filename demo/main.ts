@@ -18,6 +18,7 @@ import { byTestId } from './ui/dom';
 import { MessageList } from './ui/message-list';
 import { MeshPanel } from './ui/mesh-panel';
 import { NameDialog } from './ui/name-dialog';
+import { NotesPane } from './ui/notes-pane';
 import { PresenceView } from './ui/presence-view';
 import { RoomNotice } from './ui/room-notice';
 import { Sidebar, type RoomNameHint } from './ui/sidebar';
@@ -41,6 +42,7 @@ const notice = new RoomNotice(app, () => chat?.room(current).dismissNotice());
 const composer = new Composer(app, (body) => chat?.room(current).send(body, chat.name));
 const presence = new PresenceView(app, () => chat?.name ?? '', avatars);
 const meshPanel = new MeshPanel(app, avatars);
+const notesPane = new NotesPane(app);
 
 const handlers: ChatHandlers = {
   connection: (state, transport) => {
@@ -136,6 +138,7 @@ function followHash(): void {
   messages.show(room, session?.log.messages ?? [], session?.joined ?? false);
   presence.follow(session?.presence ?? null);
   meshPanel.follow(session ? { name: room, stats: () => session.stats(), memberNames: () => session.peers.all() } : null);
+  notesPane.follow(room, session?.notes ?? null);
   notice.show(session?.notice ?? null);
   renderRooms();
   composer.focus();

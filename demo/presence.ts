@@ -50,7 +50,8 @@ export function toPerson(key: string, { metas }: PresenceEntry): Person | null {
  * input.addEventListener('input', () => presence.typing());
  */
 export class RoomPresence {
-  private readonly presence: Presence;
+  /** Plume's presence of the room, for what follows members (the notes' cursors leave with them). */
+  readonly presence: Presence;
   private readonly room: string;
   private readonly listeners = new Set<() => void>();
   private idleTimer: ReturnType<typeof setTimeout> | undefined;

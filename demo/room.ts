@@ -10,6 +10,8 @@
  * retried or discarded. The outbox is shared by the tabs of the browser, so
  * every tab shows (and tracks) the messages any of them wrote.
  *
+ * Each room also has shared notes (`notes.ts`), on the same channel.
+ *
  * What the server delivered is kept in a per-room transcript
  * (`transcript.ts`), since Plume resumes a room after a reload without
  * delivering again what it delivered before. On a first visit the room asks
@@ -20,6 +22,7 @@
  * Not responsible for showing anything: it reports changes to its owner.
  */
 import type { Channel, Outbox, OutboxEntry, OutboxStatus, Payload, Recovery, Socket } from 'plume';
+import { RoomNotes } from './notes';
 import { PeerNames } from './peer-names';
 import { RoomPresence } from './presence';
 import { MESSAGE_EVENT, MessageLog, draftMessage, parseMessage, toPayload, type ChatMessage, type DeliveryStatus, type MessagePayload } from './messages';
@@ -60,6 +63,8 @@ export class Room {
   readonly presence: RoomPresence;
   /** The display names of the room's mesh peers (`peer-names.ts`). */
   readonly peers: PeerNames;
+  /** The room's shared notes (`notes.ts`). */
+  readonly notes: RoomNotes;
   private readonly channel: Channel;
   private readonly outbox: Outbox;
   private readonly listener: RoomListener;
@@ -79,6 +84,7 @@ export class Room {
     this.channel.on(MESSAGE_EVENT, (payload) => this.received(payload));
     this.presence = new RoomPresence(this.channel, name); // before the join, so it hears the first presence_state
     this.peers = new PeerNames(this.channel, self);
+    this.notes = new RoomNotes(this.channel, this.presence.presence, self());
     this.channel.onRecover((report) => {
       // Only where there is history that may now be incomplete: in a room that showed nothing yet, nothing was cut short.
       if (!report.recovered && this.log.delivered > 0) this.setNotice(noticeFor(report));
