@@ -104,7 +104,7 @@ export class DocBinding {
     if (this.destroyed) return;
     this.destroyed = true;
     for (const off of this.unwire.splice(0)) off();
-    void this.persistence?.destroy();
+    if (this.persistence) void closeCopy(this.persistence);
     this.awareness?.destroy();
   }
 
@@ -151,6 +151,29 @@ export class DocBinding {
     this.state = status;
     this.changes.emit(status);
   }
+}
+
+/**
+ * Closes the document's IndexedDB copy. y-indexeddb stores the edits made before its database opened
+ * only once it has loaded, and never if it is destroyed first: those are added here before it closes
+ * (added, not folded: y-indexeddb's own `storeState` would delete what other copies stored meanwhile).
+ */
+async function closeCopy(persistence: IndexeddbPersistence): Promise<void> {
+  if (!persistence.synced) {
+    try {
+      const db = await persistence._db;
+      // In the same task as the open resolves, before `destroy()` below (or a `doc.destroy()`) closes it.
+      const stored = db.transaction('updates', 'readwrite');
+      stored.objectStore('updates').add(Y.encodeStateAsUpdate(persistence.doc));
+      await new Promise((resolve, reject) => {
+        stored.oncomplete = resolve;
+        stored.onabort = stored.onerror = () => reject(stored.error);
+      });
+    } catch {
+      // IndexedDB failed to open or to write: nothing more can be kept on this device; the server has what was sent.
+    }
+  }
+  await persistence.destroy();
 }
 
 /** An update that holds something (an empty one is two zero bytes). */
