@@ -3,8 +3,9 @@
  * `npm run screenshot`: regenerates `docs/demo.png`, the README's picture of
  * the demo, from the real thing: builds the demo, starts the Plume server
  * serving it, opens four people in Chromium who chat in one room over the
- * peer relay, and photographs one of them with the relay panel open while
- * another types.
+ * peer relay and write its shared notes, and photographs one of them with
+ * the relay panel open while another types a message and a third is in the
+ * notes (their cursor and name show).
  *
  * Only node built-ins at top level: dependencies are installed first.
  */
@@ -56,11 +57,20 @@ try {
     await pages[who].getByTestId('composer').press('Enter');
     await pages[0].getByTestId('message-body').filter({ hasText: text }).waitFor();
   }
+  // The room's notes: Ada writes them, Grace adds a line and stays in them (her cursor shows to the others).
+  const notes = (page) => page.getByTestId('notes-editor').locator('.cm-content');
+  await notes(pages[0]).click();
+  await pages[0].keyboard.type('Deploy at ten\n- Migration ran clean on staging\n- Watch the error rates for an hour\n- Release notes: ');
+  await notes(pages[1]).getByText('Watch the error rates').waitFor();
+  await notes(pages[1]).click();
+  await pages[1].keyboard.press('Control+End');
+  await pages[1].keyboard.type('see the doc');
+  await notes(pages[0]).getByText('see the doc').waitFor();
   // Someone typing, and the peer relay panel open on a member who gets messages from a peer if there is one.
   await pages[2].getByTestId('composer').fill('One more thing');
-  // Someone whose own messages are few, so the open panel hides little of the conversation.
+  // Someone whose own messages are few, so the open panel hides little of the conversation (not Grace: she stays in the notes).
   let shot = pages[0];
-  for (const page of [pages[3], pages[1], pages[0]]) {
+  for (const page of [pages[3], pages[0]]) {
     await page.getByTestId('mesh-button').click();
     const route = await page.getByTestId('mesh-route').textContent().catch(() => '');
     if (/peer/i.test(route ?? '')) {
@@ -73,6 +83,7 @@ try {
   // Wait until the senders' typing has cleared everywhere and only Linus shows as typing.
   await shot.getByTestId('typing-indicator').filter({ hasText: /^Linus is typing/ }).waitFor();
   await shot.waitForFunction(() => [...document.querySelectorAll('[data-testid="online-status"]')].filter((e) => /typing/.test(e.textContent ?? '')).length === 1);
+  await shot.locator('.cm-ySelectionInfo').filter({ hasText: 'Grace' }).waitFor();
   await shot.screenshot({ path: join(ROOT, 'docs', 'demo.png') });
   console.log('wrote docs/demo.png');
 } finally {
