@@ -14,27 +14,10 @@
 import type { Channel, Presence } from 'plume';
 import { bindDoc, type Awareness, type DocBinding, type DocStatus } from 'plume/yjs';
 import * as Y from 'yjs';
-import { PALETTE, preferredSlot } from './colours';
+import { cursorColours, notesMembers, type NotesMember } from './notes-people';
 
 /** The name of the notes' text in the room's document. */
 export const NOTES_TEXT = 'notes';
-
-/** Someone with the room's notes: `editing` while their editor has focus (they have a cursor). */
-export interface NotesMember {
-  name: string;
-  color: string;
-  editing: boolean;
-  self: boolean;
-}
-
-/** Colours as this demo writes them (another member's state is not trusted to be CSS). */
-const COLOUR = /^(hsl\([\d. %/]+\)|#[0-9a-f]{3,8})$/i;
-
-/** A person's cursor colour and its light variant for selections, from their name. */
-export function cursorColours(name: string): { color: string; colorLight: string } {
-  const hue = PALETTE[preferredSlot(name)] ?? 240;
-  return { color: `hsl(${hue} 62% 48%)`, colorLight: `hsl(${hue} 70% 55% / 0.22)` };
-}
 
 /**
  * @example
@@ -68,20 +51,16 @@ export class RoomNotes {
     this.awareness.setLocalStateField('user', { id: name, name, ...cursorColours(name) });
   }
 
-  /** Everyone whose notes are open, the user first, each name once (tabs of one person are one entry). */
+  /** The notes are on this person's screen (their room is, and the pane is open), or no longer. */
+  setOpen(open: boolean): void {
+    if (this.awareness.getLocalState()?.open === open) return;
+    this.awareness.setLocalStateField('open', open);
+    if (!open) this.awareness.setLocalStateField('cursor', null);
+  }
+
+  /** Who has the notes open, the user first (`notesMembers`). */
   members(): NotesMember[] {
-    const byName = new Map<string, NotesMember>();
-    const own = this.awareness.clientID;
-    const states = [...this.awareness.getStates()].sort(([a], [b]) => (a === own ? -1 : b === own ? 1 : 0));
-    for (const [id, state] of states) {
-      const user = (state as { user?: { name?: unknown; color?: unknown } }).user;
-      if (typeof user?.name !== 'string') continue;
-      const editing = (state as { cursor?: unknown }).cursor != null;
-      const known = byName.get(user.name);
-      if (known) known.editing ||= editing;
-      else byName.set(user.name, { name: user.name, color: typeof user.color === 'string' && COLOUR.test(user.color) ? user.color : 'gray', editing, self: id === own });
-    }
-    return [...byName.values()];
+    return notesMembers(this.awareness.getStates(), this.awareness.clientID);
   }
 
   /** Calls back when the members, their cursors or the status change. Returns an unsubscribe function. */

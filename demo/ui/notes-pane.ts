@@ -1,20 +1,17 @@
 /**
- * The notes pane beside the chat: a CodeMirror 6 editor bound to the room's
- * shared `Y.Text` with y-codemirror.next (which draws the others' cursors
- * and selections, with their names), who has the notes open and who is
- * editing, and where the notes stand (kept on this device, syncing, up to
- * date). The header's Notes button shows and hides the pane; the choice is
+ * The notes pane beside the chat: the room's notes in an editor
+ * (`notes-editor.ts`, loaded on first use), who has them open and who is
+ * editing, and where they stand (kept on this device, syncing, up to date).
+ * The header's Notes button shows and hides the pane; the choice is
  * remembered.
  *
- * Not responsible for the document or awareness (`notes.ts`).
+ * Not responsible for the document or awareness (`notes.ts`), nor for the
+ * editor's binding to them (`notes-editor.ts`).
  *
  * For the e2e tests: the pane is `notes-pane`, the editor `notes-editor`
  * (its text in `.cm-content`), each person `notes-person` with
  * `data-editing`, the status `notes-status` with `data-state`.
  */
-import { defaultKeymap } from '@codemirror/commands';
-import { EditorView, keymap, placeholder } from '@codemirror/view';
-import { yCollab, yUndoManagerKeymap } from 'y-codemirror.next';
 import type { DocStatus } from 'plume/yjs';
 import type { RoomNotes } from '../notes';
 import { byTestId, h } from './dom';
@@ -39,9 +36,11 @@ export class NotesPane {
   private readonly people: HTMLElement;
   private readonly status: HTMLElement;
   private readonly host: HTMLElement;
-  private view: EditorView | null = null;
+  private editor: { destroy(): void } | null = null;
   private notes: RoomNotes | null = null;
   private unfollow: (() => void) | null = null;
+  /** Bumped per room shown: an editor that finishes loading for an earlier room is not opened. */
+  private generation = 0;
 
   constructor(app: HTMLElement) {
     this.app = app;
@@ -58,27 +57,27 @@ export class NotesPane {
   /** Shows the notes of the room on screen (null before the session starts). */
   follow(room: string, notes: RoomNotes | null): void {
     if (notes === this.notes) return;
+    const generation = ++this.generation;
     this.unfollow?.();
     this.unfollow = null;
-    if (this.notes) this.notes.awareness.setLocalStateField('cursor', null);
-    this.view?.destroy();
-    this.view = null;
+    this.notes?.setOpen(false);
+    this.editor?.destroy();
+    this.editor = null;
+    this.host.replaceChildren();
     this.notes = notes;
     this.host.setAttribute('aria-label', `Notes of #${room}`);
-    if (!notes) return this.render();
-    this.view = new EditorView({
-      parent: this.host,
-      doc: notes.text.toString(),
-      extensions: [
-        keymap.of([...yUndoManagerKeymap, ...defaultKeymap]),
-        EditorView.lineWrapping,
-        EditorView.contentAttributes.of({ 'aria-label': `Notes of #${room}`, spellcheck: 'true' }),
-        placeholder(`Shared notes for #${room}: everyone in the room can edit them, even offline.`),
-        yCollab(notes.text, notes.awareness),
-      ],
-    });
-    this.unfollow = notes.onChange(() => this.render());
     this.render();
+    if (!notes) return;
+    notes.setOpen(!this.pane.hidden);
+    this.unfollow = notes.onChange(() => this.render());
+    import('./notes-editor').then(
+      ({ openEditor }) => {
+        if (generation === this.generation) this.editor = openEditor(this.host, room, notes);
+      },
+      () => {
+        if (generation === this.generation) this.host.replaceChildren(h('p', { class: 'notes__failed', text: 'The editor could not be loaded. Reload the page to try again.' }));
+      },
+    );
   }
 
   private render(): void {
@@ -102,6 +101,7 @@ export class NotesPane {
 
   private setOpen(open: boolean): void {
     this.pane.hidden = !open;
+    this.notes?.setOpen(open);
     this.button.setAttribute('aria-expanded', String(open));
     this.app.classList.toggle('app--notes-open', open);
     localStorage.setItem(OPEN_KEY, String(open));
