@@ -92,6 +92,10 @@ test.describe('shared notes', () => {
     await signIn(carol!, 'Carol');
     await expectNotesStatus(carol!, 'synced');
     await expectNotes(carol!, expected);
+    // ...and sees at once who is there and where they are, without waiting for them to move.
+    await expect(carol!.getByTestId('notes-person').filter({ hasText: 'Alice' })).toHaveAttribute('data-editing', 'true');
+    await expect(carol!.getByTestId('notes-person').filter({ hasText: 'Bob' })).toHaveAttribute('data-editing', 'true');
+    await expect.poll(async () => (await carol!.locator('.cm-ySelectionInfo').allTextContents()).sort(), { message: 'the cursors Carol sees' }).toEqual(['Alice', 'Bob']);
     await expect(alice!.getByTestId('notes-person').filter({ hasText: 'Carol' })).toHaveAttribute('data-editing', 'false');
   });
 
