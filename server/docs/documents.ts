@@ -1,9 +1,9 @@
 /**
  * Shared documents on this node (PROTOCOL.md §11): each topic's Yjs
  * document, kept as a merged state plus a log of updates in the engine's
- * document store, without a Y.Doc: updates are validated by decoding them,
- * merged and diffed with Yjs's update functions, and folded into the state
- * (compaction) every `compactEvery` updates.
+ * document store, without a Y.Doc per document: updates are validated by
+ * decoding them, merged and diffed with Yjs's update functions, and folded
+ * into the state (compaction, `fold.ts`) every `compactEvery` updates.
  *
  * Responsible for validating, storing and compacting documents, their size
  * limit, and the app's load/store hooks. Not responsible for who may edit
@@ -11,6 +11,7 @@
  */
 import * as Y from 'yjs';
 import type { DocumentStore } from '../engine/engine';
+import { foldUpdates } from './fold';
 import type { ResolvedDocumentOptions } from './options';
 
 /** Why an update was refused (its reason on the wire). */
@@ -86,7 +87,7 @@ export class Documents {
   async compact(topic: string): Promise<void> {
     const doc = await this.store.load(topic);
     if (doc.updates.length === 0) return;
-    const merged = Y.mergeUpdates(doc.state ? [doc.state, ...doc.updates] : doc.updates);
+    const merged = foldUpdates(doc.state ? [doc.state, ...doc.updates] : doc.updates);
     if (!(await this.store.compact(topic, merged, doc.updates.length, doc.version))) return;
     this.known.set(topic, { bytes: merged.length });
     await this.options.store?.(topic, merged);
