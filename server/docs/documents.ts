@@ -26,6 +26,18 @@ export class DocumentError extends Error {
 interface Known {
   /** Bytes of its state plus the updates appended since (as far as this node saw). */
   bytes: number;
+  /**
+   * The state vector of the last state a sync merged, and the stored version and log length it was
+   * made from: the next sync of an unchanged document reuses it instead of reading the whole state again.
+   */
+  vector?: { version: number; length: number; stateVector: Uint8Array };
+}
+
+/** The merged state, and which stored version and log length it was made from (-1: not from the store). */
+interface Current {
+  state: Uint8Array;
+  version: number;
+  length: number;
 }
 
 /**
@@ -47,25 +59,37 @@ export class Documents {
 
   /** The document's whole state as one update (from the store, or the app's `load` hook the first time). */
   async state(topic: string): Promise<Uint8Array> {
+    return (await this.current(topic)).state;
+  }
+
+  /** What a member with `stateVector` lacks, and the server's state vector (a sync, §11). */
+  async sync(topic: string, stateVector: Uint8Array): Promise<{ stateVector: Uint8Array; missing: Uint8Array }> {
+    const { state, version, length } = await this.current(topic);
+    const known = this.known.get(topic);
+    let vector = known?.vector;
+    if (!vector || vector.version !== version || vector.length !== length) {
+      vector = { version, length, stateVector: Y.encodeStateVectorFromUpdate(state) };
+      if (known && version >= 0) known.vector = vector;
+    }
+    // A member with an empty document lacks all of it: nothing to compare.
+    const missing = stateVector.length === 1 && stateVector[0] === 0 ? state : Y.diffUpdate(state, stateVector);
+    return { stateVector: vector.stateVector, missing };
+  }
+
+  private async current(topic: string): Promise<Current> {
     const doc = await this.store.load(topic);
     if (doc.state === null && doc.updates.length === 0 && this.options.load) {
       const loaded = await this.options.load(topic);
       if (loaded && loaded.length > 0) {
         this.validate(loaded);
         await this.store.append(topic, loaded);
-        return loaded;
+        return { state: loaded, version: -1, length: -1 };
       }
     }
     const parts = doc.state ? [doc.state, ...doc.updates] : doc.updates;
     const merged = parts.length === 0 ? EMPTY_UPDATE : parts.length === 1 ? parts[0]! : Y.mergeUpdates(parts);
-    this.known.set(topic, { bytes: merged.length });
-    return merged;
-  }
-
-  /** What a member with `stateVector` lacks, and the server's state vector (a sync, §11). */
-  async sync(topic: string, stateVector: Uint8Array): Promise<{ stateVector: Uint8Array; missing: Uint8Array }> {
-    const state = await this.state(topic);
-    return { stateVector: Y.encodeStateVectorFromUpdate(state), missing: Y.diffUpdate(state, stateVector) };
+    this.known.set(topic, { bytes: merged.length, vector: this.known.get(topic)?.vector });
+    return { state: merged, version: doc.version, length: doc.updates.length };
   }
 
   /** Validates and stores an update; compacts the document when its log is long enough. */
