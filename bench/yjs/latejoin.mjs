@@ -15,7 +15,7 @@ export async function lateJoin(contender, server, { updates, text, joins }) {
   const t0 = performance.now();
   const builder = await build(contender, server.port, 'late', updates, { window: 200 });
   const buildMs = performance.now() - t0;
-  const runs = [];
+  const joinRuns = [];
   const cpuBefore = cpuSeconds(server.pid);
   for (let i = 0; i < joins; i++) {
     const started = performance.now();
@@ -25,14 +25,14 @@ export async function lateJoin(contender, server, { updates, text, joins }) {
     const ms = performance.now() - started;
     const bytes = client.bytesIn;
     const whole = doc.getText('body').toString() === text;
-    runs.push({ ms, upgradeMs: client.upgradedAt - started, joinMs: client.joinedAt ? client.joinedAt - started : null, syncMs: client.syncedAt - started, bytes, stateBytes: client.state.length, whole });
+    joinRuns.push({ ms, upgradeMs: client.upgradedAt - started, joinMs: client.joinedAt ? client.joinedAt - started : null, syncMs: client.syncedAt - started, bytes, stateBytes: client.state.length, whole });
     client.close();
     doc.destroy();
     await new Promise((r) => setTimeout(r, 100));
   }
   const cpuPerJoinMs = ((cpuSeconds(server.pid)) - cpuBefore) * 1000 / joins;
   builder.close();
-  const byMs = [...runs].sort((a, b) => a.ms - b.ms);
+  const byMs = [...joinRuns].sort((a, b) => a.ms - b.ms);
   const median = byMs[(byMs.length - 1) >> 1];
-  return { buildMs, ms: median.ms, minMs: byMs[0].ms, syncMs: median.syncMs, bytes: median.bytes, stateBytes: median.stateBytes, cpuPerJoinMs, whole: runs.every((r) => r.whole), runs };
+  return { buildMs, ms: median.ms, minMs: byMs[0].ms, syncMs: median.syncMs, bytes: median.bytes, stateBytes: median.stateBytes, cpuPerJoinMs, whole: joinRuns.every((r) => r.whole), joins: joinRuns };
 }
