@@ -13,14 +13,18 @@ import { ROOT, killGroup, start } from '../../scripts/lib/proc.mjs';
 
 const OUT_DIR = join(ROOT, 'node_modules', '.cache', 'plume', 'bench');
 
-/** Bundles every server entry; returns a map entry -> bundled file. */
-export async function bundleServers(entries) {
-  mkdirSync(OUT_DIR, { recursive: true });
+/**
+ * Bundles every server entry (relative to `dir`, by default bench/servers); returns a map entry ->
+ * bundled file.
+ */
+export async function bundleServers(entries, dir = join('bench', 'servers')) {
+  const outDir = dir === join('bench', 'servers') ? OUT_DIR : join(OUT_DIR, dir.replace(/[\\/]/g, '-'));
+  mkdirSync(outDir, { recursive: true });
   const files = {};
   for (const entry of entries) {
-    const outfile = join(OUT_DIR, entry.replace(/\.ts$/, '.mjs'));
+    const outfile = join(outDir, entry.replace(/\.ts$/, '.mjs'));
     await build({
-      entryPoints: [join(ROOT, 'bench', 'servers', entry)],
+      entryPoints: [join(ROOT, dir, entry)],
       outfile,
       bundle: true,
       platform: 'node',

@@ -21,19 +21,23 @@ import { randomBytes } from 'node:crypto';
 import { connect as tcpConnect } from 'node:net';
 
 const OP_TEXT = 0x1;
+const OP_BINARY = 0x2;
 const OP_CLOSE = 0x8;
 const OP_PING = 0x9;
 const ZERO_MASK = Buffer.alloc(4);
 /** Where every socket's reads land (see the top of this file). */
 const READ_BUFFER = Buffer.allocUnsafeSlow(256 * 1024);
 
-/** Builds one masked client text frame (mask key 0000, so the payload is sent as is). */
-export function clientFrame(text) {
-  const payload = Buffer.from(text);
+/**
+ * Builds one masked client frame (mask key 0000, so the payload is sent as is): a text frame for a
+ * string, a binary frame for bytes.
+ */
+export function clientFrame(data) {
+  const payload = typeof data === 'string' ? Buffer.from(data) : data;
   const length = payload.length;
   const headerLength = length < 126 ? 6 : length < 65536 ? 8 : 14;
   const frame = Buffer.allocUnsafe(headerLength + length);
-  frame[0] = 0x80 | OP_TEXT;
+  frame[0] = 0x80 | (typeof data === 'string' ? OP_TEXT : OP_BINARY);
   if (length < 126) {
     frame[1] = 0x80 | length;
   } else if (length < 65536) {
@@ -44,7 +48,7 @@ export function clientFrame(text) {
     frame.writeBigUInt64BE(BigInt(length), 2);
   }
   ZERO_MASK.copy(frame, headerLength - 4);
-  payload.copy(frame, headerLength);
+  frame.set(payload, headerLength);
   return frame;
 }
 
@@ -52,14 +56,18 @@ export function clientFrame(text) {
  * One client socket.
  *
  * `onText(buffer, start, end)` gets each text frame's payload as a range of a
- * buffer that is only valid during the call. `onClose(code)` gets the close
- * code (1006 when the TCP connection ended without a close frame).
+ * buffer that is only valid during the call, and `onBinary` (optional) each
+ * binary frame's the same way. `onClose(code)` gets the close code (1006
+ * when the TCP connection ended without a close frame). `bytesIn` counts
+ * the bytes read after the upgrade (frame headers included).
  */
 export class RawSocket {
-  constructor(socket, { onText, onClose }) {
+  constructor(socket, { onText, onBinary = () => {}, onClose }) {
     this.socket = socket;
     this.onText = onText;
+    this.onBinary = onBinary;
     this.onClose = onClose;
+    this.bytesIn = 0;
     this.rest = null; // unparsed bytes carried over from the previous read (a copy: the read buffer is shared)
     this.closed = false;
     this.closeCode = 1006;
@@ -71,7 +79,7 @@ export class RawSocket {
    * Opens `ws://host:port${path}` and resolves once the upgrade is answered 101.
    * @example const s = await RawSocket.connect({ port, path: '/', onText: (b, s, e) => {} });
    */
-  static connect({ host = '127.0.0.1', port, path, onText, onClose = () => {}, timeoutMs = 10_000 }) {
+  static connect({ host = '127.0.0.1', port, path, onText, onBinary, onClose = () => {}, timeoutMs = 10_000 }) {
     return new Promise((resolve, reject) => {
       // Until the upgrade is answered, reads go to the handshake; then to the frame parser.
       let onRead = (chunk) => onData(chunk);
@@ -91,7 +99,7 @@ export class RawSocket {
         socket.off('error', fail);
         const status = head.subarray(0, head.indexOf('\r\n')).toString();
         if (!/^HTTP\/1\.1 101/.test(status)) return fail(new Error(`upgrade refused: ${status}`));
-        const client = new RawSocket(socket, { onText, onClose });
+        const client = new RawSocket(socket, { onText, onBinary, onClose });
         onRead = (chunk) => client.receive(chunk);
         resolve(client);
         if (end + 4 < head.length) client.receive(head.subarray(end + 4));
@@ -104,9 +112,9 @@ export class RawSocket {
     });
   }
 
-  /** Sends one text frame. */
-  send(text) {
-    this.socket.write(clientFrame(text));
+  /** Sends one frame: text for a string, binary for bytes. */
+  send(data) {
+    this.socket.write(clientFrame(data));
   }
 
   /** Sends prebuilt frames (from {@link clientFrame}) in one write. */
@@ -125,6 +133,7 @@ export class RawSocket {
   }
 
   receive(chunk) {
+    this.bytesIn += chunk.length;
     let buf = chunk;
     if (this.rest !== null) {
       buf = Buffer.concat([this.rest, chunk]);
@@ -148,6 +157,7 @@ export class RawSocket {
       const end = start + size;
       if (end > length) break;
       if (opcode === OP_TEXT) this.onText(buf, start, end);
+      else if (opcode === OP_BINARY) this.onBinary(buf, start, end);
       else if (opcode === OP_CLOSE) this.closeCode = size >= 2 ? buf.readUInt16BE(start) : 1005;
       else if (opcode === OP_PING) this.pong(buf.subarray(start, end));
       offset = end;

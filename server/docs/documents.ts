@@ -1,9 +1,9 @@
 /**
  * Shared documents on this node (PROTOCOL.md §11): each topic's Yjs
  * document, kept as a merged state plus a log of updates in the engine's
- * document store, without a Y.Doc: updates are validated by decoding them,
- * merged and diffed with Yjs's update functions, and folded into the state
- * (compaction) every `compactEvery` updates.
+ * document store, without a Y.Doc per document: updates are validated by
+ * decoding them, merged and diffed with Yjs's update functions, and folded
+ * into the state (compaction, `fold.ts`) every `compactEvery` updates.
  *
  * Responsible for validating, storing and compacting documents, their size
  * limit, and the app's load/store hooks. Not responsible for who may edit
@@ -11,6 +11,7 @@
  */
 import * as Y from 'yjs';
 import type { DocumentStore } from '../engine/engine';
+import { foldUpdates } from './fold';
 import type { ResolvedDocumentOptions } from './options';
 
 /** Why an update was refused (its reason on the wire). */
@@ -25,6 +26,18 @@ export class DocumentError extends Error {
 interface Known {
   /** Bytes of its state plus the updates appended since (as far as this node saw). */
   bytes: number;
+  /**
+   * The state vector of the last state a sync merged, and the stored version and log length it was
+   * made from: the next sync of an unchanged document reuses it instead of reading the whole state again.
+   */
+  vector?: { version: number; length: number; stateVector: Uint8Array };
+}
+
+/** The merged state, and which stored version and log length it was made from (-1: not from the store). */
+interface Current {
+  state: Uint8Array;
+  version: number;
+  length: number;
 }
 
 /**
@@ -46,25 +59,37 @@ export class Documents {
 
   /** The document's whole state as one update (from the store, or the app's `load` hook the first time). */
   async state(topic: string): Promise<Uint8Array> {
+    return (await this.current(topic)).state;
+  }
+
+  /** What a member with `stateVector` lacks, and the server's state vector (a sync, §11). */
+  async sync(topic: string, stateVector: Uint8Array): Promise<{ stateVector: Uint8Array; missing: Uint8Array }> {
+    const { state, version, length } = await this.current(topic);
+    const known = this.known.get(topic);
+    let vector = known?.vector;
+    if (!vector || vector.version !== version || vector.length !== length) {
+      vector = { version, length, stateVector: Y.encodeStateVectorFromUpdate(state) };
+      if (known && version >= 0) known.vector = vector;
+    }
+    // A member with an empty document lacks all of it: nothing to compare.
+    const missing = stateVector.length === 1 && stateVector[0] === 0 ? state : Y.diffUpdate(state, stateVector);
+    return { stateVector: vector.stateVector, missing };
+  }
+
+  private async current(topic: string): Promise<Current> {
     const doc = await this.store.load(topic);
     if (doc.state === null && doc.updates.length === 0 && this.options.load) {
       const loaded = await this.options.load(topic);
       if (loaded && loaded.length > 0) {
         this.validate(loaded);
         await this.store.append(topic, loaded);
-        return loaded;
+        return { state: loaded, version: -1, length: -1 };
       }
     }
     const parts = doc.state ? [doc.state, ...doc.updates] : doc.updates;
     const merged = parts.length === 0 ? EMPTY_UPDATE : parts.length === 1 ? parts[0]! : Y.mergeUpdates(parts);
-    this.known.set(topic, { bytes: merged.length });
-    return merged;
-  }
-
-  /** What a member with `stateVector` lacks, and the server's state vector (a sync, §11). */
-  async sync(topic: string, stateVector: Uint8Array): Promise<{ stateVector: Uint8Array; missing: Uint8Array }> {
-    const state = await this.state(topic);
-    return { stateVector: Y.encodeStateVectorFromUpdate(state), missing: Y.diffUpdate(state, stateVector) };
+    this.known.set(topic, { bytes: merged.length, vector: this.known.get(topic)?.vector });
+    return { state: merged, version: doc.version, length: doc.updates.length };
   }
 
   /** Validates and stores an update; compacts the document when its log is long enough. */
@@ -86,7 +111,7 @@ export class Documents {
   async compact(topic: string): Promise<void> {
     const doc = await this.store.load(topic);
     if (doc.updates.length === 0) return;
-    const merged = Y.mergeUpdates(doc.state ? [doc.state, ...doc.updates] : doc.updates);
+    const merged = foldUpdates(doc.state ? [doc.state, ...doc.updates] : doc.updates);
     if (!(await this.store.compact(topic, merged, doc.updates.length, doc.version))) return;
     this.known.set(topic, { bytes: merged.length });
     await this.options.store?.(topic, merged);
