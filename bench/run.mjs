@@ -17,7 +17,6 @@
  */
 import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
-import { cpus, loadavg, release, totalmem, type } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ROOT, installCleanup } from '../scripts/lib/proc.mjs';
@@ -27,6 +26,7 @@ import { httpPart } from './lib/http.mjs';
 import { longPollPart } from './lib/longpoll.mjs';
 import { chart, render } from './lib/report.mjs';
 import { bundleServers, pinning, startServer } from './lib/servers.mjs';
+import { describeMachine, packageVersion } from './lib/machine.mjs';
 
 const HELP = `Usage: npm run bench -- [options]
 
@@ -119,23 +119,8 @@ function ensureFiles(config) {
   return note;
 }
 
-function version(pkg) {
-  return JSON.parse(readFileSync(join(ROOT, 'node_modules', pkg, 'package.json'), 'utf8')).version;
-}
-
 function machine(pin) {
-  return {
-    cpu: cpus()[0]?.model.trim() ?? 'unknown CPU',
-    cores: pin.cores,
-    memoryGiB: Math.round(totalmem() / 2 ** 30),
-    os: `${type()} ${release()}`,
-    node: process.version,
-    // Other work on the machine skews every figure: the report shows this next to the results.
-    loadAverage: loadavg().map((x) => Math.round(x * 100) / 100),
-    pinning: pin.pinned ? `Pinned with taskset: ${pin.note}` : `Not pinned: ${pin.note}`,
-    pinned: pin.pinned,
-    versions: { socketio: version('socket.io'), ws: version('ws') },
-  };
+  return describeMachine(pin, { socketio: packageVersion('socket.io'), ws: packageVersion('ws') });
 }
 
 const pct = (share) => `${Math.round(share * 100)}%`;

@@ -17,7 +17,7 @@
  * bench/results/tmp/ only). Method and findings: bench/yjs/README.md.
  */
 import { writeFileSync, mkdirSync, readFileSync } from 'node:fs';
-import { cpus, loadavg, release, totalmem, type } from 'node:os';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ROOT, installCleanup } from '../../scripts/lib/proc.mjs';
@@ -28,6 +28,7 @@ import { memory } from './memory.mjs';
 import { CONTENDERS, ORDER } from './protocols.mjs';
 import { render } from './report.mjs';
 import { session } from './updates.mjs';
+import { describeMachine, packageVersion } from '../lib/machine.mjs';
 
 const HELP = `Usage: npm run bench:yjs -- [options]
 
@@ -63,22 +64,8 @@ function options() {
   };
 }
 
-function version(pkg) {
-  return JSON.parse(readFileSync(join(ROOT, 'node_modules', pkg, 'package.json'), 'utf8')).version;
-}
-
 function machine(pin) {
-  return {
-    cpu: cpus()[0]?.model.trim() ?? 'unknown CPU',
-    cores: pin.cores,
-    memoryGiB: Math.round(totalmem() / 2 ** 30),
-    os: `${type()} ${release()}`,
-    node: process.version,
-    loadAverage: loadavg().map((x) => Math.round(x * 100) / 100),
-    pinning: pin.pinned ? `Pinned with taskset: ${pin.note}` : `Not pinned: ${pin.note}`,
-    pinned: pin.pinned,
-    versions: { ywebsocket: version('@y/websocket-server'), hocuspocus: version('@hocuspocus/server'), yjs: version('yjs') },
-  };
+  return describeMachine(pin, { ywebsocket: packageVersion('@y/websocket-server'), hocuspocus: packageVersion('@hocuspocus/server'), yjs: packageVersion('yjs') });
 }
 
 /** Runs `measure` for every contender, `rounds` times in alternating order; keeps the run `better` prefers. */
