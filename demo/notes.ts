@@ -38,12 +38,18 @@ export class RoomNotes {
     this.awareness = this.binding.awareness!;
     this.setName(name);
     this.binding.onStatus(() => this.notify());
+    this.binding.onRefused(() => this.notify());
     this.awareness.on('change', () => this.notify());
   }
 
   /** `offline` (kept on this device), `syncing`, or `synced`. */
   get status(): DocStatus {
     return this.binding.status;
+  }
+
+  /** Why the server refuses this person's edits (kept on this device, not shared), or null. */
+  get refused(): string | null {
+    return this.binding.refused;
   }
 
   /** Tells the others our (new) name, and its colour. */

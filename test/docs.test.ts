@@ -118,6 +118,53 @@ describe('who may edit, and what is refused', () => {
     expect(ada.text.toString()).toBe('written by ada');
   });
 
+  it('keeps a read-only member\'s own edits to itself: refused once, reported, not sent again in a loop, while it still receives', async () => {
+    const { url } = await start({ documents: { authorize: (_topic, socket) => (socket.assigns.name === 'viewer' ? 'read' : 'write') } });
+    const ada = await member(url, 'ada');
+    ada.text.insert(0, 'by ada');
+    const socket = client(url, 'viewer');
+    const room = socket.channel('room:doc');
+    let docPushes = 0;
+    const push = room.push.bind(room);
+    room.push = ((event: string, payload: never, ...rest: never[]) => {
+      if (event === 'plume:doc') docPushes++;
+      return push(event, payload, ...rest);
+    }) as typeof room.push;
+    const viewer = bindDoc(room, new Y.Doc(), { persist: false, awareness: false });
+    const reasons: string[] = [];
+    viewer.onRefused((reason) => reasons.push(reason));
+    await room.join();
+    await viewer.synced;
+    viewer.doc.getText('body').insert(0, 'viewer was here ');
+    await until('the refusal', () => viewer.refused === 'read only');
+    // Long enough for a refuse-and-resync loop to push hundreds of times.
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(docPushes).toBeLessThanOrEqual(3);
+    expect(reasons).toEqual(['read only']);
+    ada.text.insert(ada.text.length, ', then more');
+    await until('the viewer to still receive', () => viewer.doc.getText('body').toString().includes(', then more'));
+    expect(ada.text.toString()).toBe('by ada, then more');
+  });
+
+  it('stores no update its sender had no history quota to broadcast: the document holds what every member heard', async () => {
+    const { url, server } = await start({ historyMaxBytesPerUser: 4096 });
+    const ada = await member(url, 'ada');
+    const bob = await member(url, 'bob');
+    for (let i = 0; i < 40 && ada.notes.refused === null; i++) {
+      ada.text.insert(ada.text.length, `${'x'.repeat(180)}${i};`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    await until('the quota refusal', () => ada.notes.refused === 'history quota exceeded');
+    await new Promise((r) => setTimeout(r, 300));
+    const stored = new Y.Doc();
+    const { state, updates } = await server.engine.documents.load('room:doc');
+    for (const update of state ? [state, ...updates] : updates) Y.applyUpdate(stored, update);
+    expect(stored.getText('body').toString().length).toBeGreaterThan(0);
+    expect(bob.text.toString()).toBe(stored.getText('body').toString());
+    expect(ada.text.toString().startsWith(stored.getText('body').toString())).toBe(true);
+    expect(ada.text.toString().length).toBeGreaterThan(stored.getText('body').toString().length);
+  });
+
   it('refuses bytes that are not a Yjs update, and a document over maxBytes, storing nothing', async () => {
     const { connect, server } = await start({ documents: { maxBytes: 2000 } });
     const raw = await connect({ name: 'mallory', params: PLUME });

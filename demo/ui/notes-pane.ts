@@ -83,8 +83,10 @@ export class NotesPane {
   private render(): void {
     const notes = this.notes;
     const state = notes?.status ?? 'offline';
-    this.status.dataset.state = state;
-    this.status.textContent = STATUS_TEXT[state];
+    const refused = notes?.refused ?? null;
+    this.status.dataset.state = refused ? 'refused' : state;
+    // Said, not hidden: the edits stay on this device, and the reason is the server's own words.
+    this.status.textContent = refused ? `Not shared: ${refused}` : STATUS_TEXT[state];
     const members = notes?.members() ?? [];
     this.people.replaceChildren(
       ...members.map((member) =>

@@ -43,7 +43,7 @@ interface Current {
 /**
  * @example
  * const docs = new Documents(engine.documents, resolveDocumentOptions(), reportError);
- * await docs.apply('room:a', update);          // throws DocumentError for a bad or oversized one
+ * await docs.apply('room:a', update);          // check() then append(): throws DocumentError for a bad or oversized one
  * const { stateVector, missing } = await docs.sync('room:a', clientStateVector);
  */
 export class Documents {
@@ -94,16 +94,26 @@ export class Documents {
 
   /** Validates and stores an update; compacts the document when its log is long enough. */
   async apply(topic: string, update: Uint8Array): Promise<void> {
+    await this.check(topic, update);
+    await this.append(topic, update);
+  }
+
+  /** Throws `DocumentError` unless the update decodes and fits under `maxBytes`; stores nothing. */
+  async check(topic: string, update: Uint8Array): Promise<void> {
     this.validate(update);
     const known = this.known.get(topic) ?? { bytes: (await this.state(topic)).length };
     if (known.bytes + update.length > this.options.maxBytes) {
       // Perhaps compaction shrank it (deletions): measured exactly before refusing.
       if ((await this.state(topic)).length + update.length > this.options.maxBytes) throw new DocumentError('document too large');
     }
+  }
+
+  /** Stores a checked update; compacts the document when its log is long enough. */
+  async append(topic: string, update: Uint8Array): Promise<void> {
     const length = await this.store.append(topic, update);
-    const now = this.known.get(topic) ?? known;
-    now.bytes += update.length;
-    this.known.set(topic, now);
+    // Not known yet: the next check reads the whole state, this update included.
+    const known = this.known.get(topic);
+    if (known) known.bytes += update.length;
     if (length >= this.options.compactEvery) this.serially(topic, () => this.compact(topic));
   }
 

@@ -74,8 +74,12 @@ async function answer(deps: DocDeps, socket: ExtensionSocket, message: Message, 
       return socket.send(binaryAround(encodeReply(message.joinRef, message.ref!, message.topic, 'ok', NO_BYTES), reply), true);
     }
     if (allowed !== 'write') return socket.replyError(message, 'read only');
-    await deps.documents.apply(instance.topic, body);
+    await deps.documents.check(instance.topic, body);
+    // Published before it is stored: a publish refused (quota, engine down) leaves nothing stored that the
+    // members never heard of. Should the store then fail, the sender's error reply makes it sync again,
+    // and that sync sends the server what its state lacks.
     const position = await deps.publish(instance.topic, bytes, instance.assigns.userId);
+    await deps.documents.append(instance.topic, body);
     socket.reply(message, { status: 'ok', response: {} }, socket.plume ? { ...position } : undefined);
   } catch (error) {
     if (error instanceof DocumentError) return socket.replyError(message, error.reason);

@@ -15,6 +15,7 @@ import * as Y from 'yjs';
 import type { Channel } from '../channel';
 import { Listeners, type Unsubscribe } from '../listeners';
 import type { Presence } from '../presence';
+import { REASONS } from '../protocol';
 import { Awareness, shareAwareness } from './awareness';
 import { DOC_EVENT, DOC_OPS, readSynced, withOp } from './sync';
 
@@ -33,6 +34,9 @@ export interface DocOptions {
 
 /** Where a bound document stands. */
 export type DocStatus = 'offline' | 'syncing' | 'synced';
+
+/** Refusals that sending the same edits again soon would not change: waited out until the next join. */
+const TRANSIENT = new Set<string>([REASONS.unavailable, REASONS.rateLimited, REASONS.unmatchedTopic]);
 
 /** Updates applied from the server or a peer: not sent back. */
 const REMOTE = Symbol('plume-remote');
@@ -56,6 +60,8 @@ export class DocBinding {
   readonly synced: Promise<void>;
   private state: DocStatus = 'offline';
   private readonly changes = new Listeners<[DocStatus]>();
+  private readonly refusals = new Listeners<[string]>();
+  private refusedFor: string | null = null;
   private readonly persistence: IndexeddbPersistence | null;
   private readonly unwire: Unsubscribe[] = [];
   private markSynced!: () => void;
@@ -79,6 +85,8 @@ export class DocBinding {
       if (binary && bytes[0] === DOC_OPS.update) this.apply(bytes.subarray(1));
     }));
     this.unwire.push(channel.onStateChange(({ to }) => {
+      // A new join may come with new rights (or the quota may have freed): edits are offered again.
+      if (to === 'joined') this.refusedFor = null;
       if (to === 'joined') void this.sync();
       else this.setStatus('offline');
     }));
@@ -97,6 +105,23 @@ export class DocBinding {
   /** Observes status changes. */
   onStatus(callback: (status: DocStatus) => void): Unsubscribe {
     return this.changes.on(callback);
+  }
+
+  /**
+   * Why the server refused this member's edits in the current join (`read only`, `document too large`,
+   * `history quota exceeded`, `payload too large`, `invalid update`), or null. While refused, local edits
+   * stay in the document (and IndexedDB) without being sent; the next join offers them again.
+   */
+  get refused(): string | null {
+    return this.refusedFor;
+  }
+
+  /**
+   * Observes refusals of this member's edits (see {@link refused}).
+   * @example notes.onRefused((reason) => banner.textContent = reason === 'read only' ? 'You can only read these notes' : reason);
+   */
+  onRefused(callback: (reason: string) => void): Unsubscribe {
+    return this.refusals.on(callback);
   }
 
   /** Unbinds (the document and its IndexedDB copy stay) and says goodbye to awareness. */
@@ -126,15 +151,28 @@ export class DocBinding {
     this.apply(answer.missing);
     const ours = Y.encodeStateAsUpdate(this.doc, answer.stateVector);
     this.setStatus('synced');
-    if (hasContent(ours)) await this.send(ours);
+    if (hasContent(ours) && this.refusedFor === null) await this.send(ours);
     this.markSynced();
   }
 
-  /** Pushes a local update; a failed one is made up for by the next sync. */
+  /**
+   * Pushes a local update. One that failed for a passing reason is made up for by a sync a second later;
+   * one refused for good is kept here (not sent again in this join) and reported to `onRefused`.
+   */
   private async send(update: Uint8Array): Promise<void> {
+    if (this.refusedFor !== null) return;
     const generation = this.generation;
     const result = await this.channel.push(DOC_EVENT, withOp(DOC_OPS.update, update));
-    if (result.status !== 'ok' && generation === this.generation && this.channel.state === 'joined') void this.sync();
+    if (result.status === 'ok' || generation !== this.generation || this.channel.state !== 'joined' || this.destroyed) return;
+    const reason = result.status === 'error' ? String((result.response as { reason?: unknown }).reason ?? '') : '';
+    if (result.status === 'error' && !TRANSIENT.has(reason)) {
+      if (this.refusedFor === null) {
+        this.refusedFor = reason;
+        this.refusals.emit(reason);
+      }
+      return;
+    }
+    this.channel.socket.options.clock.setTimeout(() => generation === this.generation && this.channel.state === 'joined' && void this.sync(), 1000);
   }
 
   private apply(update: Uint8Array): void {
