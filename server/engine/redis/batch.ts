@@ -1,0 +1,151 @@
+/**
+ * Publishes in batches: the broadcasts a node makes in one event-loop turn
+ * go to Redis as one call of the publish script (`scripts.ts`, PUBLISH) per
+ * Redis Cluster hash slot, instead of one call each. On a single Redis
+ * (not a Cluster) that is one call per turn, whatever the topics: the
+ * script still touches each topic's keys by their `{topic}` hash tag only,
+ * so grouping by slot is all a Cluster needs. The script publishes each
+ * topic's broadcasts of the call as one shard-channel message.
+ *
+ * Why: with rooms of ten members, one script call and one pub/sub message
+ * per broadcast cost the node and Redis several times what the fan-out does
+ * (bench/cluster/README.md). A turn's batch is sent at `setImmediate`, after
+ * the I/O phase that produced it, so nothing waits for a later turn.
+ *
+ * Responsible for the batching, argument layout and handing each caller its
+ * position or error. Not responsible for what the script does.
+ */
+import calculateSlot from 'cluster-key-slot';
+import type { Redis } from 'ioredis';
+import { QuotaExceeded, type EngineLimits, type NewBroadcast, type Position } from '../engine';
+import { ENTRY_OVERHEAD } from '../memory/history';
+import type { RedisLink } from './connection';
+import { topicKeys } from './keys';
+import { PUBLISH } from './scripts';
+
+/** The script as ioredis defines it on the command client: KEYS count first, then keys and arguments. */
+interface Scripted {
+  plumePublishBatch(keyCount: number, ...args: Array<string | number | Buffer>): Promise<Array<string | number>>;
+}
+
+/** Broadcasts per script call at most: a larger turn is split, so no call holds Redis for long. */
+const MAX_PER_CALL = 500;
+
+interface Pending {
+  broadcast: NewBroadcast;
+  resolve: (position: Position) => void;
+  reject: (error: unknown) => void;
+}
+
+/** A topic's share of one call: its keys and its broadcasts in the order they were made. */
+interface TopicBatch {
+  topic: string;
+  keys: string[];
+  pending: Pending[];
+}
+
+/** Defines the script on a client once (ioredis sends EVALSHA, and the script itself when Redis lost it). */
+export function definePublish(redis: Redis): void {
+  if ((redis as unknown as Partial<Scripted>).plumePublishBatch) return;
+  redis.defineCommand('plumePublishBatch', { lua: PUBLISH });
+}
+
+/**
+ * The calls a turn's broadcasts need: one per hash slot on a Cluster, else one. Topics keep the
+ * order of their first broadcast, and each topic its broadcasts' order.
+ * @example groupBySlot('plume', [['room:a', b1], ['room:b', b2], ['room:a', b3]], false) // one call: room:a [b1, b3], room:b [b2]
+ */
+export function groupBySlot<T>(prefix: string, items: Iterable<[string, T]>, cluster: boolean): Array<Map<string, { keys: string[]; items: T[] }>> {
+  const calls = new Map<number, Map<string, { keys: string[]; items: T[] }>>();
+  for (const [topic, item] of items) {
+    const slot = cluster ? calculateSlot(`{${topic}}`) : 0;
+    let call = calls.get(slot);
+    if (!call) calls.set(slot, (call = new Map()));
+    let batch = call.get(topic);
+    if (!batch) {
+      const keys = topicKeys(prefix, topic);
+      call.set(topic, (batch = { keys: [keys.meta, keys.stream, keys.users, keys.ids], items: [] }));
+    }
+    batch.items.push(item);
+  }
+  return [...calls.values()];
+}
+
+/**
+ * @example
+ * const batches = new PublishBatches(link, 'plume', limits, () => epochs.next());
+ * const [a, b] = await Promise.all([batches.publish('room:a', x), batches.publish('room:b', y)]); // one script call
+ */
+export class PublishBatches {
+  private queue: Array<[string, Pending]> = [];
+  private scheduled = false;
+  /** Script calls made, and broadcasts they carried (for tests and the bench). */
+  calls = 0;
+  carried = 0;
+
+  constructor(
+    private readonly link: RedisLink,
+    private readonly prefix: string,
+    private readonly limits: EngineLimits,
+    private readonly ttlMs: number,
+    private readonly candidateEpoch: () => string,
+  ) {
+    definePublish(link.client);
+  }
+
+  /** Queues a broadcast for this turn's call; resolves with its position (see `BroadcastLog.publish`). */
+  publish(topic: string, broadcast: NewBroadcast): Promise<Position> {
+    return new Promise((resolve, reject) => {
+      this.queue.push([topic, { broadcast, resolve, reject }]);
+      if (this.scheduled) return;
+      this.scheduled = true;
+      setImmediate(this.flush);
+    });
+  }
+
+  private readonly flush = (): void => {
+    this.scheduled = false;
+    const queue = this.queue;
+    this.queue = [];
+    // Calls leave in order on one connection, so a topic's broadcasts are applied in the order made.
+    for (let start = 0; start < queue.length; start += MAX_PER_CALL) {
+      for (const call of groupBySlot(this.prefix, queue.slice(start, start + MAX_PER_CALL), this.link.client.isCluster)) {
+        void this.send([...call].map(([topic, { keys, items }]) => ({ topic, keys, pending: items })));
+      }
+    }
+  };
+
+  /** One script call for `topics`; every caller gets its position, or the call's error. */
+  private async send(topics: TopicBatch[]): Promise<void> {
+    const { historyLimit, historyMaxAgeMs, historyMaxBytesPerTopic, historyMaxBytesPerUser } = this.limits;
+    const keys: string[] = [];
+    const args: Array<string | number | Buffer> = [Date.now(), historyLimit, historyMaxAgeMs, historyMaxBytesPerTopic, historyMaxBytesPerUser, this.ttlMs];
+    for (const { keys: own, pending } of topics) {
+      keys.push(...own);
+      args.push(this.candidateEpoch(), pending.length);
+      for (const { broadcast } of pending) {
+        const cost = broadcast.payloadBytes.length + broadcast.event.length + (broadcast.id?.length ?? 0) + (broadcast.exclude?.length ?? 0) + ENTRY_OVERHEAD;
+        args.push(broadcast.event, broadcast.payloadBytes, broadcast.id ?? '', broadcast.exclude ?? '', broadcast.user, cost, broadcast.binary ? 'b' : '');
+      }
+    }
+    this.calls++;
+    let reply: Array<string | number>;
+    try {
+      reply = await this.link.command((redis) => (redis as unknown as Scripted).plumePublishBatch(keys.length, ...keys, ...args));
+    } catch (error) {
+      for (const { pending } of topics) for (const { reject } of pending) reject(error);
+      return;
+    }
+    let at = 0;
+    for (const { topic, pending } of topics) {
+      for (const { broadcast, resolve, reject } of pending) {
+        const epoch = String(reply[at]);
+        const seq = Number(reply[at + 1]);
+        at += 2;
+        this.carried++;
+        if (seq === -1) reject(new QuotaExceeded(`${broadcast.user} holds more than its share of ${historyMaxBytesPerUser} bytes of history in ${topic}`));
+        else resolve({ epoch, seq });
+      }
+    }
+  }
+}
