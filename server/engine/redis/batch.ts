@@ -19,7 +19,7 @@ import calculateSlot from 'cluster-key-slot';
 import type { Redis } from 'ioredis';
 import { QuotaExceeded, type EngineLimits, type NewBroadcast, type Position } from '../engine';
 import { ENTRY_OVERHEAD } from '../memory/history';
-import type { RedisLink } from './connection';
+import { PUBLISH_COMMAND, type RedisLink } from './connection';
 import { topicKeys } from './keys';
 import { PUBLISH } from './scripts';
 
@@ -47,7 +47,7 @@ interface TopicBatch {
 /** Defines the script on a client once (ioredis sends EVALSHA, and the script itself when Redis lost it). */
 export function definePublish(redis: Redis): void {
   if ((redis as unknown as Partial<Scripted>).plumePublishBatch) return;
-  redis.defineCommand('plumePublishBatch', { lua: PUBLISH });
+  redis.defineCommand(PUBLISH_COMMAND, { lua: PUBLISH });
 }
 
 /**

@@ -25,30 +25,46 @@ end
 
 -- The topic at KEYS[k..k+3] (meta, stream, users, ids). Its record is made (with everything of the
 -- topic cleared) when missing: Redis lost it (flushed, restarted without persistence, evicted) or it
--- was idle past its TTL; then its epoch is the candidate.
+-- was idle past its TTL; then its epoch is the candidate. The record also says when the topic's TTLs
+-- were last refreshed (r) and when a publish last looked for expired entries (c).
 local function open(k, candidate)
   local t = {meta = KEYS[k], stream = KEYS[k + 1], users = KEYS[k + 2], ids = KEYS[k + 3], dirty = false}
-  local m = redis.call('HMGET', t.meta, 'e', 's', 'b')
+  local m = redis.call('HMGET', t.meta, 'e', 's', 'b', 'r', 'c')
   if m[1] then
     t.epoch, t.seq, t.bytes = m[1], tonumber(m[2]), tonumber(m[3])
+    t.refreshed, t.checked = tonumber(m[4] or '0'), tonumber(m[5] or '0')
   else
     redis.call('DEL', t.stream, t.users, t.ids)
     t.epoch, t.seq, t.bytes, t.made, t.dirty = candidate, 0, 0, true, true
+    t.refreshed, t.checked = 0, 0
   end
   t.len = redis.call('XLEN', t.stream)
+  t.empty = t.len == 0
   return t
 end
 
--- Writes the record back (when it changed) and refreshes the TTLs (when asked).
-local function close(t, now, ttl)
+-- Writes the record back (when it changed) and refreshes the TTLs: all four keys when \`all\`, when
+-- the record or the stream was made now, or (for a publish, \`periodic\`) when the last refresh is a
+-- quarter of \`ttl\` old, so a topic lives at least three quarters of \`ttl\` after its last publish
+-- and busy topics do not pay four PEXPIRE per call; else only the user and id hashes this call wrote
+-- (either may have been made again after emptying, without a TTL).
+local function close(t, now, ttl, all, periodic)
+  local fields = {}
   if t.appended or t.made then
-    redis.call('HSET', t.meta, 'e', t.epoch, 's', t.seq, 'b', t.bytes, 't', now)
+    fields = {'e', t.epoch, 's', t.seq, 'b', t.bytes, 't', now}
   elseif t.dirty then
-    redis.call('HSET', t.meta, 'b', t.bytes)
+    fields = {'b', t.bytes}
   end
-  if ttl then
+  if t.scanned then fields[#fields + 1], fields[#fields + 2] = 'c', t.scanned end
+  if all or t.made or (t.empty and t.appended) or (periodic and now - t.refreshed >= ttl / 4) then
+    fields[#fields + 1], fields[#fields + 2] = 'r', now
+    redis.call('HSET', t.meta, unpack(fields))
     for _, key in ipairs({t.meta, t.stream, t.users, t.ids}) do redis.call('PEXPIRE', key, ttl) end
+    return
   end
+  if #fields > 0 then redis.call('HSET', t.meta, unpack(fields)) end
+  if t.wroteUsers then redis.call('PEXPIRE', t.users, ttl) end
+  if t.wroteIds then redis.call('PEXPIRE', t.ids, ttl) end
 end
 
 -- Forgets one entry's bytes, its sender's share and its id.
@@ -111,16 +127,30 @@ end
  */
 export const PUBLISH = `${TRIM}
 local now, limit, maxAge, maxTopic, maxUser, ttl = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
+-- A publish looks for expired entries at most this often per topic (reads always do, so none is ever
+-- served): the oldest entry is not fetched on every call.
+local scanEvery = math.min(1000, maxAge)
 local out = {}
 local a = 7
+
+-- Trims what the call's appends put over the limits. Deferred while the topic's broadcasts need no
+-- look at what is held (no id, no sender's share), so a call trims each topic once, not once each;
+-- the script is atomic, so nobody sees the topic in between.
+local function settle(t)
+  if limit <= 0 then return end
+  if t.len > limit then dropOldest(t, t.len - limit) end
+  while t.bytes > maxTopic and t.len > 1 do dropOldest(t, 1) end
+end
 
 -- One broadcast: returns its seq (-1: over its share) and whether it was applied now.
 local function publishOne(t, event, payload, id, exclude, user, cost, kind)
   if id ~= '' then
+    settle(t)
     local known = redis.call('HGET', t.ids, user .. '\\0' .. id)
     if known then return tonumber(known), false end
   end
   if user ~= '' and limit > 0 then
+    settle(t)
     local replaced = 0
     if t.len >= limit then
       local f = fieldsOf(redis.call('XRANGE', t.stream, '-', '+', 'COUNT', 1)[1][2])
@@ -132,10 +162,14 @@ local function publishOne(t, event, payload, id, exclude, user, cost, kind)
   if limit > 0 then
     redis.call('XADD', t.stream, t.seq .. '-0', 'e', event, 'p', payload, 'i', id, 'x', exclude, 'u', user, 't', now, 'c', cost, 'k', kind)
     t.bytes, t.len = t.bytes + cost, t.len + 1
-    if user ~= '' then redis.call('HINCRBY', t.users, user, cost) end
-    if id ~= '' then redis.call('HSET', t.ids, user .. '\\0' .. id, t.seq) end
-    if t.len > limit then dropOldest(t, t.len - limit) end
-    while t.bytes > maxTopic and t.len > 1 do dropOldest(t, 1) end
+    if user ~= '' then
+      redis.call('HINCRBY', t.users, user, cost)
+      t.wroteUsers = true
+    end
+    if id ~= '' then
+      redis.call('HSET', t.ids, user .. '\\0' .. id, t.seq)
+      t.wroteIds = true
+    end
   end
   return t.seq, true
 end
@@ -144,7 +178,10 @@ for k = 1, #KEYS, 4 do
   local t = open(k, ARGV[a])
   local count = tonumber(ARGV[a + 1])
   a = a + 2
-  dropExpired(t, now - maxAge)
+  if now - t.checked >= scanEvery then
+    dropExpired(t, now - maxAge)
+    t.scanned = now
+  end
   local message = {'*', #t.epoch, ':', t.epoch}
   local applied = 0
   for _ = 1, count do
@@ -165,7 +202,8 @@ for k = 1, #KEYS, 4 do
       message[n + 16], message[n + 17], message[n + 18] = #payload, ':', payload
     end
   end
-  close(t, now, ttl)
+  settle(t)
+  close(t, now, ttl, false, true)
   if applied > 0 then redis.call('SPUBLISH', string.sub(t.meta, 1, -2) .. 'b', table.concat(message)) end
 end
 return out
@@ -187,9 +225,7 @@ local first = nil
 if t.len > 0 then first = redis.call('XRANGE', t.stream, '-', '+', 'COUNT', 1)[1] end
 local oldest = head + 1
 if first then oldest = seqOf(first[1]) end
-local ttl = nil
-if t.made or redis.call('PTTL', t.meta) < 0 then ttl = tonumber(ARGV[7]) end
-close(t, now, ttl)
+close(t, now, tonumber(ARGV[7]), t.made or redis.call('PTTL', t.meta) < 0, false)
 local out = {t.epoch, head, oldest}
 local start, stop = math.max(from, oldest), math.min(to, head)
 if limit > 0 and start <= stop then
