@@ -13,6 +13,7 @@ import { QuotaExceeded, type NewBroadcast, type SequencedBroadcast } from '../en
 import { groupBySlot } from './batch';
 import { RedisEngine } from './engine';
 import { decodeBroadcasts } from './log';
+import { encodeCommand } from './resp';
 
 const LIMITS = {
   historyLimit: 1000, historyMaxAgeMs: 3_600_000, historyMaxBytes: 256 * 2 ** 20, historyMaxBytesPerTopic: 16 * 2 ** 20, historyMaxBytesPerUser: 1000,
@@ -59,6 +60,13 @@ describe('decodeBroadcasts', () => {
   });
 });
 
+describe('encodeCommand', () => {
+  it('writes RESP with byte lengths, strings as UTF-8 and buffers as they are', () => {
+    expect(encodeCommand(['SET', 'clé', Buffer.from([0, 13, 10])]).toString('latin1')).toBe('*3\r\n$3\r\nSET\r\n$4\r\ncl\xc3\xa9\r\n$3\r\n\x00\r\n\r\n');
+    expect(encodeCommand(['x'.repeat(1234), '']).toString()).toBe(`*2\r\n$1234\r\n${'x'.repeat(1234)}\r\n$0\r\n\r\n`);
+  });
+});
+
 describe('batched publishes on Redis', () => {
   it('sends a turn\'s broadcasts of several topics in one script call, each answered on its own', async () => {
     const engine = new RedisEngine({ url: inject('redisUrl'), prefix: `t${randomBytes(4).toString('hex')}` }, { node: 'a', limits: LIMITS, log: silentLogger });
@@ -81,5 +89,16 @@ describe('batched publishes on Redis', () => {
     expect(last).toMatchObject({ status: 'fulfilled', value: { seq: 2 } });
     const read = await engine.log.read('room:a', 1, 10, 10);
     expect(read.entries.map((e) => [e.seq, e.payloadJson])).toEqual([[1, '1'], [2, '3']]);
+  });
+
+  it('sends the script again when Redis forgot it (SCRIPT FLUSH), applying each broadcast once', async () => {
+    const engine = new RedisEngine({ url: inject('redisUrl'), prefix: `t${randomBytes(4).toString('hex')}` }, { node: 'a', limits: LIMITS, log: silentLogger });
+    engines.push(engine);
+    await engine.start();
+    expect((await engine.log.publish('room:a', broadcast('1'))).seq).toBe(1);
+    await engine.link.client.script('FLUSH');
+    expect((await engine.log.publish('room:a', broadcast('2'))).seq).toBe(2);
+    expect((await engine.log.publish('room:a', broadcast('3'))).seq).toBe(3);
+    expect((await engine.log.window('room:a')).head).toBe(3);
   });
 });

@@ -12,21 +12,23 @@
  * (bench/cluster/README.md). A turn's batch is sent at `setImmediate`, after
  * the I/O phase that produced it, so nothing waits for a later turn.
  *
+ * The call is encoded by hand (`resp.ts`) and written at once, not held
+ * behind ioredis's auto-pipeline (which serves one pipeline at a time).
+ *
  * Responsible for the batching, argument layout and handing each caller its
  * position or error. Not responsible for what the script does.
  */
+import { createHash } from 'node:crypto';
 import calculateSlot from 'cluster-key-slot';
 import type { Redis } from 'ioredis';
 import { QuotaExceeded, type EngineLimits, type NewBroadcast, type Position } from '../engine';
 import { ENTRY_OVERHEAD } from '../memory/history';
-import { PUBLISH_COMMAND, type RedisLink } from './connection';
+import type { RedisLink } from './connection';
 import { topicKeys } from './keys';
+import { encodeCommand, sendEncoded } from './resp';
 import { PUBLISH } from './scripts';
 
-/** The script as ioredis defines it on the command client: KEYS count first, then keys and arguments. */
-interface Scripted {
-  plumePublishBatch(keyCount: number, ...args: Array<string | number | Buffer>): Promise<Array<string | number>>;
-}
+const PUBLISH_SHA = createHash('sha1').update(PUBLISH).digest('hex');
 
 /** Broadcasts per script call at most: a larger turn is split, so no call holds Redis for long. */
 const MAX_PER_CALL = 500;
@@ -42,12 +44,6 @@ interface TopicBatch {
   topic: string;
   keys: string[];
   pending: Pending[];
-}
-
-/** Defines the script on a client once (ioredis sends EVALSHA, and the script itself when Redis lost it). */
-export function definePublish(redis: Redis): void {
-  if ((redis as unknown as Partial<Scripted>).plumePublishBatch) return;
-  redis.defineCommand(PUBLISH_COMMAND, { lua: PUBLISH });
 }
 
 /**
@@ -78,6 +74,10 @@ export function groupBySlot<T>(prefix: string, items: Iterable<[string, T]>, clu
  */
 export class PublishBatches {
   private queue: Array<[string, Pending]> = [];
+  /** The script's arguments after `now` that never change. */
+  private readonly constants: string[];
+  /** The connection the script was last sent in full on (EVAL), which then has it by its SHA. */
+  private loadedOn: unknown = null;
   private scheduled = false;
   /** Script calls made, and broadcasts they carried (for tests and the bench). */
   calls = 0;
@@ -90,7 +90,8 @@ export class PublishBatches {
     private readonly ttlMs: number,
     private readonly candidateEpoch: () => string,
   ) {
-    definePublish(link.client);
+    const { historyLimit, historyMaxAgeMs, historyMaxBytesPerTopic, historyMaxBytesPerUser } = limits;
+    this.constants = [historyLimit, historyMaxAgeMs, historyMaxBytesPerTopic, historyMaxBytesPerUser, ttlMs].map(String);
   }
 
   /** Queues a broadcast for this turn's call; resolves with its position (see `BroadcastLog.publish`). */
@@ -101,6 +102,24 @@ export class PublishBatches {
       this.scheduled = true;
       setImmediate(this.flush);
     });
+  }
+
+  /**
+   * Runs the script: in full (EVAL) the first time on a connection, by its SHA after, as ioredis does
+   * for its own scripts; again in full if Redis forgot it meanwhile (SCRIPT FLUSH), which it says
+   * without running anything.
+   */
+  private async call(redis: Redis, tail: string[] | Array<string | Buffer>): Promise<Array<string | number>> {
+    const stream = redis.stream;
+    const full = this.loadedOn !== stream;
+    this.loadedOn = stream;
+    try {
+      return (await sendEncoded(redis, full ? 'eval' : 'evalsha', encodeCommand([full ? 'EVAL' : 'EVALSHA', full ? PUBLISH : PUBLISH_SHA, ...tail]))) as Array<string | number>;
+    } catch (error) {
+      if (full || !/NOSCRIPT/.test((error as Error).message)) throw error;
+      this.loadedOn = null;
+      return this.call(redis, tail);
+    }
   }
 
   private readonly flush = (): void => {
@@ -117,25 +136,25 @@ export class PublishBatches {
 
   /** One script call for `topics`; every caller gets its position, or the call's error. */
   private async send(topics: TopicBatch[]): Promise<void> {
-    const { historyLimit, historyMaxAgeMs, historyMaxBytesPerTopic, historyMaxBytesPerUser } = this.limits;
     const keys: string[] = [];
-    const args: Array<string | number | Buffer> = [Date.now(), historyLimit, historyMaxAgeMs, historyMaxBytesPerTopic, historyMaxBytesPerUser, this.ttlMs];
+    const args: Array<string | Buffer> = [String(Date.now()), ...this.constants];
     for (const { keys: own, pending } of topics) {
       keys.push(...own);
-      args.push(this.candidateEpoch(), pending.length);
+      args.push(this.candidateEpoch(), String(pending.length));
       for (const { broadcast } of pending) {
         const cost = broadcast.payloadBytes.length + broadcast.event.length + (broadcast.id?.length ?? 0) + (broadcast.exclude?.length ?? 0) + ENTRY_OVERHEAD;
-        args.push(broadcast.event, broadcast.payloadBytes, broadcast.id ?? '', broadcast.exclude ?? '', broadcast.user, cost, broadcast.binary ? 'b' : '');
+        args.push(broadcast.event, broadcast.payloadBytes, broadcast.id ?? '', broadcast.exclude ?? '', broadcast.user, String(cost), broadcast.binary ? 'b' : '');
       }
     }
     this.calls++;
     let reply: Array<string | number>;
     try {
-      reply = await this.link.command((redis) => (redis as unknown as Scripted).plumePublishBatch(keys.length, ...keys, ...args));
+      reply = await this.link.command((redis) => this.call(redis, [String(keys.length), ...keys, ...args]));
     } catch (error) {
       for (const { pending } of topics) for (const { reject } of pending) reject(error);
       return;
     }
+    const { historyMaxBytesPerUser } = this.limits;
     let at = 0;
     for (const { topic, pending } of topics) {
       for (const { broadcast, resolve, reject } of pending) {

@@ -12,9 +12,6 @@ import { Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from '../../log';
 import { EngineUnavailable } from '../engine';
 
-/** The name of the publish script's command on the client (`batch.ts`). */
-export const PUBLISH_COMMAND = 'plumePublishBatch';
-
 /** A client's reconnect delay: doubling from 50 ms, capped at 2 s. */
 const retryStrategy = (attempt: number): number => Math.min(2000, 50 * 2 ** Math.min(attempt, 6));
 
@@ -51,9 +48,7 @@ export class RedisLink {
   private readonly readyListeners: Array<() => void> = [];
 
   constructor(url: string, node: string, private readonly log: Logger) {
-    // The publish script is batched per turn already (`batch.ts`): it is written at once, not held
-    // behind an auto-pipeline in flight (ioredis serves one of those at a time).
-    this.client = new Redis(url, { ...clientOptions(`plume:${node}`), enableAutoPipelining: true, autoPipeliningIgnoredCommands: [PUBLISH_COMMAND] });
+    this.client = new Redis(url, { ...clientOptions(`plume:${node}`), enableAutoPipelining: true });
     this.subscriber = new Redis(url, { ...clientOptions(`plume:${node}:sub`), autoResubscribe: true });
     for (const redis of [this.client, this.subscriber]) {
       // An 'error' event with no listener would throw; every one is a reconnect attempt, logged on changes only.
