@@ -157,10 +157,9 @@ export class PublishBatches {
     const { historyMaxBytesPerUser } = this.limits;
     let at = 0;
     for (const { topic, pending } of topics) {
+      const epoch = String(reply[at++]);
       for (const { broadcast, resolve, reject } of pending) {
-        const epoch = String(reply[at]);
-        const seq = Number(reply[at + 1]);
-        at += 2;
+        const seq = Number(reply[at++]);
         this.carried++;
         if (seq === -1) reject(new QuotaExceeded(`${broadcast.user} holds more than its share of ${historyMaxBytesPerUser} bytes of history in ${topic}`));
         else resolve({ epoch, seq });

@@ -223,11 +223,25 @@ export function decodeBroadcasts(topic: string, message: Buffer): SequencedBroad
     const start = next();
     return start === at ? '' : message.toString('utf8', start, at);
   };
+  /** A decimal field read in place. */
+  const integer = (): number => {
+    const start = next();
+    let value = 0;
+    for (let i = start; i < at; i++) value = value * 10 + message[i]! - 0x30;
+    return value;
+  };
   const epoch = text();
   const broadcasts: SequencedBroadcast[] = [];
+  // Most broadcasts of a message share their event name: the previous one's string is used again.
+  let event = '';
+  let eventStart = 0;
+  let eventEnd = 0;
   while (at < message.length) {
-    const seq = Number(text());
-    const event = text();
+    const seq = integer();
+    const named = next();
+    if (!sameBytes(message, named, at, eventStart, eventEnd)) event = message.toString('utf8', named, at);
+    eventStart = named;
+    eventEnd = at;
     const id = text();
     const exclude = text();
     const kind = text();
@@ -238,4 +252,11 @@ export function decodeBroadcasts(topic: string, message: Buffer): SequencedBroad
     broadcasts.push(broadcast);
   }
   return broadcasts;
+}
+
+/** True when `bytes[a..aEnd)` equals `bytes[b..bEnd)`. */
+function sameBytes(bytes: Buffer, a: number, aEnd: number, b: number, bEnd: number): boolean {
+  if (aEnd - a !== bEnd - b) return false;
+  for (let i = 0; i < aEnd - a; i++) if (bytes[a + i] !== bytes[b + i]) return false;
+  return true;
 }

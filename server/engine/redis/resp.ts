@@ -58,7 +58,10 @@ export function encodeCommand(parts: ReadonlyArray<string | Buffer>): Buffer {
     out[at++] = 13;
     out[at++] = 10;
     if (typeof part === 'string') at += out.write(part, at, length, 'utf8');
-    else at += part.copy(out, at);
+    else {
+      out.set(part, at);
+      at += length;
+    }
     out[at++] = 13;
     out[at++] = 10;
   }

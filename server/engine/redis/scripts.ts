@@ -117,8 +117,8 @@ end
  * broadcasts of 7 fields each: event, payload, id (`''`: none), exclude (`''`: none), user (`''`:
  * server code), cost, kind (`'b'` for a binary payload, `''` for JSON).
  *
- * Returns `{epoch1, seq1, epoch2, seq2, …}`, one pair per broadcast; a `seq` of -1 says the sender is
- * over its share (nothing applied). A broadcast whose `(user, id)` was already published and is still
+ * Returns, per topic in the order of KEYS, its epoch then one seq per broadcast; a seq of -1 says the
+ * sender is over its share (nothing applied). A broadcast whose `(user, id)` was already published and is still
  * held is not applied again: its original position is returned.
  *
  * Each topic's applied broadcasts go out as one message on its shard channel (`P:{topic}:b`, the
@@ -182,13 +182,13 @@ for k = 1, #KEYS, 4 do
     dropExpired(t, now - maxAge)
     t.scanned = now
   end
+  out[#out + 1] = t.epoch
   local message = {'*', #t.epoch, ':', t.epoch}
   local applied = 0
   for _ = 1, count do
     local event, payload, id, exclude, user, kind = ARGV[a], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3], ARGV[a + 4], ARGV[a + 6]
     local seq, fresh = publishOne(t, event, payload, id, exclude, user, tonumber(ARGV[a + 5]), kind)
     a = a + 7
-    out[#out + 1] = t.epoch
     out[#out + 1] = seq
     if fresh then
       applied = applied + 1
