@@ -105,20 +105,22 @@ export class PublishBatches {
   }
 
   /**
-   * Runs the script: in full (EVAL) the first time on a connection, by its SHA after, as ioredis does
-   * for its own scripts; again in full if Redis forgot it meanwhile (SCRIPT FLUSH), which it says
-   * without running anything.
+   * Runs the script (`command`: its first two parts are filled here): in full (EVAL) the first time on a
+   * connection, by its SHA after, as ioredis does for its own scripts; again in full if Redis forgot it
+   * meanwhile (SCRIPT FLUSH), which it says without running anything.
    */
-  private async call(redis: Redis, tail: string[] | Array<string | Buffer>): Promise<Array<string | number>> {
+  private async call(redis: Redis, command: Array<string | Buffer>): Promise<Array<string | number>> {
     const stream = redis.stream;
     const full = this.loadedOn !== stream;
     this.loadedOn = stream;
+    command[0] = full ? 'EVAL' : 'EVALSHA';
+    command[1] = full ? PUBLISH : PUBLISH_SHA;
     try {
-      return (await sendEncoded(redis, full ? 'eval' : 'evalsha', encodeCommand([full ? 'EVAL' : 'EVALSHA', full ? PUBLISH : PUBLISH_SHA, ...tail]))) as Array<string | number>;
+      return (await sendEncoded(redis, full ? 'eval' : 'evalsha', encodeCommand(command))) as Array<string | number>;
     } catch (error) {
       if (full || !/NOSCRIPT/.test((error as Error).message)) throw error;
       this.loadedOn = null;
-      return this.call(redis, tail);
+      return this.call(redis, command);
     }
   }
 
@@ -136,20 +138,22 @@ export class PublishBatches {
 
   /** One script call for `topics`; every caller gets its position, or the call's error. */
   private async send(topics: TopicBatch[]): Promise<void> {
-    const keys: string[] = [];
-    const args: Array<string | Buffer> = [String(Date.now()), ...this.constants];
-    for (const { keys: own, pending } of topics) {
-      keys.push(...own);
-      args.push(this.candidateEpoch(), String(pending.length));
+    // EVALSHA, the SHA, the number of keys, the keys, then the arguments (scripts.ts, PUBLISH).
+    const command: Array<string | Buffer> = ['', '', String(4 * topics.length)];
+    for (const { keys } of topics) for (const key of keys) command.push(key);
+    command.push(String(Date.now()));
+    for (const constant of this.constants) command.push(constant);
+    for (const { pending } of topics) {
+      command.push(this.candidateEpoch(), String(pending.length));
       for (const { broadcast } of pending) {
         const cost = broadcast.payloadBytes.length + broadcast.event.length + (broadcast.id?.length ?? 0) + (broadcast.exclude?.length ?? 0) + ENTRY_OVERHEAD;
-        args.push(broadcast.event, broadcast.payloadBytes, broadcast.id ?? '', broadcast.exclude ?? '', broadcast.user, String(cost), broadcast.binary ? 'b' : '');
+        command.push(broadcast.event, broadcast.payloadBytes, broadcast.id ?? '', broadcast.exclude ?? '', broadcast.user, String(cost), broadcast.binary ? 'b' : '');
       }
     }
     this.calls++;
     let reply: Array<string | number>;
     try {
-      reply = await this.link.command((redis) => this.call(redis, [String(keys.length), ...keys, ...args]));
+      reply = await this.link.command((redis) => this.call(redis, command));
     } catch (error) {
       for (const { pending } of topics) for (const { reject } of pending) reject(error);
       return;
