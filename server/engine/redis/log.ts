@@ -26,8 +26,9 @@ interface Scripted {
 interface Topic {
   handlers: Set<Subscription>;
   ready: Promise<void>;
-  /** The last position delivered here, to read back what the subscriber missed while away. */
-  last: Position | null;
+  /** The last position delivered here (epoch null: none yet), to read back what the subscriber missed while away. */
+  lastEpoch: string | null;
+  lastSeq: number;
 }
 
 interface Subscription extends LogSubscription {
@@ -77,7 +78,7 @@ export class RedisLog implements BroadcastLog {
     let entry = this.topics.get(topic);
     if (!entry) {
       const ready = this.link.subscriber.ssubscribe(topicKeys(this.prefix, topic).channel).then(() => undefined);
-      entry = { handlers: new Set(), ready, last: null };
+      entry = { handlers: new Set(), ready, lastEpoch: null, lastSeq: 0 };
       this.topics.set(topic, entry);
       // A subscription that fails now is made again when the subscriber reconnects; it is reported here.
       ready.catch((error: unknown) => this.onError(error, topic));
@@ -143,15 +144,19 @@ export class RedisLog implements BroadcastLog {
   }
 
   private deliver(entry: Topic, broadcast: SequencedBroadcast): void {
-    const last = entry.last;
-    if (last && broadcast.epoch === last.epoch && broadcast.seq <= last.seq) return; // read back already
-    entry.last = { epoch: broadcast.epoch, seq: broadcast.seq };
-    for (const subscription of [...entry.handlers]) {
-      try {
-        subscription.handler(broadcast);
-      } catch (error) {
-        this.onError(error, broadcast.topic);
-      }
+    if (broadcast.epoch === entry.lastEpoch && broadcast.seq <= entry.lastSeq) return; // read back already
+    entry.lastEpoch = broadcast.epoch;
+    entry.lastSeq = broadcast.seq;
+    // A node subscribes once per topic (its fan-out): no copy of the set for that case.
+    if (entry.handlers.size === 1) for (const subscription of entry.handlers) return this.handle(subscription, broadcast);
+    for (const subscription of [...entry.handlers]) this.handle(subscription, broadcast);
+  }
+
+  private handle(subscription: Subscription, broadcast: SequencedBroadcast): void {
+    try {
+      subscription.handler(broadcast);
+    } catch (error) {
+      this.onError(error, broadcast.topic);
     }
   }
 
@@ -160,11 +165,11 @@ export class RedisLog implements BroadcastLog {
    * position delivered, or everything held when the epoch changed meanwhile (Redis came back empty).
    */
   private async catchUp(topic: string, entry: Topic): Promise<void> {
-    const last = entry.last;
-    if (!last) return;
+    const epoch = entry.lastEpoch;
+    if (epoch === null) return;
     try {
-      let read = await this.read(topic, last.seq + 1, Number.MAX_SAFE_INTEGER, 10_000);
-      if (read.epoch !== last.epoch) read = await this.read(topic, 1, Number.MAX_SAFE_INTEGER, 10_000);
+      let read = await this.read(topic, entry.lastSeq + 1, Number.MAX_SAFE_INTEGER, 10_000);
+      if (read.epoch !== epoch) read = await this.read(topic, 1, Number.MAX_SAFE_INTEGER, 10_000);
       if (this.topics.get(topic) !== entry) return;
       for (const stored of read.entries) this.deliver(entry, fromHistory(topic, read.epoch, stored));
     } catch (error) {
