@@ -34,7 +34,9 @@ const PUBLISH_SHA = createHash('sha1').update(PUBLISH).digest('hex');
 const MAX_PER_CALL = 500;
 
 interface Pending {
-  broadcast: NewBroadcast;
+  /** Dropped once encoded: its payload then need not outlive the round trip (for the collector). */
+  broadcast: NewBroadcast | null;
+  user: string;
   resolve: (position: Position) => void;
   reject: (error: unknown) => void;
 }
@@ -97,7 +99,7 @@ export class PublishBatches {
   /** Queues a broadcast for this turn's call; resolves with its position (see `BroadcastLog.publish`). */
   publish(topic: string, broadcast: NewBroadcast): Promise<Position> {
     return new Promise((resolve, reject) => {
-      this.queue.push([topic, { broadcast, resolve, reject }]);
+      this.queue.push([topic, { broadcast, user: broadcast.user, resolve, reject }]);
       if (this.scheduled) return;
       this.scheduled = true;
       setImmediate(this.flush);
@@ -105,22 +107,19 @@ export class PublishBatches {
   }
 
   /**
-   * Runs the script (`command`: its first two parts are filled here): in full (EVAL) the first time on a
-   * connection, by its SHA after, as ioredis does for its own scripts; again in full if Redis forgot it
-   * meanwhile (SCRIPT FLUSH), which it says without running anything.
+   * Sends an encoded call of the script (`full`: as EVAL, with its text, which it is the first time on
+   * a connection, as ioredis does for its own scripts; else EVALSHA). When Redis forgot the script
+   * meanwhile (SCRIPT FLUSH) it says so without running anything: the script is loaded again and the
+   * same call sent again.
    */
-  private async call(redis: Redis, command: Array<string | Buffer>): Promise<Array<string | number>> {
-    const stream = redis.stream;
-    const full = this.loadedOn !== stream;
-    this.loadedOn = stream;
-    command[0] = full ? 'EVAL' : 'EVALSHA';
-    command[1] = full ? PUBLISH : PUBLISH_SHA;
+  private async call(redis: Redis, bytes: Buffer, full: boolean): Promise<Array<string | number>> {
+    this.loadedOn = redis.stream;
     try {
-      return (await sendEncoded(redis, full ? 'eval' : 'evalsha', encodeCommand(command))) as Array<string | number>;
+      return (await sendEncoded(redis, full ? 'eval' : 'evalsha', bytes)) as Array<string | number>;
     } catch (error) {
       if (full || !/NOSCRIPT/.test((error as Error).message)) throw error;
-      this.loadedOn = null;
-      return this.call(redis, command);
+      await redis.script('LOAD', PUBLISH);
+      return (await sendEncoded(redis, 'evalsha', bytes)) as Array<string | number>;
     }
   }
 
@@ -138,22 +137,29 @@ export class PublishBatches {
 
   /** One script call for `topics`; every caller gets its position, or the call's error. */
   private async send(topics: TopicBatch[]): Promise<void> {
-    // EVALSHA, the SHA, the number of keys, the keys, then the arguments (scripts.ts, PUBLISH).
+    // EVAL or EVALSHA, the script or its SHA, the number of keys, the keys, then the arguments (scripts.ts, PUBLISH).
     const command: Array<string | Buffer> = ['', '', String(4 * topics.length)];
     for (const { keys } of topics) for (const key of keys) command.push(key);
     command.push(String(Date.now()));
     for (const constant of this.constants) command.push(constant);
     for (const { pending } of topics) {
       command.push(this.candidateEpoch(), String(pending.length));
-      for (const { broadcast } of pending) {
+      for (const entry of pending) {
+        const broadcast = entry.broadcast!;
+        entry.broadcast = null;
         const cost = broadcast.payloadBytes.length + broadcast.event.length + (broadcast.id?.length ?? 0) + (broadcast.exclude?.length ?? 0) + ENTRY_OVERHEAD;
         command.push(broadcast.event, broadcast.payloadBytes, broadcast.id ?? '', broadcast.exclude ?? '', broadcast.user, String(cost), broadcast.binary ? 'b' : '');
       }
     }
+    const full = this.loadedOn !== this.link.client.stream;
+    command[0] = full ? 'EVAL' : 'EVALSHA';
+    command[1] = full ? PUBLISH : PUBLISH_SHA;
+    const bytes = encodeCommand(command);
+    command.length = 0;
     this.calls++;
     let reply: Array<string | number>;
     try {
-      reply = await this.link.command((redis) => this.call(redis, command));
+      reply = await this.link.command((redis) => this.call(redis, bytes, full));
     } catch (error) {
       for (const { pending } of topics) for (const { reject } of pending) reject(error);
       return;
@@ -162,10 +168,10 @@ export class PublishBatches {
     let at = 0;
     for (const { topic, pending } of topics) {
       const epoch = String(reply[at++]);
-      for (const { broadcast, resolve, reject } of pending) {
+      for (const { user, resolve, reject } of pending) {
         const seq = Number(reply[at++]);
         this.carried++;
-        if (seq === -1) reject(new QuotaExceeded(`${broadcast.user} holds more than its share of ${historyMaxBytesPerUser} bytes of history in ${topic}`));
+        if (seq === -1) reject(new QuotaExceeded(`${user} holds more than its share of ${historyMaxBytesPerUser} bytes of history in ${topic}`));
         else resolve({ epoch, seq });
       }
     }

@@ -1,8 +1,8 @@
 /**
  * The Redis engine's Lua scripts: each runs atomically on the Redis that
- * holds its keys (one Cluster slot per script, `keys.ts`), so assigning a
- * seq, appending to history, trimming and publishing are one step that no
- * other node can interleave with.
+ * holds its keys (on a Cluster, one slot per call: `keys.ts`, `batch.ts`),
+ * so assigning a seq, appending to history, trimming and publishing are one
+ * step that no other node can interleave with.
  *
  * Responsible for the scripts' text and argument order. Not responsible for
  * calling them (`log.ts`, `dedupe.ts`).
