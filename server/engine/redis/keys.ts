@@ -8,7 +8,7 @@
  *
  * | key | type | holds |
  * |---|---|---|
- * | `P:{topic}:m` | hash | `e` epoch, `s` head seq, `b` bytes held, `t` last append (ms) |
+ * | `P:{topic}:m` | hash | `e` epoch, `s` head seq, `b` bytes held, `t` last append, `r` last refresh of the topic's TTLs, `c` last look for expired entries by a publish (times in ms) |
  * | `P:{topic}:h` | stream | the history: entry id `<seq>-0`, fields `e` event, `p` payload, `i` message id, `x` excluded socket, `u` sender, `t` time, `c` bytes counted |
  * | `P:{topic}:u` | hash | bytes of history each sender holds in the topic |
  * | `P:{topic}:i` | hash | `<sender>\0<message id>` → seq, for the ids history still holds |
