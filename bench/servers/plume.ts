@@ -19,6 +19,7 @@
  * comparison (a bench-only switch, see below).
  */
 import { PlumeServer, ok, type ChannelHandler } from '../../server/index';
+import { CoalescedLog } from '../../server/engine/coalesce';
 import type { BroadcastLog } from '../../server/engine/engine';
 import { redisEngine } from '../../server/engine/redis/engine';
 import { portArgument, serveControl } from './control';
@@ -38,9 +39,12 @@ const server = new PlumeServer({
   ...(apiKey ? { apiKey, apiRateLimit: false } : {}),
 });
 if (process.argv.includes('--no-coalesce')) {
-  // Bench-only: joins and history pages read through `server.history` (the engine's log wrapped
-  // in CoalescedLog); pointing it at the bare log makes every join ask the store itself.
-  (server as unknown as { history: BroadcastLog }).history = server.engine.log;
+  // Bench-only: joins and history pages read through the engine's log wrapped in CoalescedLog, which
+  // the server hands to its channels when it is made (so replacing `server.history` afterwards, as
+  // this switch once did, changed nothing); its merging reads pass straight through instead.
+  const merging = CoalescedLog.prototype as unknown as { log: BroadcastLog; window: BroadcastLog['window']; read: BroadcastLog['read'] };
+  merging.window = function (this: { log: BroadcastLog }, topic) { return this.log.window(topic); };
+  merging.read = function (this: { log: BroadcastLog }, topic, from, to, limit) { return this.log.read(topic, from, to, limit); };
 }
 if (!relay) server.channel('room:*', { join: () => ok() });
 let failed = 0;

@@ -1,16 +1,18 @@
 /**
  * Where the Redis engine keeps things: every key starts with the configured
  * prefix, and every key of one topic (or of one user's dedupe records)
- * carries the same hash tag, `{topic}` (or `{u:…}`), so that each Lua
- * script touches one Redis Cluster slot and the design works on a cluster.
+ * carries the same hash tag, `{topic}` (or `{u:…}`), so that the design
+ * works on a cluster: there each script call touches the keys of one slot
+ * (the publish script takes a turn's topics grouped by slot, `batch.ts`;
+ * on a single Redis, every topic of the turn in one call).
  *
  * | key | type | holds |
  * |---|---|---|
- * | `P:{topic}:m` | hash | `e` epoch, `s` head seq, `b` bytes held, `t` last append (ms) |
+ * | `P:{topic}:m` | hash | `e` epoch, `s` head seq, `b` bytes held, `t` last append, `r` last refresh of the topic's TTLs, `c` last look for expired entries by a publish (times in ms) |
  * | `P:{topic}:h` | stream | the history: entry id `<seq>-0`, fields `e` event, `p` payload, `i` message id, `x` excluded socket, `u` sender, `t` time, `c` bytes counted |
  * | `P:{topic}:u` | hash | bytes of history each sender holds in the topic |
  * | `P:{topic}:i` | hash | `<sender>\0<message id>` → seq, for the ids history still holds |
- * | `P:{topic}:b` | shard channel | the topic's broadcasts, published by the same script that sequenced them |
+ * | `P:{topic}:b` | shard channel | the topic's broadcasts, published by the same script that sequenced them: one message per script call carrying each of the call's broadcasts of the topic (`scripts.ts`, PUBLISH) |
  * | `P:{u:<user>}:d:<key>` | string | a dedupe record: `p` while claimed, `d` + the outcome's JSON once settled |
  * | `P:{u:<user>}:z` | sorted set | the user's dedupe keys by claim time, for its share |
  * | `P:{topic}:ds` / `:dl` / `:dv` | string / list / string | a shared document's merged state, its log of updates since, and its compaction version |

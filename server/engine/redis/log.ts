@@ -2,7 +2,8 @@
  * The Redis engine's broadcast log: one Lua script gives a broadcast its
  * topic's next seq, appends it to the topic's stream, trims, and publishes
  * it on the topic's shard channel, so every node receives a topic's
- * broadcasts in seq order whichever node made them.
+ * broadcasts in seq order whichever node made them. A turn's broadcasts
+ * share one script call and each topic one message (`batch.ts`).
  *
  * Responsible for calling the scripts, subscribing to topics (one shard
  * channel per topic with members on this node), decoding what arrives, and
@@ -11,23 +12,23 @@
  */
 import { randomFillSync } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { QuotaExceeded, fromHistory, type BroadcastHandler, type BroadcastLog, type EngineLimits, type HistoryRead, type LogSubscription, type NewBroadcast, type Position, type SequencedBroadcast, type StoredBroadcast, type TopicWindow } from '../engine';
-import { ENTRY_OVERHEAD } from '../memory/history';
+import { fromHistory, type BroadcastHandler, type BroadcastLog, type EngineLimits, type HistoryRead, type LogSubscription, type NewBroadcast, type Position, type SequencedBroadcast, type StoredBroadcast, type TopicWindow } from '../engine';
 import type { RedisLink } from './connection';
 import { topicKeys, topicOfChannel } from './keys';
-import { PUBLISH, READ } from './scripts';
+import { PublishBatches } from './batch';
+import { READ } from './scripts';
 
 /** The scripts, as ioredis defines them on the command client. */
 interface Scripted {
-  plumePublish(meta: string, stream: string, users: string, ids: string, ...args: Array<string | number | Buffer>): Promise<[string, number, number]>;
   plumeReadBuffer(meta: string, stream: string, users: string, ids: string, ...args: Array<string | number>): Promise<Array<Buffer | number>>;
 }
 
 interface Topic {
   handlers: Set<Subscription>;
   ready: Promise<void>;
-  /** The last position delivered here, to read back what the subscriber missed while away. */
-  last: Position | null;
+  /** The last position delivered here (epoch null: none yet), to read back what the subscriber missed while away. */
+  lastEpoch: string | null;
+  lastSeq: number;
 }
 
 interface Subscription extends LogSubscription {
@@ -45,6 +46,8 @@ export class RedisLog implements BroadcastLog {
   private readonly ttlMs: number;
   /** Candidate epochs for the scripts (used only when a topic's record is made). */
   private readonly epochs = new EpochPool();
+  /** Publishes, one script call per event-loop turn. */
+  readonly batches: PublishBatches;
 
   constructor(
     private readonly link: RedisLink,
@@ -55,6 +58,7 @@ export class RedisLog implements BroadcastLog {
     // A topic idle for twice the age limit held nothing for at least one: Redis forgets it, as memory does.
     this.ttlMs = 2 * limits.historyMaxAgeMs;
     define(link.client);
+    this.batches = new PublishBatches(link, prefix, limits, this.ttlMs, () => this.epochs.next());
     link.subscriber.on('smessageBuffer', (channel: Buffer, message: Buffer) => this.message(channel, message));
     // After a reconnect: every topic is subscribed again (one that failed while Redis was down
     // included), and what was published meanwhile is read back.
@@ -66,24 +70,15 @@ export class RedisLog implements BroadcastLog {
     });
   }
 
-  async publish(topic: string, broadcast: NewBroadcast): Promise<Position> {
-    const keys = topicKeys(this.prefix, topic);
-    const cost = broadcast.payloadBytes.length + broadcast.event.length + (broadcast.id?.length ?? 0) + (broadcast.exclude?.length ?? 0) + ENTRY_OVERHEAD;
-    const { historyLimit, historyMaxAgeMs, historyMaxBytesPerTopic, historyMaxBytesPerUser } = this.limits;
-    const [epoch, seq] = await this.link.command((redis) => (redis as unknown as Scripted).plumePublish(
-      keys.meta, keys.stream, keys.users, keys.ids,
-      keys.channel, broadcast.event, broadcast.payloadBytes, broadcast.id ?? '', broadcast.exclude ?? '', broadcast.user,
-      Date.now(), historyLimit, historyMaxAgeMs, historyMaxBytesPerTopic, historyMaxBytesPerUser, cost, this.epochs.next(), this.ttlMs, broadcast.binary ? 'b' : '',
-    ));
-    if (seq === -1) throw new QuotaExceeded(`${broadcast.user} holds more than its share of ${historyMaxBytesPerUser} bytes of history in ${topic}`);
-    return { epoch, seq };
+  publish(topic: string, broadcast: NewBroadcast): Promise<Position> {
+    return this.batches.publish(topic, broadcast);
   }
 
   subscribe(topic: string, handler: BroadcastHandler): LogSubscription {
     let entry = this.topics.get(topic);
     if (!entry) {
       const ready = this.link.subscriber.ssubscribe(topicKeys(this.prefix, topic).channel).then(() => undefined);
-      entry = { handlers: new Set(), ready, last: null };
+      entry = { handlers: new Set(), ready, lastEpoch: null, lastSeq: 0 };
       this.topics.set(topic, entry);
       // A subscription that fails now is made again when the subscriber reconnects; it is reported here.
       ready.catch((error: unknown) => this.onError(error, topic));
@@ -133,31 +128,35 @@ export class RedisLog implements BroadcastLog {
     return { epoch, head, oldest, entries, complete: from >= oldest || from > Math.min(to, head) };
   }
 
-  /** A broadcast from the topic's shard channel. */
+  /** A message from the topic's shard channel: the broadcasts of one publish call, in seq order. */
   private message(channel: Buffer, message: Buffer): void {
     const topic = topicOfChannel(this.prefix, channel.toString());
     const entry = topic === null ? undefined : this.topics.get(topic);
     if (!entry || topic === null) return;
-    let broadcast: SequencedBroadcast;
+    let broadcasts: SequencedBroadcast[];
     try {
-      broadcast = decodeBroadcast(topic, message);
+      broadcasts = decodeBroadcasts(topic, message);
     } catch (error) {
       // Written by another version or by hand: reported, and the feed's gap repair reads it from history.
       return this.onError(error, topic);
     }
-    this.deliver(entry, broadcast);
+    for (const broadcast of broadcasts) this.deliver(entry, broadcast);
   }
 
   private deliver(entry: Topic, broadcast: SequencedBroadcast): void {
-    const last = entry.last;
-    if (last && broadcast.epoch === last.epoch && broadcast.seq <= last.seq) return; // read back already
-    entry.last = { epoch: broadcast.epoch, seq: broadcast.seq };
-    for (const subscription of [...entry.handlers]) {
-      try {
-        subscription.handler(broadcast);
-      } catch (error) {
-        this.onError(error, broadcast.topic);
-      }
+    if (broadcast.epoch === entry.lastEpoch && broadcast.seq <= entry.lastSeq) return; // read back already
+    entry.lastEpoch = broadcast.epoch;
+    entry.lastSeq = broadcast.seq;
+    // A node subscribes once per topic (its fan-out): no copy of the set for that case.
+    if (entry.handlers.size === 1) for (const subscription of entry.handlers) return this.handle(subscription, broadcast);
+    for (const subscription of [...entry.handlers]) this.handle(subscription, broadcast);
+  }
+
+  private handle(subscription: Subscription, broadcast: SequencedBroadcast): void {
+    try {
+      subscription.handler(broadcast);
+    } catch (error) {
+      this.onError(error, broadcast.topic);
     }
   }
 
@@ -166,11 +165,11 @@ export class RedisLog implements BroadcastLog {
    * position delivered, or everything held when the epoch changed meanwhile (Redis came back empty).
    */
   private async catchUp(topic: string, entry: Topic): Promise<void> {
-    const last = entry.last;
-    if (!last) return;
+    const epoch = entry.lastEpoch;
+    if (epoch === null) return;
     try {
-      let read = await this.read(topic, last.seq + 1, Number.MAX_SAFE_INTEGER, 10_000);
-      if (read.epoch !== last.epoch) read = await this.read(topic, 1, Number.MAX_SAFE_INTEGER, 10_000);
+      let read = await this.read(topic, entry.lastSeq + 1, Number.MAX_SAFE_INTEGER, 10_000);
+      if (read.epoch !== epoch) read = await this.read(topic, 1, Number.MAX_SAFE_INTEGER, 10_000);
       if (this.topics.get(topic) !== entry) return;
       for (const stored of read.entries) this.deliver(entry, fromHistory(topic, read.epoch, stored));
     } catch (error) {
@@ -199,33 +198,70 @@ class EpochPool {
 
 /** Defines the scripts on a client once (ioredis sends EVALSHA, and the script itself when Redis lost it). */
 function define(redis: Redis): void {
-  if ((redis as unknown as Partial<Scripted>).plumePublish) return;
-  redis.defineCommand('plumePublish', { numberOfKeys: 4, lua: PUBLISH });
+  if ((redis as unknown as Partial<Scripted>).plumeReadBuffer) return;
   redis.defineCommand('plumeRead', { numberOfKeys: 4, lua: READ });
 }
 
 /**
- * Decodes what the publish script sends: `<len>:<epoch><len>:<seq><len>:<event><len>:<id><len>:<exclude><len>:<kind>`
- * then the payload's bytes (lengths in bytes, decimal; kind `b` for a binary payload).
+ * Decodes what the publish script sends on a topic's shard channel (`scripts.ts`, PUBLISH): `*`, the
+ * epoch, then per broadcast its seq, event, id, exclude, kind and payload, each as `<length>:<bytes>`
+ * (lengths in bytes, decimal; kind `b` for a binary payload). Payloads are views into `message`.
  */
-export function decodeBroadcast(topic: string, message: Buffer): SequencedBroadcast {
-  let at = 0;
-  const field = (): string => {
-    const colon = message.indexOf(0x3a, at);
-    if (colon === -1) throw new Error(`malformed broadcast on ${topic}: no field length`);
-    const length = Number(message.toString('latin1', at, colon));
-    if (!Number.isSafeInteger(length) || colon + 1 + length > message.length) throw new Error(`malformed broadcast on ${topic}: bad field length`);
-    at = colon + 1 + length;
-    return message.toString('utf8', colon + 1, at);
+export function decodeBroadcasts(topic: string, message: Buffer): SequencedBroadcast[] {
+  if (message[0] !== 0x2a) throw new Error(`malformed broadcast on ${topic}: not a batch`);
+  let at = 1;
+  /** The next field's bounds: its length's digits are read in place, no string made. */
+  const next = (): number => {
+    let length = 0;
+    let digits = 0;
+    for (let byte = message[at]; byte !== 0x3a; byte = message[at]) {
+      if (byte === undefined || byte < 0x30 || byte > 0x39 || ++digits > 15) throw new Error(`malformed broadcast on ${topic}: bad field length`);
+      length = length * 10 + byte - 0x30;
+      at++;
+    }
+    const start = at + 1;
+    at = start + length;
+    if (at > message.length) throw new Error(`malformed broadcast on ${topic}: field past the end`);
+    return start;
   };
-  const epoch = field();
-  const seq = Number(field());
-  const event = field();
-  const id = field();
-  const exclude = field();
-  const kind = field();
-  const broadcast: SequencedBroadcast = { topic, epoch, seq, event, payloadBytes: message.subarray(at), exclude: exclude === '' ? null : exclude };
-  if (id !== '') broadcast.id = id;
-  if (kind === 'b') broadcast.binary = true;
-  return broadcast;
+  const text = (): string => {
+    const start = next();
+    return start === at ? '' : message.toString('utf8', start, at);
+  };
+  /** A decimal field read in place. */
+  const integer = (): number => {
+    const start = next();
+    let value = 0;
+    for (let i = start; i < at; i++) value = value * 10 + message[i]! - 0x30;
+    return value;
+  };
+  const epoch = text();
+  const broadcasts: SequencedBroadcast[] = [];
+  // Most broadcasts of a message share their event name: the previous one's string is used again.
+  let event = '';
+  let eventStart = 0;
+  let eventEnd = 0;
+  while (at < message.length) {
+    const seq = integer();
+    const named = next();
+    if (!sameBytes(message, named, at, eventStart, eventEnd)) event = message.toString('utf8', named, at);
+    eventStart = named;
+    eventEnd = at;
+    const id = text();
+    const exclude = text();
+    const kind = text();
+    const start = next();
+    const broadcast: SequencedBroadcast = { topic, epoch, seq, event, payloadBytes: message.subarray(start, at), exclude: exclude === '' ? null : exclude };
+    if (id !== '') broadcast.id = id;
+    if (kind === 'b') broadcast.binary = true;
+    broadcasts.push(broadcast);
+  }
+  return broadcasts;
+}
+
+/** True when `bytes[a..aEnd)` equals `bytes[b..bEnd)`. */
+function sameBytes(bytes: Buffer, a: number, aEnd: number, b: number, bEnd: number): boolean {
+  if (aEnd - a !== bEnd - b) return false;
+  for (let i = 0; i < aEnd - a; i++) if (bytes[a + i] !== bytes[b + i]) return false;
+  return true;
 }

@@ -1,17 +1,20 @@
 /**
  * The Redis engine's Lua scripts: each runs atomically on the Redis that
- * holds its keys (one Cluster slot per script, `keys.ts`), so assigning a
- * seq, appending to history, trimming and publishing are one step that no
- * other node can interleave with.
+ * holds its keys (on a Cluster, one slot per call: `keys.ts`, `batch.ts`),
+ * so assigning a seq, appending to history, trimming and publishing are one
+ * step that no other node can interleave with.
  *
  * Responsible for the scripts' text and argument order. Not responsible for
  * calling them (`log.ts`, `dedupe.ts`).
  */
 
-/** Shared by the history scripts: trimming from the oldest end, keeping the counters right. */
+/**
+ * Shared by the history scripts: a topic's record opened once per script call and written back once
+ * (`open`, `close`), and trimming from the oldest end, keeping the counters right. A topic is a Lua
+ * table: its four keys, `epoch`, `seq` (head), `bytes` (held) and `len` (entries held), so a script
+ * that handles several broadcasts of a topic reads and writes its record once, not once each.
+ */
 const TRIM = `
-local meta, stream, users, ids = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
-
 local function seqOf(id) return tonumber(string.match(id, '^(%d+)')) end
 
 local function fieldsOf(list)
@@ -20,102 +23,190 @@ local function fieldsOf(list)
   return f
 end
 
--- Forgets one entry's bytes, its sender's share and its id.
-local function forget(f)
-  local c = tonumber(f.c)
-  redis.call('HINCRBY', meta, 'b', -c)
-  if f.u ~= '' then
-    if redis.call('HINCRBY', users, f.u, -c) <= 0 then redis.call('HDEL', users, f.u) end
+-- The topic at KEYS[k..k+3] (meta, stream, users, ids). Its record is made (with everything of the
+-- topic cleared) when missing: Redis lost it (flushed, restarted without persistence, evicted) or it
+-- was idle past its TTL; then its epoch is the candidate. The record also says when the topic's TTLs
+-- were last refreshed (r) and when a publish last looked for expired entries (c).
+local function open(k, candidate)
+  local t = {meta = KEYS[k], stream = KEYS[k + 1], users = KEYS[k + 2], ids = KEYS[k + 3], dirty = false}
+  local m = redis.call('HMGET', t.meta, 'e', 's', 'b', 'r', 'c')
+  if m[1] then
+    t.epoch, t.seq, t.bytes = m[1], tonumber(m[2]), tonumber(m[3])
+    t.refreshed, t.checked = tonumber(m[4] or '0'), tonumber(m[5] or '0')
+  else
+    redis.call('DEL', t.stream, t.users, t.ids)
+    t.epoch, t.seq, t.bytes, t.made, t.dirty = candidate, 0, 0, true, true
+    t.refreshed, t.checked = 0, 0
   end
-  if f.i ~= '' then redis.call('HDEL', ids, f.u .. '\\0' .. f.i) end
+  t.len = redis.call('XLEN', t.stream)
+  t.empty = t.len == 0
+  return t
+end
+
+-- Writes the record back (when it changed) and refreshes the TTLs: all four keys when \`all\`, when
+-- the record or the stream was made now, or (for a publish, \`periodic\`) when the last refresh is a
+-- quarter of \`ttl\` old, so a topic lives at least three quarters of \`ttl\` after its last publish
+-- and busy topics do not pay four PEXPIRE per call; else only the user and id hashes this call wrote
+-- (either may have been made again after emptying, without a TTL).
+local function close(t, now, ttl, all, periodic)
+  local fields = {}
+  if t.appended or t.made then
+    fields = {'e', t.epoch, 's', t.seq, 'b', t.bytes, 't', now}
+  elseif t.dirty then
+    fields = {'b', t.bytes}
+  end
+  if t.scanned then fields[#fields + 1], fields[#fields + 2] = 'c', t.scanned end
+  if all or t.made or (t.empty and t.appended) or (periodic and now - t.refreshed >= ttl / 4) then
+    fields[#fields + 1], fields[#fields + 2] = 'r', now
+    redis.call('HSET', t.meta, unpack(fields))
+    for _, key in ipairs({t.meta, t.stream, t.users, t.ids}) do redis.call('PEXPIRE', key, ttl) end
+    return
+  end
+  if #fields > 0 then redis.call('HSET', t.meta, unpack(fields)) end
+  if t.wroteUsers then redis.call('PEXPIRE', t.users, ttl) end
+  if t.wroteIds then redis.call('PEXPIRE', t.ids, ttl) end
+end
+
+-- Forgets one entry's bytes, its sender's share and its id.
+local function forget(t, f)
+  local c = tonumber(f.c)
+  t.bytes, t.dirty = t.bytes - c, true
+  if f.u ~= '' then
+    if redis.call('HINCRBY', t.users, f.u, -c) <= 0 then redis.call('HDEL', t.users, f.u) end
+  end
+  if f.i ~= '' then redis.call('HDEL', t.ids, f.u .. '\\0' .. f.i) end
 end
 
 -- Drops the n oldest entries.
-local function dropOldest(n)
-  local entries = redis.call('XRANGE', stream, '-', '+', 'COUNT', n)
+local function dropOldest(t, n)
+  local entries = redis.call('XRANGE', t.stream, '-', '+', 'COUNT', n)
   if #entries == 0 then return 0 end
-  for _, e in ipairs(entries) do forget(fieldsOf(e[2])) end
-  redis.call('XTRIM', stream, 'MINID', (seqOf(entries[#entries][1]) + 1) .. '-0')
+  for _, e in ipairs(entries) do forget(t, fieldsOf(e[2])) end
+  redis.call('XTRIM', t.stream, 'MINID', (seqOf(entries[#entries][1]) + 1) .. '-0')
+  t.len = t.len - #entries
   return #entries
 end
 
 -- Drops entries appended before cutoff (ms). The oldest entry is looked at alone first: almost
 -- every call finds it young enough, and reading 64 entries (payloads and all) on every publish
 -- cost Redis more than the rest of the script (bench/cluster/README.md).
-local function dropExpired(cutoff)
-  local first = redis.call('XRANGE', stream, '-', '+', 'COUNT', 1)[1]
+local function dropExpired(t, cutoff)
+  if t.len == 0 then return end
+  local first = redis.call('XRANGE', t.stream, '-', '+', 'COUNT', 1)[1]
   if not first or tonumber(fieldsOf(first[2]).t) >= cutoff then return end
   while true do
-    local entries = redis.call('XRANGE', stream, '-', '+', 'COUNT', 64)
+    local entries = redis.call('XRANGE', t.stream, '-', '+', 'COUNT', 64)
     local n = 0
     for _, e in ipairs(entries) do
       if tonumber(fieldsOf(e[2]).t) >= cutoff then break end
       n = n + 1
     end
     if n == 0 then return end
-    dropOldest(n)
+    dropOldest(t, n)
     if n < 64 then return end
   end
-end
-
--- The topic's epoch, made (with everything of the topic cleared) when the record is missing:
--- Redis lost it (flushed, restarted without persistence, evicted) or it was idle past its TTL.
-local function epochOf(candidate, now)
-  local epoch = redis.call('HGET', meta, 'e')
-  if epoch then return epoch end
-  redis.call('DEL', stream, users, ids)
-  redis.call('HSET', meta, 'e', candidate, 's', 0, 'b', 0, 't', now)
-  return candidate
-end
-
-local function keep(ttl)
-  for _, key in ipairs({meta, stream, users, ids}) do redis.call('PEXPIRE', key, ttl) end
 end
 `;
 
 /**
- * Sequences, stores and publishes one broadcast.
+ * Sequences, stores and publishes the broadcasts of one or more topics (those a node made in one
+ * event-loop turn), in the order given, as one atomic step.
  *
- * KEYS: meta, stream, users, ids. ARGV: channel, event, payload, id (`''`: none), exclude (`''`:
- * none), user (`''`: server code), now, limit, maxAgeMs, maxTopicBytes, maxUserBytes, cost,
- * candidate epoch, ttl (ms), kind (`'b'` for a binary payload, `''` for JSON).
+ * KEYS: four per topic (meta, stream, users, ids). ARGV: now, limit, maxAgeMs, maxTopicBytes,
+ * maxUserBytes, ttl (ms); then per topic, in the order of KEYS: candidate epoch, count, and `count`
+ * broadcasts of 7 fields each: event, payload, id (`''`: none), exclude (`''`: none), user (`''`:
+ * server code), cost, kind (`'b'` for a binary payload, `''` for JSON).
  *
- * Returns `{epoch, seq, duplicate}`; `seq` is -1 when the sender is over its share (nothing applied);
- * `duplicate` is 1 when `(user, id)` was already published and is still held (its position is returned).
+ * Returns, per topic in the order of KEYS, its epoch then one seq per broadcast; a seq of -1 says the
+ * sender is over its share (nothing applied). A broadcast whose `(user, id)` was already published and is still
+ * held is not applied again: its original position is returned.
+ *
+ * Each topic's applied broadcasts go out as one message on its shard channel (`P:{topic}:b`, the
+ * meta key's name with `b` for `m`): `*`, the epoch, then per broadcast its seq, event, id, exclude,
+ * kind and payload, each as `<length>:<bytes>` (lengths in bytes, decimal).
  */
 export const PUBLISH = `${TRIM}
-local channel, event, payload, id, exclude, user = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
-local now, limit, maxAge, maxTopic, maxUser, cost = tonumber(ARGV[7]), tonumber(ARGV[8]), tonumber(ARGV[9]), tonumber(ARGV[10]), tonumber(ARGV[11]), tonumber(ARGV[12])
-local epoch = epochOf(ARGV[13], now)
-if id ~= '' then
-  local known = redis.call('HGET', ids, user .. '\\0' .. id)
-  if known then return {epoch, tonumber(known), 1} end
+local now, limit, maxAge, maxTopic, maxUser, ttl = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
+-- A publish looks for expired entries at most this often per topic (reads always do, so none is ever
+-- served): the oldest entry is not fetched on every call.
+local scanEvery = math.min(1000, maxAge)
+local out = {}
+local a = 7
+
+-- Trims what the call's appends put over the limits. Deferred while the topic's broadcasts need no
+-- look at what is held (no id, no sender's share), so a call trims each topic once, not once each;
+-- the script is atomic, so nobody sees the topic in between.
+local function settle(t)
+  if limit <= 0 then return end
+  if t.len > limit then dropOldest(t, t.len - limit) end
+  while t.bytes > maxTopic and t.len > 1 do dropOldest(t, 1) end
 end
-dropExpired(now - maxAge)
-if user ~= '' and limit > 0 then
-  local replaced = 0
-  if redis.call('XLEN', stream) >= limit then
-    local oldest = redis.call('XRANGE', stream, '-', '+', 'COUNT', 1)[1]
-    local f = fieldsOf(oldest[2])
-    if f.u == user then replaced = tonumber(f.c) end
+
+-- One broadcast: returns its seq (-1: over its share) and whether it was applied now.
+local function publishOne(t, event, payload, id, exclude, user, cost, kind)
+  if id ~= '' then
+    settle(t)
+    local known = redis.call('HGET', t.ids, user .. '\\0' .. id)
+    if known then return tonumber(known), false end
   end
-  if tonumber(redis.call('HGET', users, user) or '0') - replaced + cost > maxUser then return {epoch, -1, 0} end
+  if user ~= '' and limit > 0 then
+    settle(t)
+    local replaced = 0
+    if t.len >= limit then
+      local f = fieldsOf(redis.call('XRANGE', t.stream, '-', '+', 'COUNT', 1)[1][2])
+      if f.u == user then replaced = tonumber(f.c) end
+    end
+    if tonumber(redis.call('HGET', t.users, user) or '0') - replaced + cost > maxUser then return -1, false end
+  end
+  t.seq, t.appended = t.seq + 1, true
+  if limit > 0 then
+    redis.call('XADD', t.stream, t.seq .. '-0', 'e', event, 'p', payload, 'i', id, 'x', exclude, 'u', user, 't', now, 'c', cost, 'k', kind)
+    t.bytes, t.len = t.bytes + cost, t.len + 1
+    if user ~= '' then
+      redis.call('HINCRBY', t.users, user, cost)
+      t.wroteUsers = true
+    end
+    if id ~= '' then
+      redis.call('HSET', t.ids, user .. '\\0' .. id, t.seq)
+      t.wroteIds = true
+    end
+  end
+  return t.seq, true
 end
-local seq = redis.call('HINCRBY', meta, 's', 1)
-redis.call('HSET', meta, 't', now)
-if limit > 0 then
-  redis.call('XADD', stream, seq .. '-0', 'e', event, 'p', payload, 'i', id, 'x', exclude, 'u', user, 't', now, 'c', cost, 'k', ARGV[15])
-  redis.call('HINCRBY', meta, 'b', cost)
-  if user ~= '' then redis.call('HINCRBY', users, user, cost) end
-  if id ~= '' then redis.call('HSET', ids, user .. '\\0' .. id, seq) end
-  local over = redis.call('XLEN', stream) - limit
-  if over > 0 then dropOldest(over) end
-  while tonumber(redis.call('HGET', meta, 'b')) > maxTopic and redis.call('XLEN', stream) > 1 do dropOldest(1) end
+
+for k = 1, #KEYS, 4 do
+  local t = open(k, ARGV[a])
+  local count = tonumber(ARGV[a + 1])
+  a = a + 2
+  if now - t.checked >= scanEvery then
+    dropExpired(t, now - maxAge)
+    t.scanned = now
+  end
+  out[#out + 1] = t.epoch
+  local message = {'*', #t.epoch, ':', t.epoch}
+  local applied = 0
+  for _ = 1, count do
+    local event, payload, id, exclude, user, kind = ARGV[a], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3], ARGV[a + 4], ARGV[a + 6]
+    local seq, fresh = publishOne(t, event, payload, id, exclude, user, tonumber(ARGV[a + 5]), kind)
+    a = a + 7
+    out[#out + 1] = seq
+    if fresh then
+      applied = applied + 1
+      local seqText = tostring(seq)
+      local n = #message
+      message[n + 1], message[n + 2], message[n + 3] = #seqText, ':', seqText
+      message[n + 4], message[n + 5], message[n + 6] = #event, ':', event
+      message[n + 7], message[n + 8], message[n + 9] = #id, ':', id
+      message[n + 10], message[n + 11], message[n + 12] = #exclude, ':', exclude
+      message[n + 13], message[n + 14], message[n + 15] = #kind, ':', kind
+      message[n + 16], message[n + 17], message[n + 18] = #payload, ':', payload
+    end
+  end
+  settle(t)
+  close(t, now, ttl, false, true)
+  if applied > 0 then redis.call('SPUBLISH', string.sub(t.meta, 1, -2) .. 'b', table.concat(message)) end
 end
-keep(tonumber(ARGV[14]))
-local seqText = tostring(seq)
-redis.call('SPUBLISH', channel, table.concat({#epoch, ':', epoch, #seqText, ':', seqText, #event, ':', event, #id, ':', id, #exclude, ':', exclude, #ARGV[15], ':', ARGV[15], payload}))
-return {epoch, seq, 0}
+return out
 `;
 
 /**
@@ -127,17 +218,18 @@ return {epoch, seq, 0}
  */
 export const READ = `${TRIM}
 local from, to, limit, now = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
-local epoch = epochOf(ARGV[6], now)
-dropExpired(now - tonumber(ARGV[5]))
-local head = tonumber(redis.call('HGET', meta, 's'))
-local first = redis.call('XRANGE', stream, '-', '+', 'COUNT', 1)[1]
+local t = open(1, ARGV[6])
+dropExpired(t, now - tonumber(ARGV[5]))
+local head = t.seq
+local first = nil
+if t.len > 0 then first = redis.call('XRANGE', t.stream, '-', '+', 'COUNT', 1)[1] end
 local oldest = head + 1
 if first then oldest = seqOf(first[1]) end
-if redis.call('TTL', meta) < 0 then keep(tonumber(ARGV[7])) end
-local out = {epoch, head, oldest}
+close(t, now, tonumber(ARGV[7]), t.made or redis.call('PTTL', t.meta) < 0, false)
+local out = {t.epoch, head, oldest}
 local start, stop = math.max(from, oldest), math.min(to, head)
 if limit > 0 and start <= stop then
-  for _, e in ipairs(redis.call('XRANGE', stream, start .. '-0', stop .. '-0', 'COUNT', limit)) do
+  for _, e in ipairs(redis.call('XRANGE', t.stream, start .. '-0', stop .. '-0', 'COUNT', limit)) do
     local f = fieldsOf(e[2])
     table.insert(out, seqOf(e[1]))
     table.insert(out, f.e)
