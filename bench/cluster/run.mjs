@@ -21,13 +21,14 @@
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg, release, totalmem, type } from 'node:os';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ROOT, installCleanup } from '../../scripts/lib/proc.mjs';
 import { locateRedis } from '../../scripts/lib/redis.mjs';
 import { CONTENDERS } from '../lib/contenders.mjs';
 import { fanout, latency } from '../lib/load.mjs';
+import { describeMachine, packageVersion } from '../lib/machine.mjs';
 import { bundleServers, pinning } from '../lib/servers.mjs';
 import { membersOn, split, startCluster } from './cluster.mjs';
 import { chart, render } from './report.mjs';
@@ -94,23 +95,10 @@ function options() {
   };
 }
 
-function version(pkg) {
-  return JSON.parse(readFileSync(join(ROOT, 'node_modules', pkg, 'package.json'), 'utf8')).version;
-}
-
 function machine(pin) {
   const redis = spawnSync(locateRedis() ?? 'redis-server', ['--version'], { encoding: 'utf8' }).stdout ?? '';
-  return {
-    cpu: cpus()[0]?.model.trim() ?? 'unknown CPU',
-    cores: pin.cores,
-    memoryGiB: Math.round(totalmem() / 2 ** 30),
-    os: `${type()} ${release()}`,
-    node: process.version,
-    loadAverage: loadavg().map((x) => Math.round(x * 100) / 100),
-    pinning: pin.pinned ? 'Pinned with taskset: every server and Redis on core 0, the load generator on core 1' : `Not pinned: ${pin.note}`,
-    pinned: pin.pinned,
-    versions: { socketio: version('socket.io'), redisAdapter: version('@socket.io/redis-adapter'), ioredis: version('ioredis'), redis: /v=([\d.]+)/.exec(redis)?.[1] ?? 'unknown' },
-  };
+  const versions = { socketio: packageVersion('socket.io'), redisAdapter: packageVersion('@socket.io/redis-adapter'), ioredis: packageVersion('ioredis'), redis: /v=([\d.]+)/.exec(redis)?.[1] ?? 'unknown' };
+  return describeMachine(pin, versions, 'Pinned with taskset: every server and Redis on core 0, the load generator on core 1');
 }
 
 const pct = (share) => `${Math.round(share * 100)}%`;
