@@ -41,7 +41,8 @@ const HELP = `Usage: npm run bench:mesh -- [options]
   --rate <n>           broadcasts per second in parts 1 and 2 (default 25)
   --measured <n>       measured broadcasts per run, after --warmup ones (default 100)
   --warmup <n>         warm-up broadcasts per run, checked for loss but not timed (default 20)
-  --peer-procs <n>     processes the Node members are spread over (default 4)
+  --peer-procs <n>     processes the Node members are spread over (default 4, more where the open-files limit
+                       would not hold 4,000 per member: 7 for 32 members under a limit of 20,000)
   --signing-warmup <ms> part 3's warm-up before its measured window (default 1000; 10000 measures with full histories)
   --raw                also write every member's arrivals to the JSON (to look into a latency tail)
   --quick              smaller everything: a smoke run
@@ -83,14 +84,15 @@ function options() {
     if (!(Number.isInteger(n) && n > 0)) throw new Error(`--${name} must be a positive integer, got ${value}`);
     return n;
   };
+  const sizes = (values.sizes ?? (quick ? '8' : '8,16,32')).split(',').map((s) => int('sizes', s.trim()));
   return {
     only,
-    sizes: (values.sizes ?? (quick ? '8' : '8,16,32')).split(',').map((s) => int('sizes', s.trim())),
+    sizes,
     pages: int('pages', values.pages, quick ? 4 : 6),
     rate: int('rate', values.rate, 25),
     measured: int('measured', values.measured, quick ? 40 : 100),
     warmup: int('warmup', values.warmup, quick ? 10 : 20),
-    peerProcesses: int('peer-procs', values['peer-procs'], 4),
+    peerProcesses: int('peer-procs', values['peer-procs'], defaultPeerProcesses(Math.max(...sizes))),
     payloadBytes: 1024,
     raw: Boolean(values.raw),
     signing: { warmupMs: int('signing-warmup', values['signing-warmup'], quick ? 500 : 1000), measureMs: quick ? 1000 : 2000, window: 20_000, repeats: quick ? 1 : 5 },
@@ -228,6 +230,19 @@ async function measureRoom(mod, config, { mesh, www, members, clock, join: joinA
 }
 
 /** The soft limit on open files, as a shell started by this process sees it. */
+/** Files one members' process may hold while its peers connect (seen: 14,428 for 8 members, 20,000 and failing links for 8 under a limit of 20,000). */
+const FILES_PER_MEMBER = 4000;
+
+/**
+ * At least 4 processes, more where the open-files limit would not hold `biggest` members' peer connections in 4:
+ * a process out of files fails its WebRTC links, and the room then measures gap repairs instead of the mesh.
+ */
+function defaultPeerProcesses(biggest) {
+  const limit = Number(fileLimit());
+  const perProcess = Number.isFinite(limit) ? Math.max(1, Math.floor(limit / FILES_PER_MEMBER)) : biggest;
+  return Math.max(4, Math.ceil(biggest / perProcess));
+}
+
 function fileLimit() {
   return Number(spawnSync('sh', ['-c', 'ulimit -n'], { encoding: 'utf8' }).stdout.trim()) || 'unknown';
 }
