@@ -6,7 +6,8 @@
 import wrtc from '@roamhq/wrtc';
 import SimplePeer from 'simple-peer';
 import { describe, expect, it } from 'vitest';
-import type { Channel, Socket } from '../src/index';
+import type { Channel, Socket, WebSocketLike } from '../src/index';
+import { LongPoll } from '../src/longpoll';
 import { mesh } from '../src/mesh/index';
 import { usePlumeClients } from './clients';
 import { useServers, windowOf } from './helpers';
@@ -23,9 +24,13 @@ interface Peer {
   got: number[];
 }
 
-async function peers(url: string, count: number, SimplePeerImpl: typeof SimplePeer = SimplePeer, names = 'p', gapWaitMs = fast.gapWaitMs): Promise<Peer[]> {
+/** Sockets that speak long-poll only (a network that blocks WebSockets); counts the sessions opened. */
+let longPolls = 0;
+const overLongPoll = { transport: (u: string, p?: string[]) => (longPolls++, new LongPoll(u, p) as WebSocketLike), longPollFallbackMs: false as const };
+
+async function peers(url: string, count: number, SimplePeerImpl: typeof SimplePeer = SimplePeer, names = 'p', gapWaitMs = fast.gapWaitMs, extra: Record<string, unknown> = {}): Promise<Peer[]> {
   const list = Array.from({ length: count }, (_, i) => {
-    const socket = connect(url, { params: { name: `${names}${i}` }, ...fast, gapWaitMs, mesh: mesh({ wrtc, SimplePeer: SimplePeerImpl }) });
+    const socket = connect(url, { params: { name: `${names}${i}` }, ...fast, gapWaitMs, mesh: mesh({ wrtc, SimplePeer: SimplePeerImpl }), ...extra });
     const got: number[] = [];
     socket.connect();
     const room = socket.channel(TOPIC);
@@ -65,6 +70,19 @@ describe('the mesh with Node peers', () => {
     const total = list.reduce((sum, p) => sum + p.room.stats().mesh!.receivedRelayed, 0);
     expect(total).toBeGreaterThan(100 * 15 * 0.9);
     expect(server.stats().mesh?.signatures).toBeGreaterThan(0);
+  }, 60_000);
+
+  it('relays over WebRTC among members whose signalling goes over long-poll', async () => {
+    const { url, server } = await start(FOUR_RELAY);
+    const list = await peers(url, 5, SimplePeer, 'lp', 1000, overLongPoll);
+    expect(longPolls).toBe(5);
+    expect(server.stats().sockets).toBe(5);
+    await until(() => relayed(list) >= 3, 'members reached through the mesh, linked over signals sent by long-poll');
+    for (let n = 1; n <= 30; n++) server.broadcast(TOPIC, 'msg', { n });
+    await until(() => list.every((p) => p.got.length >= 30), 'every member to get every broadcast');
+    for (const p of list) expect(p.got).toEqual(range(1, 30));
+    const total = list.reduce((sum, p) => sum + p.room.stats().mesh!.receivedRelayed, 0);
+    expect(total).toBeGreaterThan(30 * 2);
   }, 60_000);
 
   it('loses nothing when a relaying peer vanishes mid-stream', async () => {
