@@ -64,14 +64,15 @@ test('messages the crashed server applied but never acknowledged are sent again 
   await alice!.routeWebSocket(APP_SOCKET, (ws) => {
     const server = ws.connectToServer();
     const pushes = new Set<string>();
+    // Binary frames (the room's shared notes syncing) pass through untouched: chat messages are text.
     ws.onMessage((frame) => {
-      const [, ref, , event] = JSON.parse(String(frame)) as [unknown, string | null, string, string];
-      if (event === 'new_msg' && ref !== null) pushes.add(ref);
+      const [, ref, , event] = typeof frame === 'string' ? JSON.parse(frame) as [unknown, string | null, string, string] : [];
+      if (event === 'new_msg' && ref) pushes.add(ref);
       server.send(frame);
     });
     server.onMessage((frame) => {
-      const [, ref, , event] = JSON.parse(String(frame)) as [unknown, string | null, string, string];
-      if (loseAcks && event === 'phx_reply' && ref !== null && pushes.has(ref)) return;
+      const [, ref, , event] = typeof frame === 'string' ? JSON.parse(frame) as [unknown, string | null, string, string] : [];
+      if (loseAcks && event === 'phx_reply' && ref && pushes.has(ref)) return;
       ws.send(frame);
     });
   });

@@ -49,9 +49,10 @@ test('a Plume page and a y-websocket page edit the same note at once and converg
   await call(ywebsocket!, 'yWebsocket', room, 'Yuki');
   await expect.poll(() => call(ywebsocket!, 'text')).toBe('Hello from Plume.');
 
-  // Both type into the same sentence at once.
+  // Both type into the same sentence at once. Where the Plume edit goes is found when it is made: the
+  // y-websocket edit may already have arrived and moved "Hello" along (the two calls are not simultaneous).
   await Promise.all([
-    call(plume!, 'insert', 5, ' (plume)'),
+    call(plume!, 'insertAfter', 'Hello', ' (plume)'),
     call(ywebsocket!, 'insert', 0, '[y-websocket] '),
   ]);
   await expect.poll(async () => (await call(plume!, 'text')) === (await call(ywebsocket!, 'text'))).toBe(true);

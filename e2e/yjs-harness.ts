@@ -19,6 +19,8 @@ export interface Harness {
   yWebsocket(room: string, name: string): Promise<void>;
   /** Inserts into the shared text `body`. */
   insert(index: number, text: string): void;
+  /** Inserts into `body` right after the first `anchor` in it now (wherever the others' edits moved it). */
+  insertAfter(anchor: string, text: string): void;
   /** The shared text `body`. */
   text(): string;
   /** The `user.name` of every awareness state this page sees but its own. */
@@ -48,6 +50,12 @@ const harness: Harness = {
   },
   insert(index, text) {
     doc.getText('body').insert(index, text);
+  },
+  insertAfter(anchor, text) {
+    const body = doc.getText('body');
+    const at = body.toString().indexOf(anchor);
+    if (at === -1) throw new Error(`insertAfter: "${anchor}" is not in the text "${body.toString()}"`);
+    body.insert(at + anchor.length, text);
   },
   text() {
     return doc.getText('body').toString();
