@@ -89,7 +89,7 @@ export class MeshPanel {
   }
 
   private build(): void {
-    const close = h('button', { class: 'mesh__close', text: '×', attrs: { type: 'button', 'data-testid': 'mesh-close', 'aria-label': 'Hide the peer relay' } });
+    const close = h('button', { class: 'close-button mesh__close', text: '×', attrs: { type: 'button', 'data-testid': 'mesh-close', 'aria-label': 'Hide the peer relay' } });
     close.addEventListener('click', () => this.setOpen(false));
     const title = h('h2', { class: 'mesh__title', attrs: { id: 'mesh-heading' } }, [document.createTextNode('Peer relay '), this.roomLabel]);
     this.route.append(h('span', { class: 'mesh__route-icon', attrs: { 'aria-hidden': 'true' } }), h('div', {}, [h('span', { class: 'mesh__label', text: 'Messages reach you' }), this.routeText]));
