@@ -155,14 +155,20 @@ describe('who may edit, and what is refused', () => {
       await new Promise((r) => setTimeout(r, 20));
     }
     await until('the quota refusal', () => ada.notes.refused === 'history quota exceeded');
-    await new Promise((r) => setTimeout(r, 300));
-    const stored = new Y.Doc();
-    const { state, updates } = await server.engine.documents.load('room:doc');
-    for (const update of state ? [state, ...updates] : updates) Y.applyUpdate(stored, update);
-    expect(stored.getText('body').toString().length).toBeGreaterThan(0);
-    expect(bob.text.toString()).toBe(stored.getText('body').toString());
-    expect(ada.text.toString().startsWith(stored.getText('body').toString())).toBe(true);
-    expect(ada.text.toString().length).toBeGreaterThan(stored.getText('body').toString().length);
+    const storedText = async () => {
+      const stored = new Y.Doc();
+      const { state, updates } = await server.engine.documents.load('room:doc');
+      for (const update of state ? [state, ...updates] : updates) Y.applyUpdate(stored, update);
+      return stored.getText('body').toString();
+    };
+    // Bob holds exactly what is stored once the broadcasts in flight have reached him.
+    let stored = '';
+    await deadline(5000, 'bob to hold what is stored', (async () => {
+      while (bob.text.toString() !== (stored = await storedText())) await new Promise((r) => setTimeout(r, 10));
+    })());
+    expect(stored.length).toBeGreaterThan(0);
+    expect(ada.text.toString().startsWith(stored)).toBe(true);
+    expect(ada.text.toString().length).toBeGreaterThan(stored.length);
   });
 
   it('refuses bytes that are not a Yjs update, and a document over maxBytes, storing nothing', async () => {

@@ -28,6 +28,19 @@ afterEach(() => {
   for (const ws of raws.splice(0)) ws.terminate();
 });
 
+/** Runs `body` while collecting what y-websocket warns (it reports a refused update with console.warn). */
+async function collectingWarnings(body: (warned: string[]) => Promise<void>): Promise<string[]> {
+  const warned: string[] = [];
+  const warn = console.warn;
+  console.warn = (message: string) => warned.push(message);
+  try {
+    await body(warned);
+  } finally {
+    console.warn = warn;
+  }
+  return warned;
+}
+
 async function until(what: string, check: () => boolean | Promise<boolean>, ms = 5000): Promise<void> {
   await deadline(ms, what, (async () => {
     while (!(await check())) await new Promise((r) => setTimeout(r, 10));
@@ -273,15 +286,10 @@ describe('bad input', () => {
     expect(await closedWith(outsider)).toEqual({ code: 4403, reason: 'not allowed to read this document' });
     const yuki = provider(url, 'notes');
     await until('the provider to sync', () => yuki.synced);
-    const warned: string[] = [];
-    const warn = console.warn;
-    console.warn = (message: string) => warned.push(message);
-    try {
+    await collectingWarnings(async (warned) => {
       yuki.doc.getText('body').insert(0, 'z'.repeat(2000));
       await until('the provider to be told', () => warned.some((w) => w.includes('payload too large')));
-    } finally {
-      console.warn = warn;
-    }
+    });
     const ada = await member(url, 'ada');
     expect(ada.text.toString()).toBe('');
   });
@@ -328,17 +336,12 @@ describe('bad input', () => {
     expect((await big.closed).code).toBe(1009);
     const yuki = provider(url, 'notes');
     await until('the provider to sync', () => yuki.synced);
-    const warned: string[] = [];
-    const warn = console.warn;
-    console.warn = (message: string) => warned.push(message);
-    try {
+    const warned = await collectingWarnings(async (seen) => {
       yuki.doc.getText('body').insert(0, 'x'.repeat(1500));
       await until('it to be stored', async () => (await storedText(server, 'room:notes')).length === 1500);
       yuki.doc.getText('body').insert(0, 'y'.repeat(1500));
-      await until('the provider to be told', () => warned.some((w) => w.includes('document too large')));
-    } finally {
-      console.warn = warn;
-    }
+      await until('the provider to be told', () => seen.some((w) => w.includes('document too large')));
+    });
     expect(await storedText(server, 'room:notes')).toBe('x'.repeat(1500));
     const ada = await member(url, 'ada');
     expect(ada.text.toString()).toBe('x'.repeat(1500));
