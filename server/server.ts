@@ -319,8 +319,9 @@ export class PlumeServer {
     if (documents) {
       this.extensions.register(docExtension({
         documents: new Documents(this.engine.documents, documents, reportError), options: documents, reportError,
-        // A document's update is a broadcast of the topic under Plume's own event (never an app's).
-        publish: (topic, payload, user) => this.history.publish(topic, { event: EXTENSION_EVENTS.doc, payloadJson: '', payloadBytes: Buffer.from(payload), binary: true, exclude: null, user }),
+        // A document's update is a broadcast of the topic under Plume's own event (never an app's), kept
+        // in history folded: the document holds its content (PROTOCOL.md §7, §11).
+        publish: (topic, payload, user) => this.history.publish(topic, { event: EXTENSION_EVENTS.doc, payloadJson: '', payloadBytes: Buffer.from(payload), binary: true, folded: true, exclude: null, user }),
       }));
     }
   }

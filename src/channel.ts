@@ -7,7 +7,7 @@
  * belong to an outdated join. Not responsible for the connection
  * (`socket.ts`) or reply bookkeeping beyond routing by ref (`push.ts`).
  */
-import type { Recovery } from './delivery';
+import type { Position, Recovery } from './delivery';
 import { Listeners, type Unsubscribe } from './listeners';
 import type { OutboxEntry } from './outbox/outbox';
 import { EVENTS, asPayload, isReplyPayload, isReservedEvent, type AnyPayload, type Message, type Meta, type Payload } from './protocol';
@@ -177,6 +177,16 @@ export class Channel {
   /** Observes recovery reports: after every rejoin that resumed, and when a gap cannot be filled (`recovered: false`). */
   onRecover(callback: (report: Recovery) => void): Unsubscribe {
     return this.sync ? this.sync.onRecover(callback) : () => {};
+  }
+
+  /**
+   * Observes broadcasts this channel passed without their content because history keeps them by position
+   * only (folded entries, PROTOCOL.md §7): a replay or a gap filled from history reached one. Live, such
+   * broadcasts arrive whole; `plume/yjs` syncs its document by state vector when it hears of one for `plume:doc`.
+   * @example room.onFolded((event) => event === 'plume:doc' && resync());
+   */
+  onFolded(callback: (event: string, position: Position) => void): Unsubscribe {
+    return this.sync ? this.sync.onFolded(callback) : () => {};
   }
 
   /**

@@ -7,6 +7,7 @@ let clock: FakeClock;
 let delivered: string[];
 let reports: Recovery[];
 let saved: DeliveryState[];
+let folded: string[];
 let fetches: Array<{ epoch: string; from: number; to: number; answer: (page: HistoryPage | null) => void }>;
 
 function frame(seq: number, body = `m${seq}`, epoch = 'e1', id?: string): Message {
@@ -20,6 +21,7 @@ function makeDelivery(): Delivery {
     deliver: (m) => delivered.push(String(m.payload.body)),
     fetch: (epoch, from, to) => new Promise((answer) => fetches.push({ epoch, from, to, answer })),
     recovered: (r) => reports.push(r),
+    folded: (event, { epoch, seq }) => folded.push(`${event}@${epoch}:${seq}`),
     save: (s) => saved.push(s),
   });
 }
@@ -32,6 +34,7 @@ beforeEach(() => {
   reports = [];
   saved = [];
   fetches = [];
+  folded = [];
 });
 
 describe('Delivery', () => {
@@ -62,6 +65,20 @@ describe('Delivery', () => {
     d.receive({ ...frame(1), event: 'plume:skip', payload: {} });
     d.receive(frame(2));
     expect(delivered).toEqual(['m2']);
+  });
+
+  it('reports a folded skip by its event and position, live or from a history page, and delivers neither', async () => {
+    const d = makeDelivery();
+    d.joined({ epoch: 'e1', seq: 0, from: 1, recovered: true }, false);
+    d.receive({ ...frame(1), event: 'plume:skip', payload: { folded: 'plume:doc' } });
+    d.receive({ ...frame(2), event: 'plume:skip', payload: {} });
+    d.receive(frame(5));
+    clock.advance(100);
+    fetches[0]!.answer({ epoch: 'e1', complete: true, entries: [{ seq: 3, skip: true, folded: 'plume:doc' }, { seq: 4, event: 'msg', payload: { body: 'm4' } }] });
+    await settle();
+    expect(folded).toEqual(['plume:doc@e1:1', 'plume:doc@e1:3']);
+    expect(delivered).toEqual(['m4', 'm5']);
+    expect(reports).toEqual([]);
   });
 
   it('drops a message re-sequenced under a new epoch by its id', () => {

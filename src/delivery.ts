@@ -25,7 +25,8 @@ export interface DeliveryState extends Position {
 export type HistoryEntry =
   /** `binary`: the payload's bytes, for a broadcast of bytes (`payload` is then `{}`). */
   | { seq: number; event: string; payload: Payload; binary?: Uint8Array; id?: string; skip?: undefined }
-  | { seq: number; skip: true };
+  /** `folded`: the event of a broadcast history keeps by its position only (PROTOCOL.md §7). */
+  | { seq: number; skip: true; folded?: string };
 
 /** A `plume:history` answer. */
 export interface HistoryPage {
@@ -59,6 +60,8 @@ export interface DeliveryHost {
   /** Fetches `from..to` of `epoch`; resolves null when the request failed (it is retried). */
   fetch(epoch: string, from: number, to: number): Promise<HistoryPage | null>;
   recovered(report: Recovery): void;
+  /** A broadcast of `event` at `position` was passed as a folded skip: its content is to be fetched another way. */
+  folded(event: string, position: Position): void;
   save(state: DeliveryState): void;
 }
 
@@ -160,7 +163,10 @@ export class Delivery {
     const id = message.meta?.id;
     const duplicate = typeof id === 'string' && this.idSet.has(id);
     if (typeof id === 'string' && !duplicate) this.remember(id);
-    if (!duplicate && message.event !== 'plume:skip') this.host.deliver(message);
+    if (duplicate) {
+      // Already delivered under an earlier epoch.
+    } else if (message.event !== SKIP_EVENT) this.host.deliver(message);
+    else if (typeof message.payload.folded === 'string') this.host.folded(message.payload.folded, { ...this.position! });
     this.save();
   }
 
@@ -228,7 +234,7 @@ export class Delivery {
     if (page.entries.length > 0) this.repairs++;
     for (const entry of page.entries) {
       if (entry.seq !== position.seq + 1) continue;
-      this.accept(entry.skip ? skipMessage(entry.seq, position.epoch) : { joinRef: null, ref: null, topic: '', event: entry.event, payload: entry.payload, meta: { epoch: position.epoch, seq: entry.seq, id: entry.id }, ...(entry.binary ? { binary: entry.binary } : {}) });
+      this.accept(entry.skip ? skipMessage(entry.seq, position.epoch, entry.folded) : { joinRef: null, ref: null, topic: '', event: entry.event, payload: entry.payload, meta: { epoch: position.epoch, seq: entry.seq, id: entry.id }, ...(entry.binary ? { binary: entry.binary } : {}) });
     }
     const still = this.missing();
     if (still && (!page.complete || page.entries.length === 0)) {
@@ -246,6 +252,8 @@ export class Delivery {
   }
 }
 
-function skipMessage(seq: number, epoch: string): Message {
-  return { joinRef: null, ref: null, topic: '', event: 'plume:skip', payload: {}, meta: { epoch, seq } };
+function skipMessage(seq: number, epoch: string, folded: string | undefined): Message {
+  return { joinRef: null, ref: null, topic: '', event: SKIP_EVENT, payload: typeof folded === 'string' ? { folded } : {}, meta: { epoch, seq } };
 }
+
+const SKIP_EVENT = 'plume:skip';

@@ -7,7 +7,7 @@
  * asks for, what its join reply means, and what happens when it stops being
  * joined. Not responsible for the channel's state machine (`channel.ts`).
  */
-import { Delivery, type HistoryPage, type JoinMeta, type Recovery } from './delivery';
+import { Delivery, type HistoryPage, type JoinMeta, type Position, type Recovery } from './delivery';
 import { Listeners, type Unsubscribe } from './listeners';
 import type { Flusher } from './outbox/flusher';
 import { EXTENSION_EVENTS, type AnyPayload, type Message, type Meta, type Payload } from './protocol';
@@ -96,6 +96,7 @@ export class ChannelSync {
   private readonly mesh: ChannelMeshLike | null;
   private ephemerals = 0;
   private readonly recoveries = new Listeners<[Recovery]>();
+  private readonly foldings = new Listeners<[string, Position]>();
   private resumed = false;
   /** The epoch a resync was asked for, so that its frames ask once. */
   private resyncedFor: string | null = null;
@@ -108,6 +109,7 @@ export class ChannelSync {
       deliver: (message) => channel.dispatch(message),
       fetch: (epoch, from, to) => this.fetch(epoch, from, to),
       recovered: (report) => this.recoveries.emit(report),
+      folded: (event, position) => this.foldings.emit(event, position),
       save: (state) => durable?.positions.save(channel.topic, state),
     });
     const target = { topic: channel.topic, sendDurable: (event: string, payload: AnyPayload, id: string) => channel.request(event, payload, { id }) };
@@ -213,6 +215,10 @@ export class ChannelSync {
 
   onRecover(callback: (report: Recovery) => void): Unsubscribe {
     return this.recoveries.on(callback);
+  }
+
+  onFolded(callback: (event: string, position: Position) => void): Unsubscribe {
+    return this.foldings.on(callback);
   }
 
   private async fetch(epoch: string, from: number, to: number): Promise<HistoryPage | null> {

@@ -12,7 +12,7 @@ import { DOC_OPS, withOp } from '../src/yjs/sync';
 import { encodePush } from '../src/protocol';
 import { useDurableClients } from './durable-clients';
 import { useServers, type RawClient } from './helpers';
-import { PLUME, joinOkWith } from './plume-frames';
+import { PLUME, joinOkWith, requestWith } from './plume-frames';
 import { deadline } from './waiting';
 
 const start = useServers();
@@ -41,6 +41,47 @@ async function rawDoc(client: RawClient, topic: string, joinRef: string, bytes: 
   client.send(Buffer.from(encodePush(joinRef, ref, topic, 'plume:doc', bytes)), { binary: true });
   return client.next((f) => f.event === 'phx_reply' && f.ref === ref);
 }
+
+describe('document updates in history (folded entries, PROTOCOL.md §7)', () => {
+  it('replays and pages them as skips naming plume:doc, between the topic\'s messages in full', async () => {
+    const { url, server, connect } = await start();
+    const ada = await member(url, 'ada');
+    const head = async (seq: number) => {
+      await deadline(5000, `broadcast ${seq}`, (async () => {
+        while ((await server.history.window('room:doc')).head < seq) await new Promise((r) => setTimeout(r, 10));
+      })());
+    };
+    ada.text.insert(0, 'a');
+    await head(1);
+    await server.broadcast('room:doc', 'msg', { body: 'hi' });
+    ada.text.insert(1, 'b');
+    await head(3);
+    const raw = await connect({ name: 'bob', params: PLUME });
+    const replayed = raw.take(3, (f) => f.topic === 'room:doc' && f.event !== 'phx_reply' && f.event !== 'presence_state' && f.event !== 'presence_diff');
+    const { joinRef, reply } = await joinOkWith(raw, 'room:doc', { history: 10 });
+    expect(reply.meta).toMatchObject({ seq: 3, from: 1, recovered: true });
+    expect((await replayed).map((f) => [f.event, f.payload, f.meta?.seq])).toEqual([
+      ['plume:skip', { folded: 'plume:doc' }, 1], ['msg', { body: 'hi' }, 2], ['plume:skip', { folded: 'plume:doc' }, 3],
+    ]);
+    const page = await requestWith(raw, 'room:doc', joinRef, 'plume:history', { epoch: reply.meta!.epoch, from: 1, to: 3 });
+    expect(page.payload).toMatchObject({ status: 'ok', response: { complete: true, entries: [{ seq: 1, skip: true, folded: 'plume:doc' }, { seq: 2, event: 'msg', payload: { body: 'hi' } }, { seq: 3, skip: true, folded: 'plume:doc' }] } });
+  });
+
+  it('brings a member that was away level by a sync: the edits it missed, and its own made meanwhile, on both sides', async () => {
+    const { url } = await start();
+    const ada = await member(url, 'ada');
+    const bob = await member(url, 'bob');
+    ada.text.insert(0, 'one ');
+    await until('bob to hear it', () => bob.text.toString() === 'one ');
+    bob.socket.disconnect();
+    ada.text.insert(4, 'two ');
+    bob.text.insert(4, 'three');
+    bob.socket.connect();
+    await until('both to converge', () => ada.text.length === 13 && ada.text.toString() === bob.text.toString());
+    // Both inserted at 4: Yjs orders the two by client, the same way on both sides.
+    expect(['one two three', 'one threetwo ']).toContain(ada.text.toString());
+  });
+});
 
 describe('a document bound to a channel', () => {
   it('syncs edits made at once by two members, in the same order for both, and gives a late joiner the whole document', async () => {
@@ -147,10 +188,11 @@ describe('who may edit, and what is refused', () => {
   });
 
   it('stores no update its sender had no history quota to broadcast: the document holds what every member heard', async () => {
-    const { url, server } = await start({ historyMaxBytesPerUser: 4096 });
+    // History keeps a document's updates folded, at 25 bytes each (PROTOCOL.md §7): 20 of them fill this share.
+    const { url, server } = await start({ historyMaxBytesPerUser: 500 });
     const ada = await member(url, 'ada');
     const bob = await member(url, 'bob');
-    for (let i = 0; i < 40 && ada.notes.refused === null; i++) {
+    for (let i = 0; i < 60 && ada.notes.refused === null; i++) {
       ada.text.insert(ada.text.length, `${'x'.repeat(180)}${i};`);
       await new Promise((r) => setTimeout(r, 20));
     }

@@ -163,6 +163,18 @@ describe('GET /api/topics, presence and history', () => {
     expect((await api.get('/api/topics/room:h/history?since=-1')).status).toBe(400);
   });
 
+  it('shows bytes in history as base64, and a document\'s updates as folded entries without their bytes', async () => {
+    const { url, server } = await startWithApi({ documents: {} });
+    await server.broadcast('room:b', 'blob', Uint8Array.of(0, 1, 255));
+    await server.history.publish('room:b', { event: 'plume:doc', payloadJson: '', payloadBytes: Buffer.from([2, 0, 0]), binary: true, folded: true, exclude: null, user: 'ada' });
+    const { status, body } = await apiClient(url, KEY).get('/api/topics/room:b/history');
+    expect(status).toBe(200);
+    expect(body.messages).toEqual([
+      { seq: 1, event: 'blob', binary: 'AAH/', at: expect.any(String) as string },
+      { seq: 2, event: 'plume:doc', folded: true, at: expect.any(String) as string },
+    ]);
+  });
+
   it('gives a client that reconnects what the API broadcast meanwhile (recovery from history)', async () => {
     const { url, connect, server } = await startWithApi();
     const first = await connect({ params: PLUME });

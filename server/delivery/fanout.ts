@@ -163,8 +163,8 @@ export class Fanout {
   /** A broadcast from the topic's feed: in seq order, nothing missing. */
   private received(broadcast: SequencedBroadcast): void {
     const topic = broadcast.topic;
-    // The signature covers the payload's bytes.
-    if (this.signing?.needed(topic)) {
+    // The signature covers the payload's bytes (a folded entry has none: it goes to members as a skip).
+    if (!broadcast.folded && this.signing?.needed(topic)) {
       const bytes = broadcast.payloadBytes.length > 0 || broadcast.payloadJson === undefined ? broadcast.payloadBytes : textBytes(broadcast.payloadJson);
       return this.signing.sign(broadcast, bytes, this.deliverSigned);
     }
@@ -197,7 +197,7 @@ export class Fanout {
   }
 
   private send(member: ChannelInstance, broadcast: SequencedBroadcast, frames: Frames): void {
-    if (member.socketId === broadcast.exclude) {
+    if (member.socketId === broadcast.exclude || broadcast.folded) {
       if (member.plume) member.sendRaw(frames.skip());
       return;
     }

@@ -25,6 +25,8 @@ export interface FrameSource {
   exclude: string | null;
   /** The payload is bytes: the frames are binary (kinds 2 and 3, PROTOCOL.md §2). */
   binary?: boolean;
+  /** Read back from history without its payload: Plume members get a skip naming the event (PROTOCOL.md §7). */
+  folded?: boolean;
 }
 
 const NO_BYTES = new Uint8Array(0);
@@ -91,8 +93,9 @@ export class Frames {
     return (this.signedFrame = (ASCII.test(x) ? reframeAscii : reframe)(this.plume(), 2, ',"sig":', start, proof, '}', x, '}]'));
   }
 
+  /** The skip for this position; for a folded entry, one that names its event (`{"folded": event}`). */
   skip(): string {
-    const { epoch, seq } = this.message;
-    return (this.skipFrame ??= encodeRaw(null, null, this.topic, SKIP_EVENT, '{}', JSON.stringify({ epoch, seq })));
+    const { epoch, seq, event, folded } = this.message;
+    return (this.skipFrame ??= encodeRaw(null, null, this.topic, SKIP_EVENT, folded ? JSON.stringify({ folded: event }) : '{}', JSON.stringify({ epoch, seq })));
   }
 }

@@ -90,7 +90,9 @@ export type PageEntry =
   | { seq: number; event: string; payload: Payload; id?: string }
   /** A binary payload: sent in a binary reply's container (PROTOCOL.md §7, filling gaps). */
   | { seq: number; event: string; binary: Buffer; id?: string }
-  | { seq: number; skip: true };
+  | { seq: number; skip: true }
+  /** A folded entry (PROTOCOL.md §7): its position and the event it was. */
+  | { seq: number; skip: true; folded: string };
 
 /** A `plume:history` page. */
 export interface HistoryPage {
@@ -114,6 +116,7 @@ export async function historyPage(
   const read = await log.read(topic, request.from, request.to, pageSize);
   if (request.epoch !== read.epoch) return { epoch: read.epoch, complete: false, entries: [] };
   const entries = upTo(read.entries, maxBytes).map((entry): PageEntry => {
+    if (entry.folded) return { seq: entry.seq, skip: true, folded: entry.event };
     if (entry.binary) {
       // Bytes are never intercepted: every member may see them as they are.
       return entry.id === undefined ? { seq: entry.seq, event: entry.event, binary: entry.binary } : { seq: entry.seq, event: entry.event, binary: entry.binary, id: entry.id };

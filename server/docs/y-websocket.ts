@@ -24,6 +24,7 @@ import type { ClientListener, ClientTransport } from '../transport/client';
 import { closeReason } from '../transport/websocket';
 import type { WireFrame } from '../wire/frame';
 import type { EphemeralMessage } from '../delivery/fanout';
+import { SKIP_EVENT } from '../delivery/frames';
 import { DOC_OPS } from './extension';
 import { Y_SYNC, awarenessMessage, encodeAwareness, permissionDenied, readAwareness, readMessage, syncMessage, type AwarenessEntry, type YMessage } from './y-messages';
 
@@ -32,6 +33,8 @@ export const YJS_PATH = '/yjs';
 
 /** The ephemeral event Plume members share awareness with (`src/yjs/awareness.ts`). */
 const AWARENESS_EVENT = 'yjs:awareness';
+/** The state vector of an empty document: a sync with it is answered with the whole document. */
+const EMPTY_STATE_VECTOR = Uint8Array.of(0);
 
 /** Messages held while the room is being joined; more closes the socket (4400). */
 const MAX_HELD = 64;
@@ -145,6 +148,9 @@ export class YWebsocketClient implements ClientTransport {
     if (event === AWARENESS_EVENT && typeof payload.update === 'string') return this.awarenessFromMember(payload.update);
     // A member that just joined asks for everyone's awareness: this client's goes to it.
     if (event === AWARENESS_EVENT && payload.query === true && this.clients.size > 0) return this.shareAwareness(encodeAwareness(this.clients.values()));
+    // An update this client missed, read back from history without its bytes (PROTOCOL.md §7, folded entries):
+    // the client's state vector is not known here, so it gets the whole document, which holds it.
+    if (event === SKIP_EVENT && payload.folded === EXTENSION_EVENTS.doc) return this.pushDoc('sync', DOC_OPS.sync, EMPTY_STATE_VECTOR);
     if (event === EVENTS.error) return this.close(CLOSE.internalError, 'the room\'s channel crashed');
     if (event === EVENTS.close) return this.close(CLOSE.normal, 'the room\'s channel closed');
   }

@@ -8,8 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import { silentLogger } from '../log';
-import { QuotaExceeded, type Engine, type EngineFactory, type EngineLimits, type NewBroadcast, type SequencedBroadcast } from './engine';
-import { ENTRY_OVERHEAD } from './memory/history';
+import { QuotaExceeded, entryCost, type Engine, type EngineFactory, type EngineLimits, type NewBroadcast, type SequencedBroadcast } from './engine';
 import { MemoryStore, memoryEngine } from './memory/engine';
 import { redisEngine } from './redis/engine';
 
@@ -48,7 +47,7 @@ const broadcast = (n: number, more: Partial<NewBroadcast> = {}): NewBroadcast =>
   const payloadJson = JSON.stringify({ n });
   return { event: 'msg', payloadJson, payloadBytes: Buffer.from(payloadJson), exclude: null, user: '', ...more };
 };
-const costOf = (b: NewBroadcast) => b.payloadBytes.length + b.event.length + (b.id?.length ?? 0) + ENTRY_OVERHEAD;
+const costOf = entryCost;
 
 /** Collects what a subscription receives; `until(n)` waits for the n-th. */
 function recorder(engine: Engine, topic: string): { got: SequencedBroadcast[]; ready: Promise<void>; until: (n: number) => Promise<void> } {
@@ -108,6 +107,30 @@ describe.each(KINDS)('the $name engine', (kind) => {
       const [got] = on.got;
       expect(got).toMatchObject({ topic: 'room:c', epoch: position.epoch, seq: 1, event: 'new_msg', id: 'm-1', exclude: 'sock-9' });
       expect(got!.payloadBytes.toString()).toBe(payloadJson);
+    });
+
+    it('delivers a folded broadcast whole, keeps it in history by position and event only, and counts it small against its sender', async () => {
+      const doc = (n: number): NewBroadcast => ({ event: 'plume:doc', payloadJson: '', payloadBytes: Buffer.from([2, n, 0, 0]), binary: true, folded: true, exclude: null, user: 'ada' });
+      const node = await kind.cluster({ historyMaxBytesPerUser: 3 * costOf(doc(1)) })('a');
+      const on = recorder(node, 'room:f');
+      await on.ready;
+      await node.log.publish('room:f', doc(1));
+      await node.log.publish('room:f', broadcast(2));
+      await node.log.publish('room:f', doc(3));
+      await node.log.publish('room:f', doc(4));
+      await expect(node.log.publish('room:f', doc(5))).rejects.toBeInstanceOf(QuotaExceeded);
+      await on.until(4);
+      expect(on.got.map((b) => [b.seq, b.event, b.binary ?? false, b.folded ?? false, [...b.payloadBytes.subarray(0, 2)]])).toEqual([
+        [1, 'plume:doc', true, false, [2, 1]], [2, 'msg', false, false, [123, 34]], [3, 'plume:doc', true, false, [2, 3]], [4, 'plume:doc', true, false, [2, 4]],
+      ]);
+      const read = await node.log.read('room:f', 1, 4, 10);
+      expect(read.entries.map(({ seq, event, payloadJson, binary, folded }) => ({ seq, event, payloadJson, binary, folded }))).toEqual([
+        { seq: 1, event: 'plume:doc', payloadJson: '', binary: undefined, folded: true },
+        { seq: 2, event: 'msg', payloadJson: '{"n":2}', binary: undefined, folded: undefined },
+        { seq: 3, event: 'plume:doc', payloadJson: '', binary: undefined, folded: true },
+        { seq: 4, event: 'plume:doc', payloadJson: '', binary: undefined, folded: true },
+      ]);
+      expect(read.complete).toBe(true);
     });
 
     it('stops delivering after unsubscribe', async () => {

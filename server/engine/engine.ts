@@ -36,6 +36,11 @@ export interface NewBroadcast {
   payloadBytes: Buffer;
   /** True when the payload is bytes, not JSON (PROTOCOL.md §2, binary frames). */
   binary?: boolean;
+  /**
+   * History keeps its position and event only, not its payload (PROTOCOL.md §7, folded entries): its
+   * content lives elsewhere (a document's update is in the document). Subscribers still get it whole.
+   */
+  folded?: boolean;
   /** The payload object, when the caller has it: an in-process engine hands it to fan-out as is. */
   payload?: Payload;
   /** The client message id it was made for (PROTOCOL.md §7), if any. */
@@ -46,6 +51,17 @@ export interface NewBroadcast {
   user: string;
 }
 
+/** Bytes of bookkeeping counted for each history entry besides its payload, event and id (PROTOCOL.md §7, History bounds). */
+export const ENTRY_OVERHEAD = 96;
+/** The same for a folded entry, which keeps no payload: a place in a run of them. */
+export const FOLDED_OVERHEAD = 16;
+
+/** Bytes a broadcast counts for in history: payload (none when folded), event, id, exclude and bookkeeping. */
+export function entryCost(broadcast: NewBroadcast): number {
+  const names = broadcast.event.length + (broadcast.id?.length ?? 0) + (broadcast.exclude?.length ?? 0);
+  return broadcast.folded ? names + FOLDED_OVERHEAD : names + broadcast.payloadBytes.length + ENTRY_OVERHEAD;
+}
+
 /** A broadcast with its position, as subscribers receive it. */
 export interface SequencedBroadcast extends Position {
   topic: string;
@@ -54,6 +70,8 @@ export interface SequencedBroadcast extends Position {
   payloadBytes: Buffer;
   /** True when the payload is bytes, not JSON. */
   binary?: boolean;
+  /** Read back from history as a folded entry: no payload (`payloadBytes` is empty); members get a skip naming `event`. */
+  folded?: boolean;
   /** The payload's JSON text, when at hand (else decode `payloadBytes`). */
   payloadJson?: string;
   /** The payload object, when at hand (in-process engines). */
@@ -70,6 +88,8 @@ export interface StoredBroadcast {
   payloadJson: string;
   /** A binary payload's bytes (a copy of its own). */
   binary?: Buffer;
+  /** Kept by its position only (published with `folded`): `payloadJson` is `""` and there is no `binary`. */
+  folded?: true;
   /** The message id it was made for, if any. */
   id?: string;
   /** The socket id it was not for (broadcast-from), if any. */
@@ -84,7 +104,8 @@ export interface StoredBroadcast {
  */
 export function fromHistory(topic: string, epoch: string, entry: StoredBroadcast): SequencedBroadcast {
   const broadcast: SequencedBroadcast = { topic, epoch, seq: entry.seq, event: entry.event, payloadBytes: entry.binary ?? Buffer.from(entry.payloadJson), exclude: entry.exclude ?? null };
-  if (entry.binary) broadcast.binary = true;
+  if (entry.folded) broadcast.folded = true;
+  else if (entry.binary) broadcast.binary = true;
   else broadcast.payloadJson = entry.payloadJson;
   if (entry.id !== undefined) broadcast.id = entry.id;
   return broadcast;

@@ -83,7 +83,12 @@ export async function history(host: ApiHost, topic: string, query: URLSearchPara
   const from = since === null ? Math.max(window.oldest, window.head - limit + 1) : since + 1;
   const read = from > window.head ? { ...window, entries: [], complete: true } : await engineCall(host.history.read(topic, from, window.head, limit));
   const messages = read.entries.map((e) => {
-    const message: Record<string, unknown> = { seq: e.seq, event: e.event, payload: JSON.parse(e.payloadJson) as unknown, at: new Date(e.at).toISOString() };
+    const message: Record<string, unknown> = { seq: e.seq, event: e.event };
+    // A folded entry keeps no payload (PROTOCOL.md §7); bytes go as base64.
+    if (e.folded) message.folded = true;
+    else if (e.binary) message.binary = e.binary.toString('base64');
+    else message.payload = JSON.parse(e.payloadJson) as unknown;
+    message.at = new Date(e.at).toISOString();
     if (e.id !== undefined) message.id = e.id;
     return message;
   });

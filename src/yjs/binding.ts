@@ -2,8 +2,9 @@
  * A Yjs document bound to a channel (PROTOCOL.md §11): on every join the
  * client and server exchange state vectors and send each other only what
  * the other lacks; every local update is pushed, broadcast in order and
- * applied by every member; a member that missed updates gets them from
- * history, or (`recovered: false`) by syncing again. Offline, edits stay
+ * applied by every member; a member that missed updates syncs again: history
+ * keeps them folded (their positions only), so a replay or a gap filled
+ * from history names them, and `recovered: false` says it could not. Offline, edits stay
  * in IndexedDB (y-indexeddb), survive a reload, and go out with the next
  * sync: keystrokes are never queued one by one.
  *
@@ -67,6 +68,10 @@ export class DocBinding {
   private markSynced!: () => void;
   /** Bumped per sync: an answer to an older one is ignored. */
   private generation = 0;
+  /** An update was missed while a sync was under way (that sync may have been answered before it was stored). */
+  private missedDuringSync = false;
+  /** A sync for missed updates is queued for the end of this task (a page of them asks once). */
+  private missedQueued = false;
   private destroyed = false;
 
   constructor(private readonly channel: Channel, doc: Y.Doc, options: DocOptions) {
@@ -93,6 +98,11 @@ export class DocBinding {
     // History could not cover what was missed: a state-vector sync brings the document level again.
     this.unwire.push(channel.onRecover((report) => {
       if (!report.recovered && channel.state === 'joined') void this.sync();
+    }));
+    // History keeps updates folded (PROTOCOL.md §7): one this member missed comes back as a skip, and the
+    // document, which holds it, is synced instead.
+    this.unwire.push(channel.onFolded((event) => {
+      if (event === DOC_EVENT) this.missed();
     }));
     if (channel.state === 'joined') void this.sync();
   }
@@ -153,6 +163,23 @@ export class DocBinding {
     this.setStatus('synced');
     if (hasContent(ours) && this.refusedFor === null) await this.send(ours);
     this.markSynced();
+    if (this.missedDuringSync && generation === this.generation) this.missed();
+  }
+
+  /** The server's document holds an update this member missed: a sync brings it (once per task). */
+  private missed(): void {
+    if (this.destroyed || this.channel.state !== 'joined') return;
+    if (this.state === 'syncing') {
+      this.missedDuringSync = true;
+      return;
+    }
+    if (this.missedQueued) return;
+    this.missedQueued = true;
+    queueMicrotask(() => {
+      this.missedQueued = false;
+      this.missedDuringSync = false;
+      if (!this.destroyed && this.channel.state === 'joined') void this.sync();
+    });
   }
 
   /**

@@ -12,7 +12,7 @@
  * asynchronous interface on it. Not responsible for delivering anything.
  */
 import { randomBytes } from 'node:crypto';
-import { QuotaExceeded, type HistoryRead, type NewBroadcast, type Position, type StoredBroadcast, type TopicWindow } from '../engine';
+import { ENTRY_OVERHEAD, QuotaExceeded, entryCost, type HistoryRead, type NewBroadcast, type Position, type StoredBroadcast, type TopicWindow } from '../engine';
 import { ChunkPool, MAX_CHUNK, pow2, type Chunk } from './chunk-pool';
 import { OldestFirst } from './oldest-first';
 
@@ -53,8 +53,13 @@ export interface HistoryOptions {
   now?: () => number;
 }
 
-/** Bytes counted for each entry besides its payload, event and id: what its record costs in the heap. */
-export const ENTRY_OVERHEAD = 96;
+export { ENTRY_OVERHEAD };
+
+/**
+ * How long a run of folded entries may span (ms): later ones start a new run, so an entry of a run
+ * expires at most this much before its age limit.
+ */
+const FOLDED_RUN_MS = 1000;
 
 /** A new random epoch identifier. */
 export function newEpoch(): string {
@@ -71,13 +76,18 @@ export function newEpoch(): string {
  * the pool with the last entry that points into it.
  */
 interface Kept {
-  seq: number;
   event: string;
   id: string | undefined;
   exclude: string | null;
   /** The payload is bytes, not JSON. */
   binary: boolean;
+  /**
+   * Kept by its position only (PROTOCOL.md §7, folded entries): no payload, no chunk. Consecutive folded
+   * entries of one event and sender share one record, each slot of the run pointing at it.
+   */
+  folded: boolean;
   user: string;
+  /** When it was appended (the first of a folded run). */
   at: number;
   /** Bytes counted for it (payload, event, id, overhead). */
   cost: number;
@@ -149,7 +159,7 @@ export class MemoryHistory {
 
   /** Assigns the topic's next position and keeps the broadcast; throws {@link QuotaExceeded} when its sender is over its share. */
   append(topic: string, broadcast: NewBroadcast): Position {
-    const cost = broadcast.payloadBytes.length + broadcast.event.length + (broadcast.id?.length ?? 0) + (broadcast.exclude?.length ?? 0) + ENTRY_OVERHEAD;
+    const cost = entryCost(broadcast);
     let log = this.logs.get(topic);
     if (broadcast.user !== '' && this.limit > 0) {
       // The entry this append pushes out of the topic's ring gives its bytes back first.
@@ -165,7 +175,7 @@ export class MemoryHistory {
       const evicted = log.ring[slot];
       if (evicted) this.drop(log, evicted);
       // A fixed-size ring: appending allocates one entry and moves no array.
-      const kept = (log.ring[slot] = this.keep(log, seq, broadcast, cost));
+      const kept = (log.ring[slot] = broadcast.folded ? this.keepFolded(log, seq, broadcast, cost) : this.keep(log, broadcast, cost));
       if (seq - log.first >= this.limit) log.first = seq - this.limit + 1;
       if (!log.queued) {
         log.queued = true;
@@ -208,9 +218,11 @@ export class MemoryHistory {
     const entries: StoredBroadcast[] = [];
     for (let seq = start; seq <= end; seq++) {
       const kept = log.ring[(seq - 1) % this.limit]!;
-      const entry: StoredBroadcast = kept.binary
-        ? { seq, event: kept.event, payloadJson: '', binary: Buffer.from(kept.chunk.bytes.subarray(kept.start, kept.end)), at: kept.at }
-        : { seq, event: kept.event, payloadJson: kept.chunk.bytes.toString('utf8', kept.start, kept.end), at: kept.at };
+      const entry: StoredBroadcast = kept.folded
+        ? { seq, event: kept.event, payloadJson: '', folded: true, at: kept.at }
+        : kept.binary
+          ? { seq, event: kept.event, payloadJson: '', binary: Buffer.from(kept.chunk.bytes.subarray(kept.start, kept.end)), at: kept.at }
+          : { seq, event: kept.event, payloadJson: kept.chunk.bytes.toString('utf8', kept.start, kept.end), at: kept.at };
       if (kept.id !== undefined) entry.id = kept.id;
       if (kept.exclude !== null) entry.exclude = kept.exclude;
       entries.push(entry);
@@ -297,8 +309,31 @@ export class MemoryHistory {
     log.chunk = NO_CHUNK;
   }
 
+  /**
+   * A folded entry: the run the previous seq belongs to when this one continues it (same event, sender
+   * and exclusion, no id, within {@link FOLDED_RUN_MS}), else a new run. A document typed into holds
+   * one record per burst of keystrokes instead of one per keystroke.
+   */
+  private keepFolded(log: TopicLog, seq: number, broadcast: NewBroadcast, cost: number): Kept {
+    const now = this.now();
+    const previous = seq > 1 ? log.ring[(seq - 2) % this.limit] : undefined;
+    this.count(log, broadcast.user, cost);
+    if (
+      previous?.folded && seq - 1 >= log.first && previous.id === undefined && broadcast.id === undefined && previous.event === broadcast.event &&
+      previous.user === broadcast.user && previous.exclude === broadcast.exclude && now - previous.at < FOLDED_RUN_MS
+    ) return previous;
+    return { event: broadcast.event, id: broadcast.id, exclude: broadcast.exclude, binary: false, folded: true, user: broadcast.user, at: now, cost, order: ++this.appended, chunk: NO_CHUNK, start: 0, end: 0 };
+  }
+
+  /** Counts an entry's bytes for its topic, in all, and for its sender. */
+  private count(log: TopicLog, user: string, cost: number): void {
+    log.bytes += cost;
+    this.bytes += cost;
+    if (user !== '') this.users.set(user, this.userBytes(user) + cost);
+  }
+
   /** Writes the payload into the topic's current chunk (a new one when it does not fit). */
-  private keep(log: TopicLog, seq: number, broadcast: NewBroadcast, cost: number): Kept {
+  private keep(log: TopicLog, broadcast: NewBroadcast, cost: number): Kept {
     const bytes = broadcast.payloadBytes;
     let chunk = log.chunk;
     if (chunk.bytes.length - chunk.used < bytes.length) {
@@ -312,13 +347,11 @@ export class MemoryHistory {
     chunk.used += bytes.length;
     chunk.live++;
     log.payloadBytes += bytes.length;
-    log.bytes += cost;
-    this.bytes += cost;
-    if (broadcast.user !== '') this.users.set(broadcast.user, this.userBytes(broadcast.user) + cost);
-    return { seq, event: broadcast.event, id: broadcast.id, exclude: broadcast.exclude, binary: broadcast.binary === true, user: broadcast.user, at: this.now(), cost, order: ++this.appended, chunk, start, end: chunk.used };
+    this.count(log, broadcast.user, cost);
+    return { event: broadcast.event, id: broadcast.id, exclude: broadcast.exclude, binary: broadcast.binary === true, folded: false, user: broadcast.user, at: this.now(), cost, order: ++this.appended, chunk, start, end: chunk.used };
   }
 
-  /** Forgets an entry; its chunk goes back to the pool with its last entry. */
+  /** Forgets an entry (one slot of a folded run); its chunk goes back to the pool with its last entry. */
   private drop(log: TopicLog, kept: Kept): void {
     log.payloadBytes -= kept.end - kept.start;
     log.bytes -= kept.cost;
@@ -328,7 +361,7 @@ export class MemoryHistory {
       if (left > 0) this.users.set(kept.user, left);
       else this.users.delete(kept.user);
     }
-    if (--kept.chunk.live === 0 && kept.chunk !== log.chunk) this.pool.give(kept.chunk, this.bytes);
+    if (!kept.folded && --kept.chunk.live === 0 && kept.chunk !== log.chunk) this.pool.give(kept.chunk, this.bytes);
   }
 
   /** Drops entries older than the age limit (their slots are freed). */

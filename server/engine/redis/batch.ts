@@ -21,8 +21,7 @@
 import { createHash } from 'node:crypto';
 import calculateSlot from 'cluster-key-slot';
 import type { Redis } from 'ioredis';
-import { QuotaExceeded, type EngineLimits, type NewBroadcast, type Position } from '../engine';
-import { ENTRY_OVERHEAD } from '../memory/history';
+import { QuotaExceeded, entryCost, type EngineLimits, type NewBroadcast, type Position } from '../engine';
 import type { RedisLink } from './connection';
 import { topicKeys } from './keys';
 import { encodeCommand, sendEncoded } from './resp';
@@ -147,8 +146,9 @@ export class PublishBatches {
       for (const entry of pending) {
         const broadcast = entry.broadcast!;
         entry.broadcast = null;
-        const cost = broadcast.payloadBytes.length + broadcast.event.length + (broadcast.id?.length ?? 0) + (broadcast.exclude?.length ?? 0) + ENTRY_OVERHEAD;
-        command.push(broadcast.event, broadcast.payloadBytes, broadcast.id ?? '', broadcast.exclude ?? '', broadcast.user, String(cost), broadcast.binary ? 'b' : '');
+        // Kind: `b` bytes, `` JSON; `f` before it keeps the entry folded (no payload in the stream).
+        const kind = (broadcast.folded ? 'f' : '') + (broadcast.binary ? 'b' : '');
+        command.push(broadcast.event, broadcast.payloadBytes, broadcast.id ?? '', broadcast.exclude ?? '', broadcast.user, String(entryCost(broadcast)), kind);
       }
     }
     const full = this.loadedOn !== this.link.client.stream;

@@ -18,6 +18,9 @@ import { topicKeys, topicOfChannel } from './keys';
 import { PublishBatches } from './batch';
 import { READ } from './scripts';
 
+/** The first byte of a folded entry's kind (`f`, scripts.ts PUBLISH). */
+const F = 0x66;
+
 /** The scripts, as ioredis defines them on the command client. */
 interface Scripted {
   plumeReadBuffer(meta: string, stream: string, users: string, ids: string, ...args: Array<string | number>): Promise<Array<Buffer | number>>;
@@ -115,10 +118,13 @@ export class RedisLog implements BroadcastLog {
     const oldest = reply[2] as number;
     const entries: StoredBroadcast[] = [];
     for (let i = 3; i + 6 < reply.length; i += 7) {
-      const binary = (reply[i + 6] as Buffer).length > 0;
+      const kind = reply[i + 6] as Buffer;
+      const folded = kind[0] === F;
+      const binary = !folded && kind.length > 0;
       const payload = reply[i + 2] as Buffer;
-      const entry: StoredBroadcast = { seq: reply[i] as number, event: (reply[i + 1] as Buffer).toString(), payloadJson: binary ? '' : payload.toString(), at: reply[i + 5] as number };
-      if (binary) entry.binary = payload;
+      const entry: StoredBroadcast = { seq: reply[i] as number, event: (reply[i + 1] as Buffer).toString(), payloadJson: binary || folded ? '' : payload.toString(), at: reply[i + 5] as number };
+      if (folded) entry.folded = true;
+      else if (binary) entry.binary = payload;
       const id = (reply[i + 3] as Buffer).toString();
       const exclude = (reply[i + 4] as Buffer).toString();
       if (id !== '') entry.id = id;

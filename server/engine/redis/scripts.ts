@@ -115,7 +115,8 @@ end
  * KEYS: four per topic (meta, stream, users, ids). ARGV: now, limit, maxAgeMs, maxTopicBytes,
  * maxUserBytes, ttl (ms); then per topic, in the order of KEYS: candidate epoch, count, and `count`
  * broadcasts of 7 fields each: event, payload, id (`''`: none), exclude (`''`: none), user (`''`:
- * server code), cost, kind (`'b'` for a binary payload, `''` for JSON).
+ * server code), cost, kind (`'b'` for a binary payload, `''` for JSON; with `'f'` before it, history keeps the
+ * entry folded: its position and event, an empty payload, PROTOCOL.md §7).
  *
  * Returns, per topic in the order of KEYS, its epoch then one seq per broadcast; a seq of -1 says the
  * sender is over its share (nothing applied). A broadcast whose `(user, id)` was already published and is still
@@ -160,7 +161,10 @@ local function publishOne(t, event, payload, id, exclude, user, cost, kind)
   end
   t.seq, t.appended = t.seq + 1, true
   if limit > 0 then
-    redis.call('XADD', t.stream, t.seq .. '-0', 'e', event, 'p', payload, 'i', id, 'x', exclude, 'u', user, 't', now, 'c', cost, 'k', kind)
+    -- A folded entry (kind 'f…') keeps its position, not its payload.
+    local kept = payload
+    if string.byte(kind, 1) == 102 then kept = '' end
+    redis.call('XADD', t.stream, t.seq .. '-0', 'e', event, 'p', kept, 'i', id, 'x', exclude, 'u', user, 't', now, 'c', cost, 'k', kind)
     t.bytes, t.len = t.bytes + cost, t.len + 1
     if user ~= '' then
       redis.call('HINCRBY', t.users, user, cost)
@@ -198,7 +202,10 @@ for k = 1, #KEYS, 4 do
       message[n + 4], message[n + 5], message[n + 6] = #event, ':', event
       message[n + 7], message[n + 8], message[n + 9] = #id, ':', id
       message[n + 10], message[n + 11], message[n + 12] = #exclude, ':', exclude
-      message[n + 13], message[n + 14], message[n + 15] = #kind, ':', kind
+      -- Subscribers get the payload whole: the kind without its 'f'.
+      local live = kind
+      if string.byte(kind, 1) == 102 then live = string.sub(kind, 2) end
+      message[n + 13], message[n + 14], message[n + 15] = #live, ':', live
       message[n + 16], message[n + 17], message[n + 18] = #payload, ':', payload
     end
   end
