@@ -92,6 +92,8 @@ export async function startServer(command, args, { pinned, timeoutMs = 15_000, r
   return {
     port,
     pid: child.pid,
+    /** Sends a control line (`<command> <id>`) and resolves with the JSON line that answers its id. */
+    ask,
     /** Server CPU time so far, in seconds (user + system). */
     cpu: async () => {
       const { user, system } = await ask('cpu');

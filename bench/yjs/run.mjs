@@ -23,6 +23,7 @@ import { parseArgs } from 'node:util';
 import { ROOT, installCleanup } from '../../scripts/lib/proc.mjs';
 import { bundleServers, pinning, startServer } from '../lib/servers.mjs';
 import { fanout } from './fanout.mjs';
+import { writeFloor } from './floor.mjs';
 import { lateJoin } from './latejoin.mjs';
 import { memory } from './memory.mjs';
 import { CONTENDERS, ORDER } from './protocols.mjs';
@@ -40,6 +41,8 @@ const HELP = `Usage: npm run bench:yjs -- [options]
   -h, --help      show this help`;
 
 const PARTS = ['fanout', 'latejoin', 'memory'];
+/** About the size of one keystroke's update frame as the servers send it (header, names, update). */
+const FLOOR_FRAME_BYTES = 90;
 
 function options() {
   const { values } = parseArgs({ options: { only: { type: 'string' }, quick: { type: 'boolean' }, contenders: { type: 'string' }, rates: { type: 'string' }, render: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } });
@@ -123,7 +126,11 @@ async function main() {
         const { p50, p99, max } = row[key].runs.reduce((a, b) => (b.p99 < a.p99 ? b : a));
         row[key].latency = { p50, p99, max };
       }
-      results.fanout.push({ ratePerSec, editors, typists, ...row });
+      // What one write per delivery costs here, with nothing else done: no server can beat it at a rate
+      // low enough that each update has its event-loop turn to itself.
+      const floor = await writeFloor({ sockets: editors, ratePerSec, measureMs, frameBytes: FLOOR_FRAME_BYTES, pinned: pin.pinned });
+      console.log(`[bench:yjs] write floor ${ratePerSec} updates/s × ${editors}: ${f(floor.writesPerCpuSec)} writes of ${FLOOR_FRAME_BYTES} B per CPU-s (${f(floor.usPerWrite, 2)} µs each)`);
+      results.fanout.push({ ratePerSec, editors, typists, ...row, floor: { ...floor, frameBytes: FLOOR_FRAME_BYTES } });
     }
   }
 
