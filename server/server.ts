@@ -460,6 +460,7 @@ export class PlumeServer {
     this.counters.yWebsocketConnections++;
     this.opened(ws, request, { ...params, plume: '1' }, (socketId) => new YWebsocketClient(ws, topic, socketId, {
       maxBufferedBytes: this.options.maxBufferedBytes,
+      maxPayloadBytes: this.options.maxPayloadBytes,
       pingMs: Math.max(100, Math.floor(this.options.heartbeatTimeoutMs / 3)),
       ephemeral: (message) => this.closing || this.pubsub.broadcast(message.topic, message),
     }));

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import type { Socket } from '../src/index';
 import { bindDoc, type DocBinding } from '../src/yjs/index';
-import { DOC_OPS, withOp } from '../src/yjs/sync';
+import { DOC_OPS, withOp, withPart } from '../src/yjs/sync';
 import { encodePush } from '../src/protocol';
 import { useDurableClients } from './durable-clients';
 import { useServers, type RawClient } from './helpers';
@@ -19,9 +19,9 @@ const start = useServers();
 const { client, restart } = useDurableClients();
 
 /** Polls until `check` holds. */
-async function until(what: string, check: () => boolean, ms = 5000): Promise<void> {
+async function until(what: string, check: () => boolean | Promise<boolean>, ms = 5000): Promise<void> {
   await deadline(ms, what, (async () => {
-    while (!check()) await new Promise((r) => setTimeout(r, 10));
+    while (!(await check())) await new Promise((r) => setTimeout(r, 10));
   })());
 }
 
@@ -80,6 +80,60 @@ describe('document updates in history (folded entries, PROTOCOL.md §7)', () => 
     await until('both to converge', () => ada.text.length === 13 && ada.text.toString() === bob.text.toString());
     // Both inserted at 4: Yjs orders the two by client, the same way on both sides.
     expect(['one two three', 'one threetwo ']).toContain(ada.text.toString());
+  });
+});
+
+describe('updates larger than a frame (parts, PROTOCOL.md §11)', () => {
+  const storedText = async (server: { engine: { documents: { load(t: string): Promise<{ state: Uint8Array | null; updates: Uint8Array[] }> } } }) => {
+    const stored = new Y.Doc();
+    const { state, updates } = await server.engine.documents.load('room:doc');
+    for (const update of state ? [state, ...updates] : updates) Y.applyUpdate(stored, update);
+    return stored.getText('body').toString();
+  };
+
+  it('brings a 200 KB paste made offline to the others and to the store, in parts, and restores a forgotten document from a member\'s copy', async () => {
+    const { url, server } = await start();
+    const ada = await member(url, 'ada');
+    const bob = await member(url, 'bob');
+    bob.socket.disconnect();
+    const paste = 'lorem ipsum '.repeat(17_000);
+    bob.text.insert(0, paste);
+    bob.socket.connect();
+    await until('ada to get the paste', () => ada.text.length === paste.length, 10_000);
+    expect(ada.text.toString()).toBe(paste);
+    expect(await storedText(server)).toBe(paste);
+    expect(bob.notes.refused).toBeNull();
+  });
+
+  it('cuts smaller parts while the server says payload too large', async () => {
+    const { url, server } = await start({ maxPayloadBytes: 12 * 1024 });
+    const ada = await member(url, 'ada');
+    ada.text.insert(0, 'x'.repeat(40_000));
+    await until('the document to be stored', async () => (await storedText(server)).length === 40_000, 10_000);
+    expect(ada.notes.refused).toBeNull();
+  });
+
+  it('refuses parts out of order, a total over documents.maxBytes and a read-only member\'s parts, holding nothing', async () => {
+    const { connect, server } = await start({ documents: { maxBytes: 100_000, authorize: (_topic, socket) => (socket.assigns.name === 'viewer' ? 'read' : 'write') } });
+    const update = (() => {
+      const doc = new Y.Doc();
+      doc.getText('body').insert(0, 'p'.repeat(3000));
+      return Y.encodeStateAsUpdate(doc);
+    })();
+    const raw = await connect({ name: 'mallory', params: PLUME });
+    const { joinRef } = await joinOkWith(raw, 'room:doc');
+    const reason = async (bytes: Uint8Array) => ((await rawDoc(raw, 'room:doc', joinRef, bytes)).payload as { status: string; response: { reason?: string } });
+    expect(await reason(withPart(update.length, 0, update.subarray(0, 1000)))).toEqual({ status: 'ok', response: {} });
+    expect(await reason(withPart(update.length, 2000, update.subarray(2000)))).toEqual({ status: 'error', response: { reason: 'invalid update' } });
+    // What was held went with the refusal: the next part has nothing to continue.
+    expect(await reason(withPart(update.length, 1000, update.subarray(1000, 2000)))).toEqual({ status: 'error', response: { reason: 'invalid update' } });
+    expect(await reason(withPart(200_000, 0, update.subarray(0, 1000)))).toEqual({ status: 'error', response: { reason: 'document too large' } });
+    expect(await reason(withPart(update.length, 0, update.subarray(0, 1500)))).toEqual({ status: 'ok', response: {} });
+    expect(await reason(withPart(update.length, 1500, update.subarray(1500)))).toMatchObject({ status: 'ok' });
+    expect((await server.engine.documents.load('room:doc')).updates).toHaveLength(1);
+    const viewer = await connect({ name: 'viewer', params: PLUME });
+    const joined = await joinOkWith(viewer, 'room:doc');
+    expect((await rawDoc(viewer, 'room:doc', joined.joinRef, withPart(update.length, 0, update.subarray(0, 1000)))).payload).toEqual({ status: 'error', response: { reason: 'read only' } });
   });
 });
 

@@ -23,7 +23,7 @@ export function targets(results) {
       const x = row.plume.deliveriesPerCpuSec / row[other].deliveriesPerCpuSec;
       // 3× the other above the floor of one bare write per delivery: out of reach for any server that writes each update.
       const needed = 3 * row[other].deliveriesPerCpuSec;
-      const floor = row.floor && needed > row.floor.writesPerCpuSec ? ` (3× is ${si(needed)} per CPU-s, above the ${si(row.floor.writesPerCpuSec)} bare writes per CPU-s of the write floor)` : '';
+      const floor = x < 3 && row.floor && needed > row.floor.writesPerCpuSec ? ` (3× is ${si(needed)} per CPU-s, above the ${si(row.floor.writesPerCpuSec)} bare writes per CPU-s of the write floor)` : '';
       verdicts.push({ target: `fan-out at ${row.ratePerSec} updates/s: deliveries per server CPU-second ≥ 3× ${CONTENDERS[other].name}`, met: x >= 3, figure: times(x) + floor });
     }
   }

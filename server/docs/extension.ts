@@ -17,9 +17,20 @@ import { DocumentError, type Documents } from './documents';
 import type { DocumentAccess, ResolvedDocumentOptions } from './options';
 
 /** The first byte of a `plume:doc` payload. */
-export const DOC_OPS = { sync: 0x00, synced: 0x01, update: 0x02 } as const;
+export const DOC_OPS = { sync: 0x00, synced: 0x01, update: 0x02, part: 0x03 } as const;
 
 const NO_BYTES = new Uint8Array(0);
+
+/** Bytes before a part's own: the op, the total length and the offset (PROTOCOL.md §11, updates in parts). */
+export const PART_HEADER = 9;
+
+/** An update being assembled from parts, per member (channel join). */
+interface Assembly {
+  total: number;
+  /** Copies of the parts so far (never more than was sent: a header alone reserves nothing). */
+  parts: Uint8Array[];
+  held: number;
+}
 
 /** What the extension needs of the server. */
 export interface DocDeps {
@@ -41,6 +52,8 @@ export function docExtension(deps: DocDeps): Extension {
     }
     return decided;
   };
+  /** Each socket's unfinished updates in parts, by channel join. */
+  const assemblies = new WeakMap<ExtensionSocket, Map<ChannelInstance, Assembly>>();
   return {
     event: EXTENSION_EVENTS.doc,
     scope: 'channel',
@@ -50,13 +63,75 @@ export function docExtension(deps: DocDeps): Extension {
       const instance = socket.joinedChannel(message);
       if (!instance) return;
       const bytes = message.binary;
-      if (!bytes || bytes.length === 0 || (bytes[0] !== DOC_OPS.sync && bytes[0] !== DOC_OPS.update)) return socket.replyError(message, REASONS.invalidPayload);
+      if (!bytes || bytes.length === 0 || !OPS.has(bytes[0]!) || (bytes[0] === DOC_OPS.part && bytes.length <= PART_HEADER)) return socket.replyError(message, REASONS.invalidPayload);
       // In the channel's frame order: a sync's answer and the updates after it keep their order.
       instance.inOrder((release) => {
-        answer(deps, socket, message, instance, bytes, accessOf(instance)).finally(release);
+        const access = accessOf(instance);
+        if (bytes[0] !== DOC_OPS.part) return void answer(deps, socket, message, instance, bytes, access).finally(release);
+        void access.then(async (allowed) => {
+          if (allowed !== 'write') return socket.replyError(message, allowed ? 'read only' : 'not allowed to read this document');
+          let mine = assemblies.get(socket);
+          if (!mine) assemblies.set(socket, (mine = new Map()));
+          const whole = assemble(mine, instance, bytes, deps.options.maxBytes);
+          if (typeof whole === 'string') return socket.replyError(message, whole);
+          // A part, not the last: held until the update is whole.
+          if (whole === null) return socket.reply(message, { status: 'ok', response: {} });
+          await answer(deps, socket, message, instance, whole, access);
+        }, (error: unknown) => {
+          deps.reportError(error, `authorizing the document of ${instance.topic}`);
+          socket.replyError(message, UNAVAILABLE);
+        }).finally(release);
       }, () => socket.replyError(message, REASONS.unmatchedTopic));
     },
   };
+}
+
+const OPS = new Set<number>([DOC_OPS.sync, DOC_OPS.update, DOC_OPS.part]);
+
+/**
+ * Adds a part to the member's update in parts (PROTOCOL.md §11): the whole update (`0x02` + its bytes)
+ * once the last part is in, null while parts are missing, or the reason a part is refused (what was held
+ * for it is dropped). `mine` is the socket's unfinished updates: together at most `maxBytes`.
+ */
+function assemble(mine: Map<ChannelInstance, Assembly>, instance: ChannelInstance, part: Uint8Array, maxBytes: number): Uint8Array | null | string {
+  const view = new DataView(part.buffer, part.byteOffset, part.byteLength);
+  const total = view.getUint32(1);
+  const offset = view.getUint32(5);
+  const body = part.subarray(PART_HEADER);
+  if (total > maxBytes) {
+    mine.delete(instance);
+    return 'document too large';
+  }
+  // Offset 0 starts over (a sender that gave up on an unfinished update sends it again from the start).
+  if (offset === 0) mine.set(instance, { total, parts: [], held: 0 });
+  const assembly = mine.get(instance);
+  if (!assembly || offset !== assembly.held || total !== assembly.total || offset + body.length > total) {
+    mine.delete(instance);
+    return 'invalid update';
+  }
+  let socketHeld = body.length;
+  for (const [other, { held }] of mine) {
+    // A channel left mid-way (its member sends the update again whole from its next sync).
+    if (other.ended) mine.delete(other);
+    else socketHeld += held;
+  }
+  if (socketHeld > maxBytes) {
+    // Several large updates at once on one socket: this one is sent again later, from the start.
+    mine.delete(instance);
+    return REASONS.rateLimited;
+  }
+  assembly.parts.push(Uint8Array.from(body));
+  assembly.held += body.length;
+  if (assembly.held < total) return null;
+  mine.delete(instance);
+  const whole = new Uint8Array(1 + total);
+  whole[0] = DOC_OPS.update;
+  let at = 1;
+  for (const piece of assembly.parts) {
+    whole.set(piece, at);
+    at += piece.length;
+  }
+  return whole;
 }
 
 async function answer(deps: DocDeps, socket: ExtensionSocket, message: Message, instance: ChannelInstance, bytes: Uint8Array, access: Promise<DocumentAccess>): Promise<void> {

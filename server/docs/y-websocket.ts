@@ -25,7 +25,7 @@ import { closeReason } from '../transport/websocket';
 import type { WireFrame } from '../wire/frame';
 import type { EphemeralMessage } from '../delivery/fanout';
 import { SKIP_EVENT } from '../delivery/frames';
-import { DOC_OPS } from './extension';
+import { DOC_OPS, PART_HEADER } from './extension';
 import { Y_SYNC, awarenessMessage, encodeAwareness, permissionDenied, readAwareness, readMessage, syncMessage, type AwarenessEntry, type YMessage } from './y-messages';
 
 /** Where the endpoint is mounted: a provider's server URL is `ws(s)://host/yjs`. */
@@ -82,6 +82,8 @@ function refusalOf(reason: string): number | 'deny' {
 export interface YWebsocketDeps {
   /** Bytes that may wait unsent before the connection is closed as a slow consumer (4429 → 4529). */
   maxBufferedBytes: number;
+  /** Largest frame the connection takes (`maxPayloadBytes`): a larger update goes to it in parts (PROTOCOL.md §11). */
+  maxPayloadBytes: number;
   /** How often the server pings the client (its pongs keep it alive without a heartbeat); 0 for never. */
   pingMs: number;
   /** Sends an ephemeral event to the topic's members (the client's awareness goodbye, once its connection is gone). */
@@ -90,7 +92,7 @@ export interface YWebsocketDeps {
 
 /**
  * @example
- * const client = new YWebsocketClient(ws, 'room:notes', socketId, { maxBufferedBytes, pingMs: 20_000, ephemeral });
+ * const client = new YWebsocketClient(ws, 'room:notes', socketId, { maxBufferedBytes, maxPayloadBytes, pingMs: 20_000, ephemeral });
  * server.connect(client, socketId, { ...params, plume: '1' }); // then start() once authenticated
  */
 export class YWebsocketClient implements ClientTransport {
@@ -224,9 +226,29 @@ export class YWebsocketClient implements ClientTransport {
   }
 
   private pushDoc(kind: 'sync' | 'update', op: number, body: Uint8Array): void {
+    // Room for the frame's header (names of at most 255 bytes each) besides the part.
+    const step = Math.max(256, this.deps.maxPayloadBytes - 1024);
+    if (op === DOC_OPS.update && body.length >= step) {
+      // Too large for one frame: in parts, each answered like the update (a refused one is the update's refusal).
+      for (let offset = 0; offset < body.length; offset += step) {
+        const part = body.subarray(offset, offset + step);
+        const bytes = new Uint8Array(PART_HEADER + part.length);
+        const view = new DataView(bytes.buffer);
+        bytes[0] = DOC_OPS.part;
+        view.setUint32(1, body.length);
+        view.setUint32(5, offset);
+        bytes.set(part, PART_HEADER);
+        this.pushBytes('update', bytes);
+      }
+      return;
+    }
     const bytes = new Uint8Array(1 + body.length);
     bytes[0] = op;
     bytes.set(body, 1);
+    this.pushBytes(kind, bytes);
+  }
+
+  private pushBytes(kind: 'sync' | 'update', bytes: Uint8Array): void {
     const ref = this.ref();
     this.pending.set(ref, kind);
     this.listener?.received(Buffer.from(encodePush('1', ref, this.topic, EXTENSION_EVENTS.doc, bytes)), true);

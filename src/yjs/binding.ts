@@ -18,7 +18,8 @@ import { Listeners, type Unsubscribe } from '../listeners';
 import type { Presence } from '../presence';
 import { REASONS } from '../protocol';
 import { Awareness, shareAwareness } from './awareness';
-import { DOC_EVENT, DOC_OPS, readSynced, withOp } from './sync';
+import type { PushResult } from '../push';
+import { DOC_EVENT, DOC_OPS, PART_HEADER, readSynced, withOp, withPart } from './sync';
 
 /** Options for {@link bindDoc}. */
 export interface DocOptions {
@@ -38,6 +39,11 @@ export type DocStatus = 'offline' | 'syncing' | 'synced';
 
 /** Refusals that sending the same edits again soon would not change: waited out until the next join. */
 const TRANSIENT = new Set<string>([REASONS.unavailable, REASONS.rateLimited, REASONS.unmatchedTopic]);
+
+/** The first size of the parts an update too large for one frame is cut into (PROTOCOL.md §11). */
+const PART_BYTES = 32 * 1024;
+/** The smallest: halving stops here. */
+const MIN_PART_BYTES = 1024;
 
 /** Updates applied from the server or a peer: not sent back. */
 const REMOTE = Symbol('plume-remote');
@@ -72,6 +78,8 @@ export class DocBinding {
   private missedDuringSync = false;
   /** A sync for missed updates is queued for the end of this task (a page of them asks once). */
   private missedQueued = false;
+  /** Frame bytes an update is sent in: larger ones go in parts, halved while the server says `payload too large`. */
+  private partBytes = PART_BYTES;
   private destroyed = false;
 
   constructor(private readonly channel: Channel, doc: Y.Doc, options: DocOptions) {
@@ -119,7 +127,8 @@ export class DocBinding {
 
   /**
    * Why the server refused this member's edits in the current join (`read only`, `document too large`,
-   * `history quota exceeded`, `payload too large`, `invalid update`), or null. While refused, local edits
+   * `history quota exceeded`, `invalid update`; `payload too large` only when even 1 KiB parts are over the
+   * server's frame limit), or null. Updates larger than a frame go in parts (PROTOCOL.md §11). While refused, local edits
    * stay in the document (and IndexedDB) without being sent; the next join offers them again.
    */
   get refused(): string | null {
@@ -189,10 +198,13 @@ export class DocBinding {
   private async send(update: Uint8Array): Promise<void> {
     if (this.refusedFor !== null) return;
     const generation = this.generation;
-    const result = await this.channel.push(DOC_EVENT, withOp(DOC_OPS.update, update));
+    const result = await this.pushUpdate(update);
     if (result.status === 'ok' || generation !== this.generation || this.channel.state !== 'joined' || this.destroyed) return;
     const reason = result.status === 'error' ? String((result.response as { reason?: unknown }).reason ?? '') : '';
-    if (result.status === 'error' && !TRANSIENT.has(reason)) {
+    // The server takes smaller frames than this client cut: smaller parts, from the next sync.
+    const smaller = reason === REASONS.payloadTooLarge && this.partBytes > MIN_PART_BYTES;
+    if (smaller) this.partBytes = Math.max(MIN_PART_BYTES, this.partBytes >> 1);
+    if (result.status === 'error' && !TRANSIENT.has(reason) && !smaller) {
       if (this.refusedFor === null) {
         this.refusedFor = reason;
         this.refusals.emit(reason);
@@ -200,6 +212,19 @@ export class DocBinding {
       return;
     }
     this.channel.socket.options.clock.setTimeout(() => generation === this.generation && this.channel.state === 'joined' && void this.sync(), 1000);
+  }
+
+  /**
+   * Pushes an update: in one frame when it fits in `partBytes`, else in parts, in order (PROTOCOL.md §11);
+   * resolves with the reply to the whole (the first refusal, or the last part's answer).
+   */
+  private async pushUpdate(update: Uint8Array): Promise<PushResult> {
+    if (1 + update.length <= this.partBytes) return this.channel.push(DOC_EVENT, withOp(DOC_OPS.update, update));
+    const step = this.partBytes - PART_HEADER;
+    const parts: Array<PromiseLike<PushResult>> = [];
+    for (let offset = 0; offset < update.length; offset += step) parts.push(this.channel.push(DOC_EVENT, withPart(update.length, offset, update.subarray(offset, offset + step))));
+    const results = await Promise.all(parts);
+    return results.find((result) => result.status !== 'ok') ?? results[results.length - 1]!;
   }
 
   private apply(update: Uint8Array): void {
