@@ -48,6 +48,8 @@ const HELP = `Usage: plume serve [options]        (in this repository: npm run s
                              connect; env PLUME_LONG_POLL=0)
   --long-poll-window <ms>    how long a long-poll request waits for frames before it is answered empty; a session
                              silent for twice this is ended (env PLUME_LONG_POLL_WINDOW_MS; default 10000)
+  --write-delay <ms>         let a WebSocket's frames wait up to this long to be written together: fewer system calls
+                             per delivery for that much latency at most (env PLUME_WRITE_DELAY_MS; default 0)
   --redis <url>              keep order, history, dedupe and presence in Redis, for several nodes and restarts
                              (env REDIS_URL; e.g. redis://127.0.0.1:6379; default: in memory)
   --redis-prefix <p>         prefix of every Redis key and channel (env PLUME_REDIS_PREFIX; default plume)
@@ -92,6 +94,7 @@ async function main(): Promise<void> {
       'mesh-min-relayed': { type: 'string' },
       'no-long-poll': { type: 'boolean' },
       'long-poll-window': { type: 'string' },
+      'write-delay': { type: 'string' },
       redis: { type: 'string' },
       'redis-prefix': { type: 'string' },
       'node-id': { type: 'string' },
@@ -136,6 +139,7 @@ async function main(): Promise<void> {
     relay: !values['no-relay'],
     longPoll: !(values['no-long-poll'] || process.env.PLUME_LONG_POLL === '0' || process.env.PLUME_LONG_POLL === 'false'),
     longPollWindowMs: numberOption(values['long-poll-window'], process.env.PLUME_LONG_POLL_WINDOW_MS),
+    writeDelayMs: numberOption(values['write-delay'], process.env.PLUME_WRITE_DELAY_MS),
     mesh: values['no-mesh'] ? false : values['mesh-min-relayed'] ? { minRelayed: Number(values['mesh-min-relayed']) } : true,
     apiKey: values['api-key'] ?? (process.env.PLUME_API_KEY || undefined),
     metricsPort: metricsPort ? Number(metricsPort) : undefined,

@@ -86,8 +86,8 @@ export class PlumeServer {
   readonly counters = newCounters();
   /** Where `/metrics` is served on a port of its own (`metricsPort`), once listening; else null. */
   metricsUrl: string | null = null;
-  /** @internal Writes every socket's frames of a turn at its end (and signs the turn's batch first). */
-  readonly writes = new WriteScheduler();
+  /** @internal Writes every socket's frames of a turn at its end, or `writeDelayMs` later (and signs the batch first). */
+  readonly writes: WriteScheduler;
   /** @internal The frame whose push is being handled: a broadcast of what the client sent reuses its text. */
   readonly frameJson = new FrameJson();
   readonly log: Logger;
@@ -119,6 +119,7 @@ export class PlumeServer {
 
   constructor(options: ServerOptions = {}) {
     this.options = resolveOptions(options);
+    this.writes = new WriteScheduler(this.options.writeDelayMs);
     this.verifier = this.options.auth ? new TokenVerifier(this.options.auth) : null;
     this.log = options.logger === false ? silentLogger : options.logger ?? consoleLogger;
     this.engine = (options.engine ?? memoryEngine())({ node: this.options.nodeId, limits: this.options, log: this.log });

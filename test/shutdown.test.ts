@@ -111,6 +111,20 @@ describe('the plume command', () => {
     expect(((await poll.json()) as { status: number }).status).toBe(204);
   });
 
+  it('lets frames wait up to --write-delay to be written together, and refuses a delay past 1000 ms', async () => {
+    const run = cli(['serve', '--port', '0', '--write-delay', '300']);
+    const url = await run.listening();
+    const client = await RawClient.connect(`${url.replace('http', 'ws')}/socket/websocket`, { name: 'ada' });
+    const started = performance.now();
+    await client.heartbeat();
+    // Answered at once, the reply still waits for the write delay (timers never fire early).
+    expect(performance.now() - started).toBeGreaterThanOrEqual(250);
+    await client.dispose();
+    const wrong = cli(['serve', '--port', '0'], { PLUME_WRITE_DELAY_MS: '5000' });
+    expect(await wrong.exited).toBe(2);
+    expect(wrong.output().stderr).toContain('writeDelayMs must be from 0 to 1000, got 5000');
+  });
+
   it('serves the HTTP API with --api-key, logs JSON lines without the key, and on SIGTERM closes sockets with 1001 and exits 0', async () => {
     const run = cli(['serve', '--port', '0', '--api-key', KEY, '--log-format', 'json', '--log-level', 'debug']);
     const url = await run.listening();

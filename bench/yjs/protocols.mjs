@@ -99,6 +99,8 @@ export const CONTENDERS = {
  * idle-memory part only, to show what the history of keystrokes costs beside the document itself.
  */
 CONTENDERS.plumeShortHistory = { ...CONTENDERS.plume, name: 'plume, historyLimit: 100', args: ['--history-limit', '100'] };
+/** Plume letting frames wait up to 20 ms to be written together (`writeDelayMs`, as Centrifugo's `write_delay`). */
+CONTENDERS.plumeWriteDelay = { ...CONTENDERS.plume, name: 'plume, writeDelayMs: 20', args: ['--write-delay', '20'] };
 
 /** Contender keys in the order they run and are shown. */
 export const ORDER = ['plume', 'ywebsocket', 'hocuspocus'];

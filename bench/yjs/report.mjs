@@ -17,14 +17,17 @@ const keysOf = (part) => Object.keys(CONTENDERS).filter((key) => part?.[key]);
 /** The verdict on each target of issue 19, from one run. */
 export function targets(results) {
   const verdicts = [];
-  for (const row of results.fanout ?? []) {
-    if (!row.plume) continue;
-    for (const other of OTHERS.filter((k) => row[k])) {
-      const x = row.plume.deliveriesPerCpuSec / row[other].deliveriesPerCpuSec;
-      // 3× the other above the floor of one bare write per delivery: out of reach for any server that writes each update.
-      const needed = 3 * row[other].deliveriesPerCpuSec;
-      const floor = x < 3 && row.floor && needed > row.floor.writesPerCpuSec ? ` (3× is ${si(needed)} per CPU-s, above the ${si(row.floor.writesPerCpuSec)} bare writes per CPU-s of the write floor)` : '';
-      verdicts.push({ target: `fan-out at ${row.ratePerSec} updates/s: deliveries per server CPU-second ≥ 3× ${CONTENDERS[other].name}`, met: x >= 3, figure: times(x) + floor });
+  for (const variant of ['plume', 'plumeWriteDelay']) {
+    for (const row of results.fanout ?? []) {
+      if (!row[variant]) continue;
+      const as = variant === 'plume' ? '' : ` (${CONTENDERS[variant].name}: p99 ${ms(row[variant].latency?.p99)} against ${ms(row.plume?.latency?.p99)})`;
+      for (const other of OTHERS.filter((k) => row[k])) {
+        const x = row[variant].deliveriesPerCpuSec / row[other].deliveriesPerCpuSec;
+        // 3× the other above the floor of one bare write per delivery: out of reach for any server that writes each update.
+        const needed = 3 * row[other].deliveriesPerCpuSec;
+        const floor = x < 3 && row.floor && needed > row.floor.writesPerCpuSec ? ` (3× is ${si(needed)} per CPU-s, above the ${si(row.floor.writesPerCpuSec)} bare writes per CPU-s of the write floor)` : '';
+        verdicts.push({ target: `fan-out at ${row.ratePerSec} updates/s: deliveries per server CPU-second ≥ 3× ${CONTENDERS[other].name}${as}`, met: x >= 3, figure: times(x) + floor });
+      }
     }
   }
   const mem = results.memory;
@@ -48,7 +51,7 @@ function fanoutPart(results) {
         CONTENDERS[key].name,
         `${si(r.deliveriesPerSec)}${saturated ? ' (behind)' : ''}`,
         si(r.deliveriesPerCpuSec),
-        key === 'plume' ? '' : times(row.plume ? row.plume.deliveriesPerCpuSec / r.deliveriesPerCpuSec : NaN),
+        key.startsWith('plume') ? '' : times(row.plume ? row.plume.deliveriesPerCpuSec / r.deliveriesPerCpuSec : NaN),
         r.runs.map((x) => si(x.deliveriesPerCpuSec)).join(', '),
         `${Math.round(r.serverCpuShare * 100)}%`,
         ms((r.latency ?? r).p50),
@@ -65,7 +68,7 @@ function fanoutPart(results) {
     '',
     'Delivered/s, per server CPU-s and server CPU are of the run with more deliveries per server CPU-second; p50 and p99 of the run with the lower p99. "behind": the server delivered less than 90% of what was offered over the window (its queue grew; its latency is then mostly waiting). Server CPU is its process\'s time on a CPU (all threads, from /proc) over the window, as a share of the window.',
     ...(floors.length > 0
-      ? ['', `**The write floor** (\`floor.mjs\`): a bare Node process, pinned as the servers are, writing one ${results.fanout[0].floor.frameBytes}-byte buffer to each of ${editors} sockets at the offered rate and doing nothing else, manages ${floors.join(', ')} writes per CPU-second. At a low rate every update has its event-loop turn to itself, so each server writes it to each socket on its own: no server delivers more than the floor per CPU-second there. At higher rates several updates share a turn and one write, which is where Plume pulls away.`]
+      ? ['', `**\`plume, writeDelayMs: 20\`** is Plume with \`--write-delay 20\` (Centrifugo's \`write_delay\`): a socket's frames may wait up to 20 ms to leave together, which adds up to 20 ms to every delivery and ack in exchange for fewer writes.`, '', `**The write floor** (\`floor.mjs\`): a bare Node process, pinned as the servers are, writing one ${results.fanout[0].floor.frameBytes}-byte buffer to each of ${editors} sockets at the offered rate and doing nothing else, manages ${floors.join(', ')} writes per CPU-second. At a low rate every update has its event-loop turn to itself, so each server writes it to each socket on its own: no server delivers more than the floor per CPU-second there. At higher rates several updates share a turn and one write, which is where Plume pulls away.`]
       : []),
   ].join('\n');
 }

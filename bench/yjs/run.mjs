@@ -118,7 +118,9 @@ async function main() {
     const { seed, updates } = session({ count: Math.ceil((Math.max(...rates) * (warmupMs + measureMs)) / 1000), editors: typists, insertsOnly: true, seed: 2 });
     results.fanout = [];
     for (const ratePerSec of rates) {
-      const row = await rounds(config.contenders, config.fanout.rounds, withServer, (key, server) => fanout(CONTENDERS[key], server, { editors, typists, ratePerSec, warmupMs, measureMs, seed, updates }),
+      // Plume with a write delay runs as many rounds as the others, in the alternation, when Plume runs.
+      const keys = config.contenders.includes('plume') ? [...config.contenders, 'plumeWriteDelay'] : config.contenders;
+      const row = await rounds(keys, config.fanout.rounds, withServer, (key, server) => fanout(CONTENDERS[key], server, { editors, typists, ratePerSec, warmupMs, measureMs, seed, updates }),
         (a, b) => a.deliveriesPerCpuSec >= b.deliveriesPerCpuSec,
         (name, r) => `fan-out ${ratePerSec} updates/s × ${editors}: ${name} ${f(r.deliveriesPerSec)} deliveries/s, ${f(r.deliveriesPerCpuSec)} per server CPU-s (server CPU ${f(r.serverCpuShare * 100)}%, load ${f(r.loadCpuShare * 100)}%), p50 ${f(r.p50, 2)} ms, p99 ${f(r.p99, 2)} ms${r.complete ? '' : ` (INCOMPLETE: ${r.delivered} of ${r.expected})`}`);
       // Latency from each contender's run of lower p99 (a tail is what a busy neighbour spoils first).

@@ -141,6 +141,21 @@ describe('Outbound', () => {
     expect(socket.writes.map((w) => texts(w))).toEqual([['one', 'two', 'three'], ['four']]);
   });
 
+  it('with a write delay, frames of later turns join the first one\'s write, which leaves within the delay', async () => {
+    const delayed = new WriteScheduler(40);
+    const socket = fakeSocket();
+    const out = new Outbound(fakeWs(), socket, 1 << 20, owner(), delayed);
+    const started = performance.now();
+    out.send(textFrame('one'));
+    await turn();
+    out.send(textFrame('two'));
+    await turn();
+    expect(socket.writes).toEqual([]);
+    while (socket.writes.length === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+    expect(performance.now() - started).toBeGreaterThanOrEqual(35);
+    expect(socket.writes.map((w) => texts(w))).toEqual([['one', 'two']]);
+  });
+
   it('runs end-of-turn tasks before the writes, so what they send leaves in the same write, even when one throws', async () => {
     const socket = fakeSocket();
     const out = new Outbound(fakeWs(), socket, 1 << 20, owner(), scheduler);

@@ -75,6 +75,12 @@ export class WriteScheduler {
   private readonly tasks = new Set<() => void>();
 
   /**
+   * @param delayMs how long after the first frame queued the writes happen (`writeDelayMs`): 0 writes at
+   * the end of the turn; more lets the frames of later turns join the same writes.
+   */
+  constructor(private readonly delayMs = 0) {}
+
+  /**
    * Runs `task` at the end of every turn, before that turn's frames are
    * written, so frames it releases (broadcasts waiting for their batch
    * signature) leave in the same write as the rest instead of one turn later.
@@ -90,7 +96,8 @@ export class WriteScheduler {
     this.dirty.push(outbound);
     if (this.scheduled) return;
     this.scheduled = true;
-    setImmediate(this.flushAll);
+    if (this.delayMs > 0) setTimeout(this.flushAll, this.delayMs);
+    else setImmediate(this.flushAll);
   }
 
   private readonly flushAll = (): void => {

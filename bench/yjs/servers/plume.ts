@@ -8,8 +8,11 @@
 import { PlumeServer, ok } from '../../../server/index';
 import { portArgument, serveControl } from '../../servers/control';
 
-const limit = process.argv.indexOf('--history-limit');
-const server = new PlumeServer({ logger: false, ...(limit === -1 ? {} : { historyLimit: Number(process.argv[limit + 1]) }) });
+const argument = (name: string): number | undefined => {
+  const at = process.argv.indexOf(name);
+  return at === -1 ? undefined : Number(process.argv[at + 1]);
+};
+const server = new PlumeServer({ logger: false, historyLimit: argument('--history-limit'), writeDelayMs: argument('--write-delay') });
 server.channel('doc:*', { join: () => ok() });
 const { port } = await server.listen(portArgument(), '127.0.0.1');
 serveControl(port);
