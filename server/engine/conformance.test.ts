@@ -133,6 +133,29 @@ describe.each(KINDS)('the $name engine', (kind) => {
       expect(read.complete).toBe(true);
     });
 
+    it('has a node\'s own broadcasts reach its subscribers by the time each publish resolves, in order with other nodes\'', async () => {
+      const make = kind.cluster();
+      const a = await make('a');
+      const b = await make('b');
+      const on = recorder(a, 'room:own');
+      await on.ready;
+      // Once a first broadcast arrived the usual way, the node knows where the topic stands.
+      await b.log.publish('room:own', broadcast(1));
+      await on.until(1);
+      const late: number[] = [];
+      for (let n = 2; n <= 21; n++) {
+        const { seq } = await a.log.publish('room:own', broadcast(n));
+        if (on.got.at(-1)?.seq !== seq) late.push(seq);
+      }
+      expect(late).toEqual([]);
+      await b.log.publish('room:own', broadcast(22));
+      await a.log.publish('room:own', broadcast(23));
+      await on.until(23);
+      await sleep(50);
+      expect(on.got.map((x) => x.seq)).toEqual(Array.from({ length: 23 }, (_, i) => i + 1));
+      expect(on.got.map((x) => JSON.parse(x.payloadBytes.toString()) as { n: number }).map((p) => p.n)).toEqual(Array.from({ length: 23 }, (_, i) => i + 1));
+    });
+
     it('stops delivering after unsubscribe', async () => {
       const node = await kind.cluster()('a');
       const kept = recorder(node, 'room:u');

@@ -53,6 +53,14 @@ describe('decodeBroadcasts', () => {
     ]);
   });
 
+  it('skips what was delivered already, in that epoch only', () => {
+    const field = (text: string) => `${Buffer.byteLength(text)}:${text}`;
+    const entry = (seq: number, body: string) => [String(seq), 'msg', '', '', '', body].map(field).join('');
+    const message = Buffer.from(`*${field('ep')}${entry(7, '{"n":7}')}${entry(8, '{"n":8}')}${entry(9, '{"n":9}')}`);
+    expect(decodeBroadcasts('room:a', message, 'ep', 8).map((b) => [b.seq, b.payloadBytes.toString()])).toEqual([[9, '{"n":9}']]);
+    expect(decodeBroadcasts('room:a', message, 'other', 8).map((b) => b.seq)).toEqual([7, 8, 9]);
+  });
+
   it('refuses a malformed message instead of guessing', () => {
     expect(() => decodeBroadcasts('room:a', Buffer.from('2:ep'))).toThrow(/not a batch/);
     expect(() => decodeBroadcasts('room:a', Buffer.from('*2:ep9:x'))).toThrow(/past the end/);

@@ -74,7 +74,33 @@ export class RedisLog implements BroadcastLog {
   }
 
   publish(topic: string, broadcast: NewBroadcast): Promise<Position> {
-    return this.batches.publish(topic, broadcast);
+    const published = this.batches.publish(topic, broadcast);
+    if (!this.topics.has(topic)) return published;
+    // This node's own subscribers get it from the script's answer, in the turn the answer arrives,
+    // rather than from the channel a moment later: its fan-out then leaves in the same writes as the
+    // acknowledgements (rooms of ten: one write per socket per turn instead of two), and a step sooner.
+    return published.then((position) => {
+      this.deliverOwn(topic, broadcast, position);
+      return position;
+    });
+  }
+
+  /**
+   * Delivers a broadcast this node made, at its position, when it is the next one the topic's
+   * subscribers here expect; otherwise (another node's broadcast before it is still on its way, or
+   * none was delivered here yet) it arrives by the channel in its turn, as every other node's does.
+   * Its copy from the channel is then dropped by seq.
+   */
+  private deliverOwn(topic: string, broadcast: NewBroadcast, position: Position): void {
+    const entry = this.topics.get(topic);
+    if (!entry || entry.lastEpoch !== position.epoch || position.seq !== entry.lastSeq + 1) return;
+    const sequenced: SequencedBroadcast = {
+      topic, epoch: position.epoch, seq: position.seq, event: broadcast.event, payloadBytes: broadcast.payloadBytes,
+      payloadJson: broadcast.payloadJson, payload: broadcast.payload, exclude: broadcast.exclude,
+    };
+    if (broadcast.id !== undefined) sequenced.id = broadcast.id;
+    if (broadcast.binary) sequenced.binary = true;
+    this.deliver(entry, sequenced);
   }
 
   subscribe(topic: string, handler: BroadcastHandler): LogSubscription {
@@ -141,7 +167,8 @@ export class RedisLog implements BroadcastLog {
     if (!entry || topic === null) return;
     let broadcasts: SequencedBroadcast[];
     try {
-      broadcasts = decodeBroadcasts(topic, message);
+      // What was delivered here already (this node's own, from the script's answer) is not decoded again.
+      broadcasts = decodeBroadcasts(topic, message, entry.lastEpoch, entry.lastSeq);
     } catch (error) {
       // Written by another version or by hand: reported, and the feed's gap repair reads it from history.
       return this.onError(error, topic);
@@ -212,8 +239,9 @@ function define(redis: Redis): void {
  * Decodes what the publish script sends on a topic's shard channel (`scripts.ts`, PUBLISH): `*`, the
  * epoch, then per broadcast its seq, event, id, exclude, kind and payload, each as `<length>:<bytes>`
  * (lengths in bytes, decimal; kind `b` for a binary payload). Payloads are views into `message`.
+ * Broadcasts of `deliveredEpoch` up to `deliveredSeq` (delivered already) are skipped, not decoded.
  */
-export function decodeBroadcasts(topic: string, message: Buffer): SequencedBroadcast[] {
+export function decodeBroadcasts(topic: string, message: Buffer, deliveredEpoch: string | null = null, deliveredSeq = 0): SequencedBroadcast[] {
   if (message[0] !== 0x2a) throw new Error(`malformed broadcast on ${topic}: not a batch`);
   let at = 1;
   /** The next field's bounds: its length's digits are read in place, no string made. */
@@ -243,6 +271,7 @@ export function decodeBroadcasts(topic: string, message: Buffer): SequencedBroad
   };
   const epoch = text();
   const broadcasts: SequencedBroadcast[] = [];
+  const delivered = epoch === deliveredEpoch ? deliveredSeq : 0;
   // Most broadcasts of a message share their event name: the previous one's string is used again.
   let event = '';
   let eventStart = 0;
@@ -253,6 +282,11 @@ export function decodeBroadcasts(topic: string, message: Buffer): SequencedBroad
     if (!sameBytes(message, named, at, eventStart, eventEnd)) event = message.toString('utf8', named, at);
     eventStart = named;
     eventEnd = at;
+    if (seq <= delivered) {
+      // Skipped, fields and all: id, exclude, kind, payload.
+      for (let field = 0; field < 4; field++) next();
+      continue;
+    }
     const id = text();
     const exclude = text();
     const kind = text();
