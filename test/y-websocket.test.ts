@@ -144,6 +144,21 @@ describe('a y-websocket client and Plume members of the same room', () => {
     expect(removedAtBob).toEqual([yuki.awareness.clientID]);
   });
 
+  it('drops a Plume member\'s cursor from the y-websocket client when the member\'s presence leaves, not 30 s later', async () => {
+    const { url } = await start({ presenceGraceMs: 200 });
+    const ada = await member(url, 'ada');
+    const bob = await member(url, 'bob');
+    const adaId = ada.notes.awareness!.clientID;
+    ada.notes.awareness!.setLocalStateField('user', { id: 'ada', name: 'Ada' });
+    bob.notes.awareness!.setLocalStateField('user', { id: 'bob', name: 'Bob' });
+    const yuki = provider(url, 'notes');
+    await until('yuki to see both cursors', () => yuki.awareness.getStates().get(adaId)?.user?.name === 'Ada' && yuki.awareness.getStates().get(bob.notes.awareness!.clientID)?.user?.name === 'Bob');
+    // Gone without a goodbye: its socket drops; only its presence says so.
+    ada.socket.disconnect();
+    await until('ada\'s cursor to leave yuki\'s awareness', () => !yuki.awareness.getStates().has(adaId), 5000);
+    expect(yuki.awareness.getStates().get(bob.notes.awareness!.clientID)?.user?.name).toBe('Bob');
+  });
+
   it('is a member of the room: in presence while connected, gone after', async () => {
     const { url, server } = await start();
     const yuki = provider(url, 'notes', { params: { name: 'yuki' } });

@@ -70,6 +70,21 @@ export function roomTopic(encoded: string): string | null {
  */
 const TRANSIENT: ReadonlySet<number> = new Set([CLOSE.heartbeatTimeout, CLOSE.flooding, CLOSE.slowConsumer]);
 
+/** The metas of a presence entry (`{metas: [...]}`), each with its `phx_ref`. */
+function metasOf(entry: unknown): Array<{ phx_ref?: unknown }> {
+  const metas = (entry as { metas?: unknown } | null)?.metas;
+  return Array.isArray(metas) ? (metas as Array<{ phx_ref?: unknown }>) : [];
+}
+
+/** `state.user.id` of an awareness state's JSON text, or undefined. */
+function userIdOf(state: string): unknown {
+  try {
+    return (JSON.parse(state) as { user?: { id?: unknown } } | null)?.user?.id;
+  } catch {
+    return undefined;
+  }
+}
+
 /** What a refused `plume:doc` update becomes: a close (code) or a permission-denied message. */
 function refusalOf(reason: string): number | 'deny' {
   if (reason === 'invalid update') return CLOSE.badFrame;
@@ -110,6 +125,10 @@ export class YWebsocketClient implements ClientTransport {
    * back, other members' too: those are not its own, and must not be removed when it goes.
    */
   private readonly others = new Set<number>();
+  /** The members' awareness states this client holds, with their clock and presence key (`state.user.id`). */
+  private readonly memberStates = new Map<number, { clock: number; key: unknown }>();
+  /** The room's presence as this socket heard it: each key's metas (by `phx_ref`). */
+  private readonly present = new Map<string, Set<unknown>>();
   private nextRef = 1;
   /** Ephemeral event ids: unique per sender, as a mesh member's are (`<socket id>:<n>`). */
   private eids = 0;
@@ -153,6 +172,12 @@ export class YWebsocketClient implements ClientTransport {
     // An update this client missed, read back from history without its bytes (PROTOCOL.md §7, folded entries):
     // the client's state vector is not known here, so it gets the whole document, which holds it.
     if (event === SKIP_EVENT && payload.folded === EXTENSION_EVENTS.doc) return this.pushDoc('sync', DOC_OPS.sync, EMPTY_STATE_VECTOR);
+    if (event === 'presence_state') {
+      // Once per join (this socket joins once): it replaces what was heard before.
+      this.present.clear();
+      return this.presence(payload, {});
+    }
+    if (event === 'presence_diff') return this.presence(payload.joins as Payload | undefined ?? {}, payload.leaves as Payload | undefined ?? {});
     if (event === EVENTS.error) return this.close(CLOSE.internalError, 'the room\'s channel crashed');
     if (event === EVENTS.close) return this.close(CLOSE.normal, 'the room\'s channel closed');
   }
@@ -322,8 +347,38 @@ export class YWebsocketClient implements ClientTransport {
     }
     const entries = readAwareness(update);
     if (!entries) return;
-    for (const { clientID } of entries) this.others.add(clientID);
+    for (const { clientID, clock, state } of entries) {
+      this.others.add(clientID);
+      if (state === 'null') this.memberStates.delete(clientID);
+      else this.memberStates.set(clientID, { clock, key: userIdOf(state) });
+    }
     this.write(awarenessMessage(update));
+  }
+
+  /**
+   * Presence as this socket hears it (PROTOCOL.md §9): a member whose key has no meta left is gone, and its
+   * awareness states (`state.user.id` = its key) leave the client's at once, as they leave Plume members'
+   * (`plume/yjs`), rather than at y-protocols' 30 s timeout.
+   */
+  private presence(joins: Payload, leaves: Payload): void {
+    for (const [key, value] of Object.entries(joins)) {
+      let refs = this.present.get(key);
+      if (!refs) this.present.set(key, (refs = new Set()));
+      for (const meta of metasOf(value)) refs.add(meta.phx_ref);
+    }
+    const gone: AwarenessEntry[] = [];
+    for (const [key, value] of Object.entries(leaves)) {
+      const refs = this.present.get(key);
+      for (const meta of metasOf(value)) refs?.delete(meta.phx_ref);
+      if (refs && refs.size > 0) continue;
+      this.present.delete(key);
+      for (const [clientID, { clock, key: holder }] of this.memberStates) {
+        if (holder !== key) continue;
+        gone.push({ clientID, clock: clock + 1, state: 'null' });
+        this.memberStates.delete(clientID);
+      }
+    }
+    if (gone.length > 0) this.write(awarenessMessage(encodeAwareness(gone)));
   }
 
   private write(bytes: Uint8Array): void {
