@@ -12,17 +12,12 @@ import { EXTENSION_EVENTS, REASONS, encodeReply, type Message } from '../../src/
 import type { ChannelInstance } from '../channels/instance';
 import { EngineUnavailable, QUOTA_EXCEEDED, QuotaExceeded, UNAVAILABLE, type Position } from '../engine/engine';
 import type { Extension, ExtensionSocket } from '../socket/extensions';
+import { DOC_OPS, PART_HEADER } from '../../src/yjs/sync';
 import { binaryAround } from '../wire/frame';
 import { DocumentError, type Documents } from './documents';
 import type { DocumentAccess, ResolvedDocumentOptions } from './options';
 
-/** The first byte of a `plume:doc` payload. */
-export const DOC_OPS = { sync: 0x00, synced: 0x01, update: 0x02, part: 0x03 } as const;
-
 const NO_BYTES = new Uint8Array(0);
-
-/** Bytes before a part's own: the op, the total length and the offset (PROTOCOL.md §11, updates in parts). */
-export const PART_HEADER = 9;
 
 /** An update being assembled from parts, per member (channel join). */
 interface Assembly {

@@ -25,7 +25,7 @@ import { closeReason } from '../transport/websocket';
 import type { WireFrame } from '../wire/frame';
 import type { EphemeralMessage } from '../delivery/fanout';
 import { SKIP_EVENT } from '../delivery/frames';
-import { DOC_OPS, PART_HEADER } from './extension';
+import { DOC_OPS, withOp, withPart } from '../../src/yjs/sync';
 import { Y_SYNC, awarenessMessage, encodeAwareness, permissionDenied, readAwareness, readMessage, syncMessage, type AwarenessEntry, type YMessage } from './y-messages';
 
 /** Where the endpoint is mounted: a provider's server URL is `ws(s)://host/yjs`. */
@@ -253,24 +253,9 @@ export class YWebsocketClient implements ClientTransport {
   private pushDoc(kind: 'sync' | 'update', op: number, body: Uint8Array): void {
     // Room for the frame's header (names of at most 255 bytes each) besides the part.
     const step = Math.max(256, this.deps.maxPayloadBytes - 1024);
-    if (op === DOC_OPS.update && body.length >= step) {
-      // Too large for one frame: in parts, each answered like the update (a refused one is the update's refusal).
-      for (let offset = 0; offset < body.length; offset += step) {
-        const part = body.subarray(offset, offset + step);
-        const bytes = new Uint8Array(PART_HEADER + part.length);
-        const view = new DataView(bytes.buffer);
-        bytes[0] = DOC_OPS.part;
-        view.setUint32(1, body.length);
-        view.setUint32(5, offset);
-        bytes.set(part, PART_HEADER);
-        this.pushBytes('update', bytes);
-      }
-      return;
-    }
-    const bytes = new Uint8Array(1 + body.length);
-    bytes[0] = op;
-    bytes.set(body, 1);
-    this.pushBytes(kind, bytes);
+    if (op !== DOC_OPS.update || body.length < step) return this.pushBytes(kind, withOp(op, body));
+    // Too large for one frame: in parts, each answered like the update (a refused one is the update's refusal).
+    for (let offset = 0; offset < body.length; offset += step) this.pushBytes('update', withPart(body.length, offset, body.subarray(offset, offset + step)));
   }
 
   private pushBytes(kind: 'sync' | 'update', bytes: Uint8Array): void {

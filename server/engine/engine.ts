@@ -80,6 +80,20 @@ export interface SequencedBroadcast extends Position {
   exclude: string | null;
 }
 
+/**
+ * A broadcast just published, at its position, as subscribers receive it live (payload whole).
+ * @example handler(sequenced('room:a', await log.publish('room:a', b), b));
+ */
+export function sequenced(topic: string, position: Position, broadcast: NewBroadcast): SequencedBroadcast {
+  const live: SequencedBroadcast = {
+    topic, epoch: position.epoch, seq: position.seq, event: broadcast.event, payloadBytes: broadcast.payloadBytes,
+    payloadJson: broadcast.payloadJson, payload: broadcast.payload, exclude: broadcast.exclude,
+  };
+  if (broadcast.id !== undefined) live.id = broadcast.id;
+  if (broadcast.binary) live.binary = true;
+  return live;
+}
+
 /** A broadcast as history keeps it. */
 export interface StoredBroadcast {
   seq: number;

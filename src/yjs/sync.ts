@@ -1,7 +1,8 @@
 /**
- * The `plume:doc` messages of PROTOCOL.md §11, as the client writes and
- * reads them: a sync request (state vector), its answer (the server's state
- * vector and what this client lacks), and updates.
+ * The `plume:doc` messages of PROTOCOL.md §11, as the client and the server
+ * (its extension and its y-websocket bridge) write and read them: a sync
+ * request (state vector), its answer (the server's state vector and what
+ * the client lacks), updates, and the parts of updates too large for a frame.
  */
 import { EXTENSION_EVENTS } from '../protocol';
 

@@ -8,7 +8,7 @@
  * Shared by every node of one `MemoryStore`: in-process nodes see one order
  * per topic, as nodes on one Redis do. Not responsible for frames.
  */
-import { QuotaExceeded, type BroadcastHandler, type BroadcastLog, type HistoryRead, type LogSubscription, type NewBroadcast, type Position, type SequencedBroadcast, type TopicWindow } from '../engine';
+import { QuotaExceeded, sequenced, type BroadcastHandler, type BroadcastLog, type HistoryRead, type LogSubscription, type NewBroadcast, type Position, type TopicWindow } from '../engine';
 import type { MemoryHistory } from './history';
 
 interface Entry extends LogSubscription {
@@ -48,15 +48,10 @@ export class MemoryLog implements BroadcastLog {
     if (key !== undefined) this.remember(topic, key, position);
     const subscribers = this.topics.get(topic);
     if (subscribers) {
-      const sequenced: SequencedBroadcast = {
-        topic, epoch: position.epoch, seq: position.seq, event: broadcast.event, payloadBytes: broadcast.payloadBytes,
-        payloadJson: broadcast.payloadJson, payload: broadcast.payload, exclude: broadcast.exclude,
-      };
-      if (broadcast.id !== undefined) sequenced.id = broadcast.id;
-      if (broadcast.binary) sequenced.binary = true;
+      const live = sequenced(topic, position, broadcast);
       for (const entry of [...subscribers]) {
         try {
-          entry.handler(sequenced);
+          entry.handler(live);
         } catch (error) {
           // One failing subscriber (node) must not starve the others; reported, not swallowed.
           this.onHandlerError(error, topic);

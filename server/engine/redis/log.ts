@@ -12,7 +12,7 @@
  */
 import { randomFillSync } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { fromHistory, type BroadcastHandler, type BroadcastLog, type EngineLimits, type HistoryRead, type LogSubscription, type NewBroadcast, type Position, type SequencedBroadcast, type StoredBroadcast, type TopicWindow } from '../engine';
+import { fromHistory, sequenced, type BroadcastHandler, type BroadcastLog, type EngineLimits, type HistoryRead, type LogSubscription, type NewBroadcast, type Position, type SequencedBroadcast, type StoredBroadcast, type TopicWindow } from '../engine';
 import type { RedisLink } from './connection';
 import { topicKeys, topicOfChannel } from './keys';
 import { PublishBatches } from './batch';
@@ -93,14 +93,7 @@ export class RedisLog implements BroadcastLog {
    */
   private deliverOwn(topic: string, broadcast: NewBroadcast, position: Position): void {
     const entry = this.topics.get(topic);
-    if (!entry || entry.lastEpoch !== position.epoch || position.seq !== entry.lastSeq + 1) return;
-    const sequenced: SequencedBroadcast = {
-      topic, epoch: position.epoch, seq: position.seq, event: broadcast.event, payloadBytes: broadcast.payloadBytes,
-      payloadJson: broadcast.payloadJson, payload: broadcast.payload, exclude: broadcast.exclude,
-    };
-    if (broadcast.id !== undefined) sequenced.id = broadcast.id;
-    if (broadcast.binary) sequenced.binary = true;
-    this.deliver(entry, sequenced);
+    if (entry && entry.lastEpoch === position.epoch && position.seq === entry.lastSeq + 1) this.deliver(entry, sequenced(topic, position, broadcast));
   }
 
   subscribe(topic: string, handler: BroadcastHandler): LogSubscription {
@@ -278,15 +271,15 @@ export function decodeBroadcasts(topic: string, message: Buffer, deliveredEpoch:
   let eventEnd = 0;
   while (at < message.length) {
     const seq = integer();
+    if (seq <= delivered) {
+      // Skipped, fields and all: event, id, exclude, kind, payload.
+      for (let field = 0; field < 5; field++) next();
+      continue;
+    }
     const named = next();
     if (!sameBytes(message, named, at, eventStart, eventEnd)) event = message.toString('utf8', named, at);
     eventStart = named;
     eventEnd = at;
-    if (seq <= delivered) {
-      // Skipped, fields and all: id, exclude, kind, payload.
-      for (let field = 0; field < 4; field++) next();
-      continue;
-    }
     const id = text();
     const exclude = text();
     const kind = text();

@@ -143,8 +143,9 @@ local function settle(t)
   while t.bytes > maxTopic and t.len > 1 do dropOldest(t, 1) end
 end
 
--- One broadcast: returns its seq (-1: over its share) and whether it was applied now.
-local function publishOne(t, event, payload, id, exclude, user, cost, kind)
+-- One broadcast: returns its seq (-1: over its share) and whether it was applied now. \`kept\` is what
+-- history holds of its payload (empty for a folded entry).
+local function publishOne(t, event, kept, id, exclude, user, cost, kind)
   if id ~= '' then
     settle(t)
     local known = redis.call('HGET', t.ids, user .. '\\0' .. id)
@@ -161,9 +162,6 @@ local function publishOne(t, event, payload, id, exclude, user, cost, kind)
   end
   t.seq, t.appended = t.seq + 1, true
   if limit > 0 then
-    -- A folded entry (kind 'f…') keeps its position, not its payload.
-    local kept = payload
-    if string.byte(kind, 1) == 102 then kept = '' end
     redis.call('XADD', t.stream, t.seq .. '-0', 'e', event, 'p', kept, 'i', id, 'x', exclude, 'u', user, 't', now, 'c', cost, 'k', kind)
     t.bytes, t.len = t.bytes + cost, t.len + 1
     if user ~= '' then
@@ -191,7 +189,11 @@ for k = 1, #KEYS, 4 do
   local applied = 0
   for _ = 1, count do
     local event, payload, id, exclude, user, kind = ARGV[a], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3], ARGV[a + 4], ARGV[a + 6]
-    local seq, fresh = publishOne(t, event, payload, id, exclude, user, tonumber(ARGV[a + 5]), kind)
+    -- A folded entry (kind 'f…') keeps its position, not its payload; subscribers get it whole, of the
+    -- kind without its 'f'.
+    local kept, live = payload, kind
+    if string.byte(kind, 1) == 102 then kept, live = '', string.sub(kind, 2) end
+    local seq, fresh = publishOne(t, event, kept, id, exclude, user, tonumber(ARGV[a + 5]), kind)
     a = a + 7
     out[#out + 1] = seq
     if fresh then
@@ -202,9 +204,6 @@ for k = 1, #KEYS, 4 do
       message[n + 4], message[n + 5], message[n + 6] = #event, ':', event
       message[n + 7], message[n + 8], message[n + 9] = #id, ':', id
       message[n + 10], message[n + 11], message[n + 12] = #exclude, ':', exclude
-      -- Subscribers get the payload whole: the kind without its 'f'.
-      local live = kind
-      if string.byte(kind, 1) == 102 then live = string.sub(kind, 2) end
       message[n + 13], message[n + 14], message[n + 15] = #live, ':', live
       message[n + 16], message[n + 17], message[n + 18] = #payload, ':', payload
     end
