@@ -4,6 +4,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { error, ok, refuse } from '../server/channels/channel';
+import type { EngineFactory } from '../server/engine/engine';
+import { memoryEngine } from '../server/engine/memory/engine';
 import { deferred, useServers, type Frame } from './helpers';
 
 const start = useServers();
@@ -54,6 +56,54 @@ describe('the default relay channel on room:*', () => {
     expect(await ada.request('room:a', 'phx_leave', {}, joinRef)).toEqual({ status: 'ok', response: {} });
     await bob.request('room:a', 'msg', { n: 1 }, bobRef);
     expect(await ada.drain((f) => f.topic === 'room:a')).toEqual([]);
+  });
+});
+
+/** A memory engine whose publishes are applied only once `gate` opens (as a slow Redis would), counted as they are asked for. */
+function gatedEngine(gate: Promise<void>): { engine: EngineFactory; asked: () => number } {
+  let asked = 0;
+  const engine: EngineFactory = (context) => {
+    const made = memoryEngine()(context);
+    const publish = made.log.publish.bind(made.log);
+    made.log.publish = (topic, broadcast) => {
+      asked++;
+      return gate.then(() => publish(topic, broadcast));
+    };
+    return made;
+  };
+  return { engine, asked: () => asked };
+}
+
+describe('a channel whose broadcasts take time to apply', () => {
+  it('handles the pushes behind one while its broadcast is being applied, and answers them in order, each after its broadcast', async () => {
+    const gate = deferred();
+    const { engine, asked } = gatedEngine(gate.promise);
+    const { connect } = await start({ engine });
+    const ada = await connect();
+    const joinRef = await ada.joinOk('room:a');
+    const refs = [1, 2, 3].map((n) => ada.push('room:a', 'msg', { n }, joinRef));
+    await expect.poll(asked).toBe(3);
+    expect(await ada.drain((f) => f.event === 'phx_reply' || f.event === 'msg')).toEqual([]);
+    gate.resolve();
+    const frames = await ada.take(6, (f) => f.event === 'phx_reply' || f.event === 'msg');
+    expect(frames.filter((f) => f.event === 'phx_reply').map((f) => f.ref)).toEqual(refs);
+    expect(frames.filter((f) => f.event === 'msg').map((f) => f.payload)).toEqual([{ n: 1 }, { n: 2 }, { n: 3 }]);
+  });
+
+  it('reads history for a request behind a push only once the push is answered, so the read finds it', async () => {
+    const gate = deferred();
+    const { engine } = gatedEngine(gate.promise);
+    const { connect } = await start({ engine });
+    const ada = await connect({ params: { plume: '1' } });
+    const joinRef = await ada.joinOk('room:a');
+    const epoch = String((await ada.request('room:a', 'plume:history', { epoch: '?', from: 1, to: 1 }, joinRef)).response.epoch);
+    const push = ada.push('room:a', 'msg', { n: 1 }, joinRef);
+    const read = ada.push('room:a', 'plume:history', { epoch, from: 1, to: 10 }, joinRef);
+    expect(await ada.drain((f) => f.event === 'phx_reply')).toEqual([]);
+    gate.resolve();
+    const [first, second] = await ada.take(2, (f) => f.event === 'phx_reply');
+    expect([first?.ref, second?.ref]).toEqual([push, read]);
+    expect(second?.payload).toMatchObject({ status: 'ok', response: { epoch, entries: [{ seq: 1, payload: { n: 1 } }] } });
   });
 });
 

@@ -15,6 +15,7 @@ import { EngineUnavailable, QUOTA_EXCEEDED, QuotaExceeded, UNAVAILABLE, type Pos
 import type { Held } from '../delivery/fanout';
 import type { Outcome } from '../socket/at-most-once';
 import { Serial } from './serial';
+import { Answers } from './answers';
 import { binaryAround, type WireFrame } from '../wire/frame';
 import type { TokenClaims } from '../auth/token';
 
@@ -75,6 +76,8 @@ export class ChannelInstance implements ChannelSocket {
   readonly handler: ChannelHandler;
   private readonly host: ChannelHost;
   private readonly serial = new Serial();
+  /** Pushes' answers, in frame order, while their broadcasts are being applied. */
+  private readonly answers = new Answers<Outcome>((error) => this.host.reportError(error, `an answer on ${this.topic}`));
   private state: 'joining' | 'joined' | 'ended' = 'joining';
   /** Why the instance ended, once it has: presence tells a deliberate leave from a dropped socket by it. */
   endReason: TerminateReason | null = null;
@@ -157,33 +160,47 @@ export class ChannelInstance implements ChannelSocket {
   }
 
   /**
-   * Handles a client push. `done` is called exactly once: with the reply
-   * (null for none) and the position of the first broadcast it caused, with
-   * `crashed`, or with `aborted` when the channel ended before it ran.
+   * Handles a client push. `done` is called exactly once, after the answers
+   * to the channel's earlier frames: with the reply (null for none) and the
+   * position of the first broadcast it caused, once that is applied; with
+   * `crashed`; or with `aborted` when the channel ended before it ran. The
+   * frames behind it are handled meanwhile (`answers.ts`).
    */
   handleIn(event: string, payload: Payload | Uint8Array, id: string | undefined, done: (outcome: Outcome) => void): void {
-    const aborted = () => done({ kind: 'aborted' });
-    this.serial.run(() => (this.state === 'joined' ? this.handleNow(event, payload, id, done) : aborted()), aborted);
+    const answer = this.answers.reserve(done);
+    const aborted = () => answer({ kind: 'aborted' });
+    this.serial.run(() => (this.state === 'joined' ? this.handleNow(event, payload, id, answer) : aborted()), aborted);
   }
 
   /**
-   * Runs `task` in this channel's frame order: the frames behind it wait
-   * until it calls `release` (a push with a message id waits so for its
-   * answer, which may come from an attempt still running on an older
-   * socket). `aborted` runs instead when the channel ends first.
+   * Runs `task` in this channel's frame order, once every earlier push has
+   * been answered (so it sees their broadcasts applied: a history read
+   * finds them): the frames behind it wait until it calls `release` (a push
+   * with a message id waits so for its answer, which may come from an
+   * attempt still running on an older socket). `aborted` runs instead when
+   * the channel ends first.
    */
   inOrder(task: (release: () => void) => void, aborted: () => void): void {
     this.serial.run(() => {
       if (this.state !== 'joined') return aborted();
-      let released = false;
-      let resolve: (() => void) | undefined;
-      task(() => {
-        released = true;
-        resolve?.();
-      });
-      // Released at once (the usual case): no promise, so the next frame is handled without a tick.
-      return released ? undefined : new Promise<void>((r) => (resolve = r));
+      if (this.answers.outstanding) return this.answers.settled().then(() => this.runInOrder(task, aborted));
+      return this.runInOrder(task, aborted);
     }, aborted);
+  }
+
+  private runInOrder(task: (release: () => void) => void, aborted: () => void): Promise<void> | undefined {
+    if (this.state !== 'joined') {
+      aborted();
+      return undefined;
+    }
+    let released = false;
+    let resolve: (() => void) | undefined;
+    task(() => {
+      released = true;
+      resolve?.();
+    });
+    // Released at once (the usual case): no promise, so the next frame is handled without a tick.
+    return released ? undefined : new Promise<void>((r) => (resolve = r));
   }
 
   /** Handles a push now; the caller has checked that the channel is joined and is running in its order. */
@@ -203,10 +220,20 @@ export class ChannelInstance implements ChannelSocket {
         return done({ kind: 'crashed' });
       }
       if (handling.broadcasts.length === 0) return done({ kind: 'reply', reply: result ?? null, position: null });
-      // The answer waits until the broadcasts are applied, and so does this channel's next frame: its
-      // replies stay in order, and an acknowledgement never precedes what it acknowledges.
-      return settled(result ?? null, handling.broadcasts, (error) => this.host.reportError(error, `a broadcast by ${event} on ${this.topic}`)).then(done);
+      // The answer waits until the broadcasts are applied (an acknowledgement never precedes what it
+      // acknowledges); the channel's next frames do not (`answers.ts` keeps the replies in order).
+      this.answerWhenApplied(result ?? null, handling.broadcasts, event, done);
+      return undefined;
     });
+  }
+
+  /**
+   * Gives a push's answer once its broadcasts are applied. A method of its own so that what waits for
+   * them holds no reference to the push's payload (closures made in `handleNow` would: V8 gives a
+   * function's closures one shared context, and `run` there holds the payload).
+   */
+  private answerWhenApplied(reply: Reply | null, broadcasts: ReadonlyArray<Promise<Position>>, event: string, done: (outcome: Outcome) => void): void {
+    void settled(reply, broadcasts, (error) => this.host.reportError(error, `a broadcast by ${event} on ${this.topic}`)).then(done);
   }
 
   private runJson(event: string, payload: Payload): Maybe<Reply | void> {

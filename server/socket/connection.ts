@@ -9,7 +9,7 @@
  */
 import {
   CLOSE, EVENTS, PHOENIX_TOPIC, REASONS, decode, decodeClientFrame, encode, isReservedEvent, peekHeader, withinDepth,
-  type Message, type Meta, type Payload,
+  type FrameHeader, type Message, type Meta, type Payload,
 } from '../../src/protocol';
 import type { TokenClaims } from '../auth/token';
 import type { Assigns, ChannelHandler, Reply } from '../channels/channel';
@@ -314,7 +314,7 @@ export class Connection implements ChannelHost, ExtensionSocket {
     const header = peekHeader(data.subarray(0, 8192).toString('utf8'));
     if (!header) return this.close(CLOSE.badFrame, 'malformed frame: not a frame header');
     if (header.ref === null) return this.close(CLOSE.badFrame, 'malformed frame: ref must be a string');
-    this.replyError({ ...header, payload: {} }, reason);
+    this.replyError(header, reason);
   }
 
   private join(message: Message): void {
@@ -396,7 +396,8 @@ export class Connection implements ChannelHost, ExtensionSocket {
     const id = message.meta?.id;
     const { event, topic } = message;
     const payload = message.binary ?? message.payload;
-    if (id === undefined) return instance.handleIn(event, payload, undefined, (outcome) => this.answer(message, outcome, false, false));
+    if (id === undefined) return instance.handleIn(event, payload, undefined, this.answerTo(message));
+    const head = headOf(message);
     if (typeof id !== 'string' || id.length === 0 || id.length > MAX_ID_LENGTH) return this.replyError(message, 'invalid message id');
     // Scoped to the sender and topic, so one client cannot claim another's id.
     const user = this.assigns.userId;
@@ -406,15 +407,25 @@ export class Connection implements ChannelHost, ExtensionSocket {
     instance.inOrder((release) => this.host.once.run(key, user, (finish) => instance.handleNow(event, payload, id, finish), (outcome, duplicate) => {
       try {
         if (duplicate) this.host.counters.dedupeHits++;
-        this.answer(message, outcome, duplicate, true);
+        this.answer(head, outcome, duplicate, true);
       } finally {
         release();
       }
-    }), () => this.answer(message, { kind: 'aborted' }, false, true));
+    }), () => this.answer(head, { kind: 'aborted' }, false, true));
+  }
+
+  /**
+   * The answer to a push without a message id. Made here, not in `push`, so that it holds the frame's
+   * address only: a closure made in `push` would keep the payload alive (V8 gives a function's closures
+   * one shared context) while the broadcast is being applied.
+   */
+  private answerTo(message: Message): (outcome: Outcome) => void {
+    const head = headOf(message);
+    return (outcome) => this.answer(head, outcome, false, false);
   }
 
   /** Replies to a push according to how handling it ended (PROTOCOL.md §7, message ids). */
-  private answer(message: Message, outcome: Outcome, duplicate: boolean, durable: boolean): void {
+  private answer(message: FrameHeader, outcome: Outcome, duplicate: boolean, durable: boolean): void {
     if (outcome.kind === 'aborted') return this.replyError(message, REASONS.unmatchedTopic);
     if (outcome.kind === 'refused') return this.replyError(message, outcome.reason);
     if (outcome.kind === 'crashed') {
@@ -434,13 +445,13 @@ export class Connection implements ChannelHost, ExtensionSocket {
     this.armExpiry(expiresAt);
   }
 
-  reply(message: Message, reply: Reply, meta?: Meta): void {
+  reply(message: FrameHeader, reply: Reply, meta?: Meta): void {
     if (message.event === EVENTS.join) this.host.counters[reply.status === 'ok' ? 'joins' : 'joinRefusals']++;
     const payload = { status: reply.status, response: reply.response };
     this.send(encode({ joinRef: message.joinRef, ref: message.ref, topic: message.topic, event: EVENTS.reply, payload, meta }), true);
   }
 
-  replyError(message: Message, reason: string): void {
+  replyError(message: FrameHeader, reason: string): void {
     this.reply(message, { status: 'error', response: { reason } });
   }
 
@@ -455,3 +466,6 @@ export class Connection implements ChannelHost, ExtensionSocket {
     this.host.removed(this);
   }
 }
+
+/** A frame's address, without its payload. */
+const headOf = (message: Message): FrameHeader => ({ joinRef: message.joinRef, ref: message.ref, topic: message.topic, event: message.event });
