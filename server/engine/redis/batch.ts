@@ -61,7 +61,7 @@ export function groupBySlot<T>(prefix: string, items: Iterable<[string, T]>, clu
     let batch = call.get(topic);
     if (!batch) {
       const keys = topicKeys(prefix, topic);
-      call.set(topic, (batch = { keys: [keys.meta, keys.stream, keys.users, keys.ids], items: [] }));
+      call.set(topic, (batch = { keys: [keys.meta, keys.stream, keys.users, keys.ids, keys.ledger], items: [] }));
     }
     batch.items.push(item);
   }
@@ -137,8 +137,9 @@ export class PublishBatches {
   /** One script call for `topics`; every caller gets its position, or the call's error. */
   private async send(topics: TopicBatch[]): Promise<void> {
     // EVAL or EVALSHA, the script or its SHA, the number of keys, the keys, then the arguments (scripts.ts, PUBLISH).
-    const command: Array<string | Buffer> = ['', '', String(4 * topics.length)];
+    const command: Array<string | Buffer> = ['', '', ''];
     for (const { keys } of topics) for (const key of keys) command.push(key);
+    command[2] = String(command.length - 3);
     command.push(String(Date.now()));
     for (const constant of this.constants) command.push(constant);
     for (const { pending } of topics) {

@@ -8,8 +8,9 @@
  *
  * | key | type | holds |
  * |---|---|---|
- * | `P:{topic}:m` | hash | `e` epoch, `s` head seq, `b` bytes held, `t` last append, `r` last refresh of the topic's TTLs, `c` last look for expired entries by a publish (times in ms) |
- * | `P:{topic}:h` | stream | the history: entry id `<seq>-0`, fields `e` event, `p` payload, `i` message id, `x` excluded socket, `u` sender, `t` time, `c` bytes counted |
+ * | `P:{topic}:m` | hash | `e` epoch, `s` head seq, `b` bytes held, `t` last append, `r` last refresh of the topic's TTLs, `c` last look for expired entries by a publish (times in ms), `v` layout (`2` since the ledger; a topic without it gets its ledger built from its stream on its next script call) |
+ * | `P:{topic}:h` | stream | the history: entry id `<seq>-0`, fields `e` event, `p` payload, `i` message id, `x` excluded socket, `t` time, `k` kind (binary, folded) |
+ * | `P:{topic}:l` | list | the ledger: one record per entry of the stream, oldest first, `<seq> <time> <bytes counted> <sender>\0<message id>`, so trimming never reads a payload back |
  * | `P:{topic}:u` | hash | bytes of history each sender holds in the topic |
  * | `P:{topic}:i` | hash | `<sender>\0<message id>` → seq, for the ids history still holds |
  * | `P:{topic}:b` | shard channel | the topic's broadcasts, published by the same script that sequenced them: one message per script call carrying each of the call's broadcasts of the topic (`scripts.ts`, PUBLISH) |
@@ -28,13 +29,14 @@ export interface TopicKeys {
   stream: string;
   users: string;
   ids: string;
+  ledger: string;
   channel: string;
 }
 
 /** @example topicKeys('plume', 'room:a').meta // 'plume:{room:a}:m' */
 export function topicKeys(prefix: string, topic: string): TopicKeys {
   const base = `${prefix}:{${topic}}:`;
-  return { meta: `${base}m`, stream: `${base}h`, users: `${base}u`, ids: `${base}i`, channel: `${base}b` };
+  return { meta: `${base}m`, stream: `${base}h`, users: `${base}u`, ids: `${base}i`, ledger: `${base}l`, channel: `${base}b` };
 }
 
 /** The topic a broadcast channel name belongs to, or null when the name is not one. */

@@ -23,7 +23,7 @@ const F = 0x66;
 
 /** The scripts, as ioredis defines them on the command client. */
 interface Scripted {
-  plumeReadBuffer(meta: string, stream: string, users: string, ids: string, ...args: Array<string | number>): Promise<Array<Buffer | number>>;
+  plumeReadBuffer(meta: string, stream: string, users: string, ids: string, ledger: string, ...args: Array<string | number>): Promise<Array<Buffer | number>>;
 }
 
 interface Topic {
@@ -129,7 +129,7 @@ export class RedisLog implements BroadcastLog {
   private async readRaw(topic: string, from: number, to: number, limit: number): Promise<HistoryRead> {
     const keys = topicKeys(this.prefix, topic);
     const reply = await this.link.command((redis) => (redis as unknown as Scripted).plumeReadBuffer(
-      keys.meta, keys.stream, keys.users, keys.ids,
+      keys.meta, keys.stream, keys.users, keys.ids, keys.ledger,
       from, Number.isFinite(to) ? to : Number.MAX_SAFE_INTEGER, Number.isFinite(limit) ? limit : Number.MAX_SAFE_INTEGER, Date.now(), this.limits.historyMaxAgeMs, this.epochs.next(), this.ttlMs,
     ));
     const epoch = (reply[0] as Buffer).toString();
@@ -225,7 +225,7 @@ class EpochPool {
 /** Defines the scripts on a client once (ioredis sends EVALSHA, and the script itself when Redis lost it). */
 function define(redis: Redis): void {
   if ((redis as unknown as Partial<Scripted>).plumeReadBuffer) return;
-  redis.defineCommand('plumeRead', { numberOfKeys: 4, lua: READ });
+  redis.defineCommand('plumeRead', { numberOfKeys: 5, lua: READ });
 }
 
 /**

@@ -11,7 +11,7 @@
 /**
  * Shared by the history scripts: a topic's record opened once per script call and written back once
  * (`open`, `close`), and trimming from the oldest end, keeping the counters right. A topic is a Lua
- * table: its four keys, `epoch`, `seq` (head), `bytes` (held) and `len` (entries held), so a script
+ * table: its five keys, `epoch`, `seq` (head), `bytes` (held) and `len` (entries held), so a script
  * that handles several broadcasts of a topic reads and writes its record once, not once each.
  */
 const TRIM = `
@@ -23,30 +23,52 @@ local function fieldsOf(list)
   return f
 end
 
--- The topic at KEYS[k..k+3] (meta, stream, users, ids). Its record is made (with everything of the
--- topic cleared) when missing: Redis lost it (flushed, restarted without persistence, evicted) or it
--- was idle past its TTL; then its epoch is the candidate. The record also says when the topic's TTLs
--- were last refreshed (r) and when a publish last looked for expired entries (c).
+-- A ledger record: what trimming needs of an entry, without its payload: '<seq> <time> <cost> <sender>\\0<id>'.
+local function record(seq, time, cost, user, id) return seq .. ' ' .. time .. ' ' .. cost .. ' ' .. user .. '\\0' .. id end
+
+local function recordOf(r)
+  local a = string.find(r, ' ', 1, true)
+  local b = string.find(r, ' ', a + 1, true)
+  local c = string.find(r, ' ', b + 1, true)
+  local z = string.find(r, '\\0', c + 1, true)
+  return {s = tonumber(string.sub(r, 1, a - 1)), t = tonumber(string.sub(r, a + 1, b - 1)), c = tonumber(string.sub(r, b + 1, c - 1)),
+    u = string.sub(r, c + 1, z - 1), i = string.sub(r, z + 1)}
+end
+
+-- The topic at KEYS[k..k+4] (meta, stream, users, ids, ledger). Its record is made (with everything
+-- of the topic cleared) when missing: Redis lost it (flushed, restarted without persistence, evicted)
+-- or it was idle past its TTL; then its epoch is the candidate. The record also says when the topic's
+-- TTLs were last refreshed (r), when a publish last looked for expired entries (c) and the layout of
+-- its keys (v): a topic written before the ledger existed (no v) gets its ledger built from the
+-- stream once.
 local function open(k, candidate)
-  local t = {meta = KEYS[k], stream = KEYS[k + 1], users = KEYS[k + 2], ids = KEYS[k + 3], dirty = false}
-  local m = redis.call('HMGET', t.meta, 'e', 's', 'b', 'r', 'c')
+  local t = {meta = KEYS[k], stream = KEYS[k + 1], users = KEYS[k + 2], ids = KEYS[k + 3], ledger = KEYS[k + 4], dirty = false}
+  local m = redis.call('HMGET', t.meta, 'e', 's', 'b', 'r', 'c', 'v')
   if m[1] then
     t.epoch, t.seq, t.bytes = m[1], tonumber(m[2]), tonumber(m[3])
     t.refreshed, t.checked = tonumber(m[4] or '0'), tonumber(m[5] or '0')
+    if m[6] ~= '2' then
+      redis.call('DEL', t.ledger)
+      for _, e in ipairs(redis.call('XRANGE', t.stream, '-', '+')) do
+        local f = fieldsOf(e[2])
+        redis.call('RPUSH', t.ledger, record(seqOf(e[1]), f.t, f.c, f.u, f.i))
+      end
+      t.migrated, t.dirty = true, true
+    end
   else
-    redis.call('DEL', t.stream, t.users, t.ids)
+    redis.call('DEL', t.stream, t.users, t.ids, t.ledger)
     t.epoch, t.seq, t.bytes, t.made, t.dirty = candidate, 0, 0, true, true
     t.refreshed, t.checked = 0, 0
   end
-  t.len = redis.call('XLEN', t.stream)
+  t.len = redis.call('LLEN', t.ledger)
   t.empty = t.len == 0
   return t
 end
 
--- Writes the record back (when it changed) and refreshes the TTLs: all four keys when \`all\`, when
+-- Writes the record back (when it changed) and refreshes the TTLs: all five keys when \`all\`, when
 -- the record or the stream was made now, or (for a publish, \`periodic\`) when the last refresh is a
 -- quarter of \`ttl\` old, so a topic lives at least three quarters of \`ttl\` after its last publish
--- and busy topics do not pay four PEXPIRE per call; else only the user and id hashes this call wrote
+-- and busy topics do not pay five PEXPIRE per call; else only the user and id hashes this call wrote
 -- (either may have been made again after emptying, without a TTL).
 local function close(t, now, ttl, all, periodic)
   local fields = {}
@@ -55,11 +77,12 @@ local function close(t, now, ttl, all, periodic)
   elseif t.dirty then
     fields = {'b', t.bytes}
   end
+  if t.made or t.migrated then fields[#fields + 1], fields[#fields + 2] = 'v', '2' end
   if t.scanned then fields[#fields + 1], fields[#fields + 2] = 'c', t.scanned end
-  if all or t.made or (t.empty and t.appended) or (periodic and now - t.refreshed >= ttl / 4) then
+  if all or t.made or t.migrated or (t.empty and t.appended) or (periodic and now - t.refreshed >= ttl / 4) then
     fields[#fields + 1], fields[#fields + 2] = 'r', now
     redis.call('HSET', t.meta, unpack(fields))
-    for _, key in ipairs({t.meta, t.stream, t.users, t.ids}) do redis.call('PEXPIRE', key, ttl) end
+    for _, key in ipairs({t.meta, t.stream, t.users, t.ids, t.ledger}) do redis.call('PEXPIRE', key, ttl) end
     return
   end
   if #fields > 0 then redis.call('HSET', t.meta, unpack(fields)) end
@@ -69,36 +92,46 @@ end
 
 -- Forgets one entry's bytes, its sender's share and its id.
 local function forget(t, f)
-  local c = tonumber(f.c)
-  t.bytes, t.dirty = t.bytes - c, true
+  t.bytes, t.dirty = t.bytes - f.c, true
   if f.u ~= '' then
-    if redis.call('HINCRBY', t.users, f.u, -c) <= 0 then redis.call('HDEL', t.users, f.u) end
+    if redis.call('HINCRBY', t.users, f.u, -f.c) <= 0 then redis.call('HDEL', t.users, f.u) end
   end
   if f.i ~= '' then redis.call('HDEL', t.ids, f.u .. '\\0' .. f.i) end
 end
 
--- Drops the n oldest entries.
+-- Drops the n oldest entries: their records come off the ledger, and the stream loses every entry up
+-- to the last of them, so no payload is read to trim.
 local function dropOldest(t, n)
-  local entries = redis.call('XRANGE', t.stream, '-', '+', 'COUNT', n)
-  if #entries == 0 then return 0 end
-  for _, e in ipairs(entries) do forget(t, fieldsOf(e[2])) end
-  redis.call('XTRIM', t.stream, 'MINID', (seqOf(entries[#entries][1]) + 1) .. '-0')
-  t.len = t.len - #entries
-  return #entries
+  local records = redis.call('LPOP', t.ledger, n)
+  if not records or #records == 0 then return 0 end
+  local last
+  for _, r in ipairs(records) do
+    last = recordOf(r)
+    forget(t, last)
+  end
+  redis.call('XTRIM', t.stream, 'MINID', (last.s + 1) .. '-0')
+  t.len = t.len - #records
+  return #records
 end
 
--- Drops entries appended before cutoff (ms). The oldest entry is looked at alone first: almost
--- every call finds it young enough, and reading 64 entries (payloads and all) on every publish
--- cost Redis more than the rest of the script (bench/cluster/README.md).
+-- The oldest entry's ledger record, or nil.
+local function oldest(t)
+  local r = redis.call('LINDEX', t.ledger, 0)
+  if r then return recordOf(r) end
+  return nil
+end
+
+-- Drops entries appended before cutoff (ms). The oldest entry is looked at alone first: almost every
+-- call finds it young enough.
 local function dropExpired(t, cutoff)
   if t.len == 0 then return end
-  local first = redis.call('XRANGE', t.stream, '-', '+', 'COUNT', 1)[1]
-  if not first or tonumber(fieldsOf(first[2]).t) >= cutoff then return end
+  local first = oldest(t)
+  if not first or first.t >= cutoff then return end
   while true do
-    local entries = redis.call('XRANGE', t.stream, '-', '+', 'COUNT', 64)
+    local records = redis.call('LRANGE', t.ledger, 0, 63)
     local n = 0
-    for _, e in ipairs(entries) do
-      if tonumber(fieldsOf(e[2]).t) >= cutoff then break end
+    for _, r in ipairs(records) do
+      if recordOf(r).t >= cutoff then break end
       n = n + 1
     end
     if n == 0 then return end
@@ -112,7 +145,7 @@ end
  * Sequences, stores and publishes the broadcasts of one or more topics (those a node made in one
  * event-loop turn), in the order given, as one atomic step.
  *
- * KEYS: four per topic (meta, stream, users, ids). ARGV: now, limit, maxAgeMs, maxTopicBytes,
+ * KEYS: five per topic (meta, stream, users, ids, ledger). ARGV: now, limit, maxAgeMs, maxTopicBytes,
  * maxUserBytes, ttl (ms); then per topic, in the order of KEYS: candidate epoch, count, and `count`
  * broadcasts of 7 fields each: event, payload, id (`''`: none), exclude (`''`: none), user (`''`:
  * server code), cost, kind (`'b'` for a binary payload, `''` for JSON; with `'f'` before it, history keeps the
@@ -155,14 +188,15 @@ local function publishOne(t, event, kept, id, exclude, user, cost, kind)
     settle(t)
     local replaced = 0
     if t.len >= limit then
-      local f = fieldsOf(redis.call('XRANGE', t.stream, '-', '+', 'COUNT', 1)[1][2])
-      if f.u == user then replaced = tonumber(f.c) end
+      local first = oldest(t)
+      if first and first.u == user then replaced = first.c end
     end
     if tonumber(redis.call('HGET', t.users, user) or '0') - replaced + cost > maxUser then return -1, false end
   end
   t.seq, t.appended = t.seq + 1, true
   if limit > 0 then
-    redis.call('XADD', t.stream, t.seq .. '-0', 'e', event, 'p', kept, 'i', id, 'x', exclude, 'u', user, 't', now, 'c', cost, 'k', kind)
+    redis.call('XADD', t.stream, t.seq .. '-0', 'e', event, 'p', kept, 'i', id, 'x', exclude, 't', now, 'k', kind)
+    redis.call('RPUSH', t.ledger, record(t.seq, now, cost, user, id))
     t.bytes, t.len = t.bytes + cost, t.len + 1
     if user ~= '' then
       redis.call('HINCRBY', t.users, user, cost)
@@ -176,7 +210,7 @@ local function publishOne(t, event, kept, id, exclude, user, cost, kind)
   return t.seq, true
 end
 
-for k = 1, #KEYS, 4 do
+for k = 1, #KEYS, 5 do
   local t = open(k, ARGV[a])
   local count = tonumber(ARGV[a + 1])
   a = a + 2
@@ -218,7 +252,7 @@ return out
 /**
  * The topic's window and, when `limit` > 0, entries `from..to` (at most `limit`).
  *
- * KEYS: meta, stream, users, ids. ARGV: from, to, limit, now, maxAgeMs, candidate epoch, ttl (ms).
+ * KEYS: meta, stream, users, ids, ledger. ARGV: from, to, limit, now, maxAgeMs, candidate epoch, ttl (ms).
  *
  * Returns `{epoch, head, oldest, seq1, event1, payload1, id1, exclude1, time1, kind1, seq2, …}`.
  */
@@ -227,13 +261,12 @@ local from, to, limit, now = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV
 local t = open(1, ARGV[6])
 dropExpired(t, now - tonumber(ARGV[5]))
 local head = t.seq
-local first = nil
-if t.len > 0 then first = redis.call('XRANGE', t.stream, '-', '+', 'COUNT', 1)[1] end
-local oldest = head + 1
-if first then oldest = seqOf(first[1]) end
+local first = oldest(t)
+local low = head + 1
+if first then low = first.s end
 close(t, now, tonumber(ARGV[7]), t.made or redis.call('PTTL', t.meta) < 0, false)
-local out = {t.epoch, head, oldest}
-local start, stop = math.max(from, oldest), math.min(to, head)
+local out = {t.epoch, head, low}
+local start, stop = math.max(from, low), math.min(to, head)
 if limit > 0 and start <= stop then
   for _, e in ipairs(redis.call('XRANGE', t.stream, start .. '-0', stop .. '-0', 'COUNT', limit)) do
     local f = fieldsOf(e[2])
