@@ -113,6 +113,18 @@ function stormSection(results) {
   return out;
 }
 
+function publishSection(results) {
+  const [first] = results.publishPath;
+  const us = (v) => (Number.isFinite(v) ? `${v.toFixed(1)} µs` : 'n/a');
+  const out = [`### 4. The publish path alone, at full histories (one engine in one process, no sockets: ${first.topics} topics filled to ${first.limit} entries each, so every publish also trims; ${si(first.measure)} broadcasts, ${first.perCall} per event-loop turn; CPU per broadcast, each engine's best of ${results.config.publish.rounds} runs)`, ''];
+  out.push(table(
+    ['payload', 'memory engine: node', 'redis engine: node', 'Redis', 'node + Redis', 'redis / memory, node CPU'],
+    results.publishPath.map((r) => [`${r.bytes} B`, us(r.memory.node), us(r.redis.node), us(r.redis.redis), us(r.redis.node + r.redis.redis), pct(r.memory.node / r.redis.node)]),
+  ));
+  out.push('', 'What a broadcast costs the engine alone, before any fan-out: parts 1 and 2 run for seconds, in which no topic reaches its history limit, so they do not include trimming; this part does. Node CPU is the process\'s own (`process.cpuUsage`), Redis\'s the growth of its `INFO cpu`; both share core 0.');
+  return out;
+}
+
 /** The whole report as markdown. */
 export function render(results) {
   const { machine } = results;
@@ -123,6 +135,7 @@ export function render(results) {
   if (results.crossNode?.length) out.push('', ...crossSection(results));
   if (results.latency) out.push('', ...latencySection(results));
   if (results.storm?.length) out.push('', ...stormSection(results));
+  if (results.publishPath?.length) out.push('', ...publishSection(results));
   const verdicts = targets(results);
   if (verdicts.length) {
     out.push('', '### Targets (issue 18)', '');

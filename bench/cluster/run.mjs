@@ -11,7 +11,9 @@
  *   3. a recovery storm: clients reconnecting at once to a restarted node,
  *      each resuming after missed broadcasts, with the server's merging of
  *      identical history reads on and off: time until all recovered, and
- *      Redis commands per recovered client.
+ *      Redis commands per recovered client;
+ *   4. the publish path alone at full histories (no sockets): CPU per
+ *      broadcast of the node and of Redis, every publish also trimming.
  *
  * Every measurement starts its own redis-server and nodes. Servers and Redis
  * are pinned to core 0 and this process (the load generator) to core 1 when
@@ -32,11 +34,12 @@ import { describeMachine, packageVersion } from '../lib/machine.mjs';
 import { bundleServers, pinning } from '../lib/servers.mjs';
 import { membersOn, split, startCluster } from './cluster.mjs';
 import { chart, render } from './report.mjs';
+import { startRedis } from '../lib/redis.mjs';
 import { recoveryStorm } from './storm.mjs';
 
 const HELP = `Usage: npm run bench:cluster -- [options]
 
-  --only <list>       comma-separated subset of: cost,crossnode,latency,storm (default: all)
+  --only <list>       comma-separated subset of: cost,crossnode,latency,storm,publish (default: all)
   --quick             one run each, shorter windows, a smaller storm: a smoke run
   --scenario <list>   fan-out scenarios of parts 1 and 2, by number 1-4 as in the table (default: all)
   --clients <n>       clients in the recovery storm (default 2000)
@@ -50,7 +53,7 @@ const SCENARIOS = [
   { label: '100 rooms × 10, 200 B', rooms: 100, perRoom: 10, payloadBytes: 200 },
   { label: '100 rooms × 10, 2 KB', rooms: 100, perRoom: 10, payloadBytes: 2048 },
 ];
-const PARTS = ['cost', 'crossnode', 'latency', 'storm'];
+const PARTS = ['cost', 'crossnode', 'latency', 'storm', 'publish'];
 const RESULTS = join(ROOT, 'bench', 'results');
 
 function options() {
@@ -92,6 +95,7 @@ function options() {
       layouts: [{ rooms: 1, perRoom: clients }, { rooms: 100, perRoom: Math.max(1, Math.round(clients / 100)) }],
       rounds: quick ? 1 : 2,
     },
+    publish: { sizes: [200, 2048], topics: 100, limit: quick ? 100 : 1000, perCall: 300, measure: quick ? 6000 : 30_000, rounds: quick ? 1 : 2 },
   };
 }
 
@@ -217,6 +221,38 @@ async function storms(config, files, pinned) {
   return rows;
 }
 
+/**
+ * Part 4: the publish path alone (`publish-path.ts`), memory engine against Redis engine, each run in
+ * its own process pinned with its own Redis to core 0, at full histories so that every publish trims.
+ */
+async function publishPath(config, file, pinned) {
+  const { sizes, rounds, ...shape } = config.publish;
+  const rows = [];
+  for (const bytes of sizes) {
+    const row = { bytes, ...shape, runs: { memory: [], redis: [] } };
+    await alternating(['memory', 'redis'], rounds, async (engine) => {
+      const redis = engine === 'redis' ? await startRedis({ pinned }) : null;
+      try {
+        const args = [file, '--bytes', String(bytes), '--topics', String(shape.topics), '--limit', String(shape.limit), '--per-call', String(shape.perCall), '--measure', String(shape.measure)];
+        if (redis) args.push('--redis', redis.url);
+        const command = pinned ? ['taskset', '-c', '0', process.execPath, ...args] : [process.execPath, ...args];
+        const child = spawnSync(command[0], command.slice(1), { encoding: 'utf8', timeout: 600_000 });
+        const line = child.stdout.trim().split('\n').pop() ?? '';
+        if (child.status !== 0 || !line.startsWith('{')) throw new Error(`publish-path (${engine}, ${bytes} B) failed: ${child.stderr || child.stdout}`);
+        const run = JSON.parse(line);
+        row.runs[engine].push(run);
+        console.log(`[cluster] publish path ${bytes} B at ${run.heldAfter} entries per topic: ${engine} engine, node ${run.node.toFixed(1)} µs${run.redis === null ? '' : `, Redis ${run.redis.toFixed(1)} µs`} per broadcast`);
+      } finally {
+        await redis?.stop();
+      }
+    });
+    // Each engine credited with its run of least node CPU per broadcast.
+    for (const engine of ['memory', 'redis']) row[engine] = row.runs[engine].reduce((a, b) => (b.node < a.node ? b : a));
+    rows.push(row);
+  }
+  return rows;
+}
+
 async function main() {
   const config = options();
   if (config.render) {
@@ -232,10 +268,12 @@ async function main() {
   console.log(`[cluster] ${results.machine.pinning}; load average ${results.machine.loadAverage.join(', ')} on ${pin.cores} cores`);
   const t0 = performance.now();
   const files = await bundleServers(['plume.ts', 'socketio.ts']);
+  if (config.only.has('publish')) Object.assign(files, await bundleServers(['publish-path.ts'], join('bench', 'cluster')));
   if (config.only.has('cost')) results.cost = await cost(config, files, pin.pinned);
   if (config.only.has('crossnode')) results.crossNode = await crossNode(config, files, pin.pinned);
   if (config.only.has('latency')) results.latency = await crossLatency(config, files, pin.pinned, results.crossNode);
   if (config.only.has('storm')) results.storm = await storms(config, files, pin.pinned);
+  if (config.only.has('publish')) results.publishPath = await publishPath(config, files['publish-path.ts'], pin.pinned);
   results.durationSec = (performance.now() - t0) / 1000;
   results.loadAverageAtEnd = loadavg().map((x) => Math.round(x * 100) / 100);
 

@@ -17,6 +17,10 @@
 const TRIM = `
 local function seqOf(id) return tonumber(string.match(id, '^(%d+)')) end
 
+-- A whole number as text. Lua's own conversion (and redis.call's, for a number argument) formats it as a
+-- float with sprintf('%.14g'), which cost Redis as much as a third of a broadcast's Redis calls.
+local function int(n) return string.format('%d', n) end
+
 local function fieldsOf(list)
   local f = {}
   for j = 1, #list, 2 do f[list[j]] = list[j + 1] end
@@ -51,7 +55,7 @@ local function open(k, candidate)
       redis.call('DEL', t.ledger)
       for _, e in ipairs(redis.call('XRANGE', t.stream, '-', '+')) do
         local f = fieldsOf(e[2])
-        redis.call('RPUSH', t.ledger, record(seqOf(e[1]), f.t, f.c, f.u, f.i))
+        redis.call('RPUSH', t.ledger, record(int(seqOf(e[1])), f.t, f.c, f.u, f.i))
       end
       t.migrated, t.dirty = true, true
     end
@@ -73,14 +77,14 @@ end
 local function close(t, now, ttl, all, periodic)
   local fields = {}
   if t.appended or t.made then
-    fields = {'e', t.epoch, 's', t.seq, 'b', t.bytes, 't', now}
+    fields = {'e', t.epoch, 's', int(t.seq), 'b', int(t.bytes), 't', int(now)}
   elseif t.dirty then
-    fields = {'b', t.bytes}
+    fields = {'b', int(t.bytes)}
   end
   if t.made or t.migrated then fields[#fields + 1], fields[#fields + 2] = 'v', '2' end
-  if t.scanned then fields[#fields + 1], fields[#fields + 2] = 'c', t.scanned end
+  if t.scanned then fields[#fields + 1], fields[#fields + 2] = 'c', int(t.scanned) end
   if all or t.made or t.migrated or (t.empty and t.appended) or (periodic and now - t.refreshed >= ttl / 4) then
-    fields[#fields + 1], fields[#fields + 2] = 'r', now
+    fields[#fields + 1], fields[#fields + 2] = 'r', int(now)
     redis.call('HSET', t.meta, unpack(fields))
     for _, key in ipairs({t.meta, t.stream, t.users, t.ids, t.ledger}) do redis.call('PEXPIRE', key, ttl) end
     return
@@ -94,7 +98,7 @@ end
 local function forget(t, f)
   t.bytes, t.dirty = t.bytes - f.c, true
   if f.u ~= '' then
-    if redis.call('HINCRBY', t.users, f.u, -f.c) <= 0 then redis.call('HDEL', t.users, f.u) end
+    if redis.call('HINCRBY', t.users, f.u, int(-f.c)) <= 0 then redis.call('HDEL', t.users, f.u) end
   end
   if f.i ~= '' then redis.call('HDEL', t.ids, f.u .. '\\0' .. f.i) end
 end
@@ -109,7 +113,7 @@ local function dropOldest(t, n)
     last = recordOf(r)
     forget(t, last)
   end
-  redis.call('XTRIM', t.stream, 'MINID', (last.s + 1) .. '-0')
+  redis.call('XTRIM', t.stream, 'MINID', int(last.s + 1) .. '-0')
   t.len = t.len - #records
   return #records
 end
@@ -160,6 +164,7 @@ end
  * kind and payload, each as `<length>:<bytes>` (lengths in bytes, decimal).
  */
 export const PUBLISH = `${TRIM}
+local nowText = ARGV[1]
 local now, limit, maxAge, maxTopic, maxUser, ttl = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
 -- A publish looks for expired entries at most this often per topic (reads always do, so none is ever
 -- served): the oldest entry is not fetched on every call.
@@ -176,13 +181,13 @@ local function settle(t)
   while t.bytes > maxTopic and t.len > 1 do dropOldest(t, 1) end
 end
 
--- One broadcast: returns its seq (-1: over its share) and whether it was applied now. \`kept\` is what
--- history holds of its payload (empty for a folded entry).
-local function publishOne(t, event, kept, id, exclude, user, cost, kind)
+-- One broadcast: returns its seq (-1: over its share) and, when it was applied now, its seq as text.
+-- \`kept\` is what history holds of its payload (empty for a folded entry); \`costText\` is \`cost\` as sent.
+local function publishOne(t, event, kept, id, exclude, user, cost, costText, kind)
   if id ~= '' then
     settle(t)
     local known = redis.call('HGET', t.ids, user .. '\\0' .. id)
-    if known then return tonumber(known), false end
+    if known then return tonumber(known), nil end
   end
   if user ~= '' and limit > 0 then
     settle(t)
@@ -191,23 +196,24 @@ local function publishOne(t, event, kept, id, exclude, user, cost, kind)
       local first = oldest(t)
       if first and first.u == user then replaced = first.c end
     end
-    if tonumber(redis.call('HGET', t.users, user) or '0') - replaced + cost > maxUser then return -1, false end
+    if tonumber(redis.call('HGET', t.users, user) or '0') - replaced + cost > maxUser then return -1, nil end
   end
   t.seq, t.appended = t.seq + 1, true
+  local seqText = int(t.seq)
   if limit > 0 then
-    redis.call('XADD', t.stream, t.seq .. '-0', 'e', event, 'p', kept, 'i', id, 'x', exclude, 't', now, 'k', kind)
-    redis.call('RPUSH', t.ledger, record(t.seq, now, cost, user, id))
+    redis.call('XADD', t.stream, seqText .. '-0', 'e', event, 'p', kept, 'i', id, 'x', exclude, 't', nowText, 'k', kind)
+    redis.call('RPUSH', t.ledger, record(seqText, nowText, costText, user, id))
     t.bytes, t.len = t.bytes + cost, t.len + 1
     if user ~= '' then
-      redis.call('HINCRBY', t.users, user, cost)
+      redis.call('HINCRBY', t.users, user, costText)
       t.wroteUsers = true
     end
     if id ~= '' then
-      redis.call('HSET', t.ids, user .. '\\0' .. id, t.seq)
+      redis.call('HSET', t.ids, user .. '\\0' .. id, seqText)
       t.wroteIds = true
     end
   end
-  return t.seq, true
+  return t.seq, seqText
 end
 
 for k = 1, #KEYS, 5 do
@@ -219,7 +225,7 @@ for k = 1, #KEYS, 5 do
     t.scanned = now
   end
   out[#out + 1] = t.epoch
-  local message = {'*', #t.epoch, ':', t.epoch}
+  local message = {'*', int(#t.epoch), ':', t.epoch}
   local applied = 0
   for _ = 1, count do
     local event, payload, id, exclude, user, kind = ARGV[a], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3], ARGV[a + 4], ARGV[a + 6]
@@ -227,19 +233,18 @@ for k = 1, #KEYS, 5 do
     -- kind without its 'f'.
     local kept, live = payload, kind
     if string.byte(kind, 1) == 102 then kept, live = '', string.sub(kind, 2) end
-    local seq, fresh = publishOne(t, event, kept, id, exclude, user, tonumber(ARGV[a + 5]), kind)
+    local seq, seqText = publishOne(t, event, kept, id, exclude, user, tonumber(ARGV[a + 5]), ARGV[a + 5], kind)
     a = a + 7
     out[#out + 1] = seq
-    if fresh then
+    if seqText then
       applied = applied + 1
-      local seqText = tostring(seq)
       local n = #message
-      message[n + 1], message[n + 2], message[n + 3] = #seqText, ':', seqText
-      message[n + 4], message[n + 5], message[n + 6] = #event, ':', event
-      message[n + 7], message[n + 8], message[n + 9] = #id, ':', id
-      message[n + 10], message[n + 11], message[n + 12] = #exclude, ':', exclude
-      message[n + 13], message[n + 14], message[n + 15] = #live, ':', live
-      message[n + 16], message[n + 17], message[n + 18] = #payload, ':', payload
+      message[n + 1], message[n + 2], message[n + 3] = int(#seqText), ':', seqText
+      message[n + 4], message[n + 5], message[n + 6] = int(#event), ':', event
+      message[n + 7], message[n + 8], message[n + 9] = int(#id), ':', id
+      message[n + 10], message[n + 11], message[n + 12] = int(#exclude), ':', exclude
+      message[n + 13], message[n + 14], message[n + 15] = int(#live), ':', live
+      message[n + 16], message[n + 17], message[n + 18] = int(#payload), ':', payload
     end
   end
   settle(t)
