@@ -90,6 +90,33 @@ describe('a channel whose broadcasts take time to apply', () => {
     expect(frames.filter((f) => f.event === 'msg').map((f) => f.payload)).toEqual([{ n: 1 }, { n: 2 }, { n: 3 }]);
   });
 
+  it('sends phx_error after the replies to the pushes before the crash, and a leave\'s reply after the pushes before it', async () => {
+    const gate = deferred();
+    const { engine } = gatedEngine(gate.promise);
+    const { connect } = await start({ engine }, (server) => server.channel('c:*', {
+      join: () => ok(),
+      handleIn(event, payload, socket) {
+        if (event === 'boom') throw new Error('boom');
+        socket.broadcast(event, payload);
+        return ok();
+      },
+    }));
+    const ada = await connect();
+    const crashRef = await ada.joinOk('c:1');
+    const before = ada.push('c:1', 'msg', { n: 1 }, crashRef);
+    ada.push('c:1', 'boom', {}, crashRef);
+    const leaveRef = await ada.joinOk('room:a');
+    const pending = ada.push('room:a', 'msg', { n: 2 }, leaveRef);
+    const leave = ada.push('room:a', 'phx_leave', {}, leaveRef);
+    const answers = (f: Frame) => f.event === 'phx_reply' || f.event === 'phx_error';
+    expect(await ada.drain(answers)).toEqual([]);
+    gate.resolve();
+    const frames = await ada.take(4, answers);
+    const order = (topic: string) => frames.filter((f) => f.topic === topic).map((f) => (f.event === 'phx_error' ? 'phx_error' : f.ref));
+    expect(order('c:1')).toEqual([before, 'phx_error']);
+    expect(order('room:a')).toEqual([pending, leave]);
+  });
+
   it('reads history for a request behind a push only once the push is answered, so the read finds it', async () => {
     const gate = deferred();
     const { engine } = gatedEngine(gate.promise);

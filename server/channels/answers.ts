@@ -44,6 +44,12 @@ export class Answers<T> {
     };
   }
 
+  /** Runs `fn` after every answer reserved before it has been given (at once when none is outstanding). */
+  after(fn: () => void): void {
+    (this.queue ??= []).push({ outcome: undefined, ready: true, done: fn });
+    this.flush();
+  }
+
   /** Resolves once no answer is outstanding (at once when none is). */
   settled(): Promise<void> {
     if (this.queue === null) return Promise.resolve();

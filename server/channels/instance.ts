@@ -188,6 +188,15 @@ export class ChannelInstance implements ChannelSocket {
     }, aborted);
   }
 
+  /**
+   * Runs `fn` once the answers to every earlier push are out (at once when none is outstanding): the
+   * channel's `phx_error` and `phx_close`, and the reply to its leave, never overtake them. A client
+   * drops replies that carry a join_ref it left behind, so an answer sent after them would be lost.
+   */
+  afterAnswers(fn: () => void): void {
+    this.answers.after(fn);
+  }
+
   private runInOrder(task: (release: () => void) => void, aborted: () => void): Promise<void> | undefined {
     if (this.state !== 'joined') {
       aborted();
@@ -291,7 +300,7 @@ export class ChannelInstance implements ChannelSocket {
 
   close(): void {
     if (this.state === 'ended') return;
-    this.sendControl(EVENTS.close);
+    this.afterAnswers(() => this.sendControl(EVENTS.close));
     this.end('stopped');
     this.host.release(this);
   }
@@ -339,7 +348,7 @@ export class ChannelInstance implements ChannelSocket {
 
   private crash(): void {
     if (this.state === 'ended') return;
-    this.sendControl(EVENTS.error);
+    this.afterAnswers(() => this.sendControl(EVENTS.error));
     this.end('crashed');
     this.host.release(this);
   }

@@ -375,11 +375,11 @@ export class Connection implements ChannelHost, ExtensionSocket {
 
   private leave(message: Message): void {
     const instance = this.channels.get(message.topic);
-    if (instance && instance.joinRef === message.joinRef) {
-      this.channels.delete(message.topic);
-      instance.end('leave');
-    }
-    this.reply(message, { status: 'ok', response: {} });
+    if (!instance || instance.joinRef !== message.joinRef) return this.reply(message, { status: 'ok', response: {} });
+    this.channels.delete(message.topic);
+    instance.end('leave');
+    // After the replies to the channel's earlier pushes, which may still wait for their broadcasts.
+    instance.afterAnswers(() => this.reply(message, { status: 'ok', response: {} }));
   }
 
   /** The joined channel a frame addresses, or undefined (answered with `unmatched topic`). */
