@@ -90,6 +90,22 @@ describe('a channel whose broadcasts take time to apply', () => {
     expect(frames.filter((f) => f.event === 'msg').map((f) => f.payload)).toEqual([{ n: 1 }, { n: 2 }, { n: 3 }]);
   });
 
+  it('handles the pushes with message ids behind one while its broadcast is being applied, answers them in order, and a retry once', async () => {
+    const gate = deferred();
+    const { engine, asked } = gatedEngine(gate.promise);
+    const { connect } = await start({ engine });
+    const ada = await connect({ params: { plume: '1' } });
+    const joinRef = await ada.joinOk('room:a');
+    for (const n of [1, 2, 3]) ada.send([joinRef, `d${n}`, 'room:a', 'msg', { n }, { id: `m${n}` }]);
+    ada.send([joinRef, 'retry', 'room:a', 'msg', { n: 2 }, { id: 'm2' }]);
+    await expect.poll(asked).toBe(3);
+    expect(await ada.drain((f) => f.event === 'phx_reply')).toEqual([]);
+    gate.resolve();
+    const replies = await ada.take(4, (f) => f.event === 'phx_reply');
+    expect(replies.map((f) => [f.ref, f.meta])).toEqual([['d1', { epoch: expect.any(String), seq: 1 }], ['d2', { epoch: expect.any(String), seq: 2 }], ['d3', { epoch: expect.any(String), seq: 3 }], ['retry', { epoch: expect.any(String), seq: 2, dup: true }]]);
+    expect(asked()).toBe(3);
+  });
+
   it('sends phx_error after the replies to the pushes before the crash, and a leave\'s reply after the pushes before it', async () => {
     const gate = deferred();
     const { engine } = gatedEngine(gate.promise);
@@ -117,7 +133,7 @@ describe('a channel whose broadcasts take time to apply', () => {
     expect(order('room:a')).toEqual([pending, leave]);
   });
 
-  it('reads history for a request behind a push only once the push is answered, so the read finds it', async () => {
+  it('reads history for a request behind a push only once the push is answered, so the read finds it; the frames behind it follow', async () => {
     const gate = deferred();
     const { engine } = gatedEngine(gate.promise);
     const { connect } = await start({ engine });
@@ -126,11 +142,13 @@ describe('a channel whose broadcasts take time to apply', () => {
     const epoch = String((await ada.request('room:a', 'plume:history', { epoch: '?', from: 1, to: 1 }, joinRef)).response.epoch);
     const push = ada.push('room:a', 'msg', { n: 1 }, joinRef);
     const read = ada.push('room:a', 'plume:history', { epoch, from: 1, to: 10 }, joinRef);
+    const after = ada.push('room:a', 'msg', { n: 2 }, joinRef);
+    ada.send(['1', 'd1', 'room:a', 'msg', { n: 3 }, { id: 'm3' }]);
     expect(await ada.drain((f) => f.event === 'phx_reply')).toEqual([]);
     gate.resolve();
-    const [first, second] = await ada.take(2, (f) => f.event === 'phx_reply');
-    expect([first?.ref, second?.ref]).toEqual([push, read]);
-    expect(second?.payload).toMatchObject({ status: 'ok', response: { epoch, entries: [{ seq: 1, payload: { n: 1 } }] } });
+    const replies = await ada.take(4, (f) => f.event === 'phx_reply');
+    expect(replies.map((f) => f.ref)).toEqual([push, read, after, 'd1']);
+    expect(replies[1]?.payload).toMatchObject({ status: 'ok', response: { epoch, entries: [{ seq: 1, payload: { n: 1 } }] } });
   });
 });
 

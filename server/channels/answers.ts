@@ -8,13 +8,12 @@
  * lets one script call carry several broadcasts of a topic instead of one
  * per round trip. A reply that is ready early waits here for those before it.
  *
- * Responsible for the order of answers and for telling when none is
- * outstanding. Not responsible for what an answer says (`connection.ts`).
+ * Responsible for the order of answers and for telling when those reserved
+ * so far have been given. Not responsible for what an answer says (`connection.ts`).
  */
-export class Answers<T> {
-  /** Outstanding answers, oldest first; null when none (most of the time). */
-  private queue: Array<{ outcome: T | undefined; ready: boolean; done: (outcome: T) => void }> | null = null;
-  private idle: Array<() => void> = [];
+export class Answers {
+  /** Outstanding answers, oldest first (`give` is null until the answer is ready); null when none, most of the time. */
+  private queue: Array<{ give: (() => void) | null }> | null = null;
   private flushing = false;
   private readonly report: (error: unknown) => void;
 
@@ -29,42 +28,44 @@ export class Answers<T> {
   }
 
   /**
-   * Takes the next place in line: `done` runs with the outcome once the returned function has been
-   * called with it and every answer before it has been given. Call the returned function once.
-   * @example const answer = answers.reserve((o) => reply(o)); later: answer(outcome);
+   * Takes the next place in line. Call the returned function once, with what gives the answer: it runs
+   * once every answer before it has been given (at once if they have).
+   * @example const answer = answers.reserve(); later: answer(() => reply(outcome));
    */
-  reserve(done: (outcome: T) => void): (outcome: T) => void {
-    const slot = { outcome: undefined as T | undefined, ready: false, done };
+  reserve(): (give: () => void) => void {
+    const slot: { give: (() => void) | null } = { give: null };
     (this.queue ??= []).push(slot);
-    return (outcome: T) => {
-      if (slot.ready) return;
-      slot.outcome = outcome;
-      slot.ready = true;
+    return (give) => {
+      if (slot.give) return;
+      slot.give = give;
       this.flush();
     };
   }
 
   /** Runs `fn` after every answer reserved before it has been given (at once when none is outstanding). */
   after(fn: () => void): void {
-    (this.queue ??= []).push({ outcome: undefined, ready: true, done: fn });
-    this.flush();
+    this.reserve()(fn);
   }
 
-  /** Resolves once no answer is outstanding (at once when none is). */
-  settled(): Promise<void> {
+  /**
+   * Resolves once every answer reserved so far has been given (at once when none is outstanding).
+   * Answers reserved after the call do not hold it back: a frame that waits so does not wait for the
+   * frames behind it, which wait for it.
+   */
+  given(): Promise<void> {
     if (this.queue === null) return Promise.resolve();
-    return new Promise((resolve) => this.idle.push(resolve));
+    return new Promise((resolve) => this.after(resolve));
   }
 
   private flush(): void {
     if (this.flushing) return;
     this.flushing = true;
     try {
-      while (this.queue !== null && this.queue[0]!.ready) {
+      while (this.queue !== null && this.queue[0]!.give) {
         const slot = this.queue.shift()!;
         if (this.queue.length === 0) this.queue = null;
         try {
-          slot.done(slot.outcome as T);
+          slot.give!();
         } catch (error) {
           this.report(error);
         }
@@ -72,6 +73,5 @@ export class Answers<T> {
     } finally {
       this.flushing = false;
     }
-    if (this.queue === null && this.idle.length > 0) for (const resolve of this.idle.splice(0)) resolve();
   }
 }

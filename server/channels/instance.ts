@@ -77,7 +77,7 @@ export class ChannelInstance implements ChannelSocket {
   private readonly host: ChannelHost;
   private readonly serial = new Serial();
   /** Pushes' answers, in frame order, while their broadcasts are being applied. */
-  private readonly answers = new Answers<Outcome>((error) => this.host.reportError(error, `an answer on ${this.topic}`));
+  private readonly answers = new Answers((error) => this.host.reportError(error, `an answer on ${this.topic}`));
   private state: 'joining' | 'joined' | 'ended' = 'joining';
   /** Why the instance ended, once it has: presence tells a deliberate leave from a dropped socket by it. */
   endReason: TerminateReason | null = null;
@@ -167,25 +167,35 @@ export class ChannelInstance implements ChannelSocket {
    * frames behind it are handled meanwhile (`answers.ts`).
    */
   handleIn(event: string, payload: Payload | Uint8Array, id: string | undefined, done: (outcome: Outcome) => void): void {
-    const answer = this.answers.reserve(done);
+    const slot = this.answers.reserve();
+    const answer = (outcome: Outcome) => slot(() => done(outcome));
     const aborted = () => answer({ kind: 'aborted' });
     this.serial.run(() => (this.state === 'joined' ? this.handleNow(event, payload, id, answer) : aborted()), aborted);
   }
 
   /**
-   * Runs `task` in this channel's frame order, once every earlier push has
-   * been answered (so it sees their broadcasts applied: a history read
-   * finds them): the frames behind it wait until it calls `release` (a push
-   * with a message id waits so for its answer, which may come from an
-   * attempt still running on an older socket). `aborted` runs instead when
-   * the channel ends first.
+   * Runs `task` in this channel's frame order: the frames behind it wait
+   * until it calls `release` (a push with a message id waits so until its
+   * handler has run, or for its answer when that comes from an attempt
+   * still running on an older socket). With `afterAnswers`, it also waits
+   * until every earlier push has been answered, so that it sees their
+   * broadcasts applied (a history read finds them). `aborted` runs instead
+   * when the channel ends first.
    */
-  inOrder(task: (release: () => void) => void, aborted: () => void): void {
+  inOrder(task: (release: () => void) => void, aborted: () => void, afterAnswers = false): void {
     this.serial.run(() => {
       if (this.state !== 'joined') return aborted();
-      if (this.answers.outstanding) return this.answers.settled().then(() => this.runInOrder(task, aborted));
+      if (afterAnswers && this.answers.outstanding) return this.answers.given().then(() => this.runInOrder(task, aborted));
       return this.runInOrder(task, aborted);
     }, aborted);
+  }
+
+  /**
+   * Takes the next place among this channel's answers, for a push handled through `inOrder`: the
+   * returned function gets what gives the answer, which runs after the answers before it.
+   */
+  reserveAnswer(): (give: () => void) => void {
+    return this.answers.reserve();
   }
 
   /**

@@ -44,7 +44,8 @@ export function historyExtension(deps: HistoryDeps): Extension {
         const json = instance.handleOut(entry.event, payload);
         return json === null ? null : (JSON.parse(json) as Payload);
       };
-      // In the channel's frame order: its reply comes before those of the frames behind it.
+      // In the channel's frame order, once the pushes before it are answered (it finds their broadcasts):
+      // its reply comes before those of the frames behind it.
       instance.inOrder((release) => {
         historyPage(deps.history, message.topic, request, deps.pageSize, view, maxBytes).then(
           (page) => {
@@ -60,7 +61,7 @@ export function historyExtension(deps: HistoryDeps): Extension {
             socket.replyError(message, UNAVAILABLE);
           },
         ).finally(release);
-      }, () => socket.replyError(message, REASONS.unmatchedTopic));
+      }, () => socket.replyError(message, REASONS.unmatchedTopic), true);
     },
   };
 }

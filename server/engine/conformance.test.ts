@@ -238,6 +238,10 @@ describe.each(KINDS)('the $name engine', (kind) => {
       expect(await a.dedupe.claim('r', 'ada', 10_000)).toEqual({ state: 'claimed' });
       await a.dedupe.release('r', 'ada');
       expect(await b.dedupe.claim('r', 'ada', 10_000)).toEqual({ state: 'claimed' });
+      // Giving back an id someone has applied meanwhile (a lease that lapsed) forgets nothing.
+      await b.dedupe.settle('r', 'ada', outcome);
+      await a.dedupe.release('r', 'ada');
+      expect(await a.dedupe.claim('r', 'ada', 10_000)).toEqual({ state: 'done', outcome });
     });
 
     it('lets a claim lapse after its lease (its node died), and forgets an outcome after the window', async () => {

@@ -45,6 +45,14 @@ function held(once: AtMostOnce, key: string, user = 'ada'): { started: Promise<v
   return { started: startedPromise, finish: (outcome) => finish(outcome), recorded };
 }
 
+/** Resolves once `done()` holds, looking after every turn (at most 2 s). */
+async function until(done: () => boolean): Promise<void> {
+  for (const stop = Date.now() + 2000; !done(); ) {
+    if (Date.now() > stop) throw new Error('timed out');
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+}
+
 describe('AtMostOnce', () => {
   it('runs a new id and answers with its outcome, not as a duplicate', async () => {
     const once = new AtMostOnce(new MemoryDedupeStore());
@@ -145,6 +153,41 @@ describe('AtMostOnce', () => {
     expect(await runDone(once, 'k')).toEqual({ ran: false, all: [[{ kind: 'refused', reason: 'unavailable' }, false]] });
     expect(onError).not.toHaveBeenCalled(); // unavailability is the engine's to report, once
   });
+  it('claims again, without giving the claim back, a claim that waited past half its lease: another attempt\'s outcome is answered and nothing runs', async () => {
+    const store = new MemoryDedupeStore();
+    const a = new AtMostOnce(store, { leaseMs: 200, pollMs: 5 });
+    const b = new AtMostOnce(store, { leaseMs: 200, pollMs: 5 });
+    const recorded = answers();
+    const starts: Array<{ finish: (outcome: Outcome) => void; fresh: () => boolean; renew: () => void }> = [];
+    a.run('k', 'ada', (finish, claim) => starts.push({ finish, fresh: claim.fresh, renew: claim.renew }), recorded.answer);
+    await until(() => starts.length === 1);
+    expect(starts[0]!.fresh()).toBe(true);
+    await new Promise((resolve) => setTimeout(resolve, 220));
+    // The lease lapsed while this attempt waited for its turn; another node applied the id meanwhile.
+    expect(await runDone(b, 'k')).toEqual({ ran: true, all: [[okOutcome, false]] });
+    expect(starts[0]!.fresh()).toBe(false);
+    starts[0]!.renew();
+    await recorded.settled;
+    expect(recorded.all).toEqual([[okOutcome, true]]);
+    expect(starts).toHaveLength(1);
+  });
+
+  it('runs a renewed claim once it is granted again, as the original', async () => {
+    const a = new AtMostOnce(new MemoryDedupeStore(), { leaseMs: 200, pollMs: 5 });
+    const recorded = answers();
+    const starts: Array<{ finish: (outcome: Outcome) => void; fresh: () => boolean; renew: () => void }> = [];
+    a.run('k', 'ada', (finish, claim) => starts.push({ finish, fresh: claim.fresh, renew: claim.renew }), recorded.answer);
+    await until(() => starts.length === 1);
+    await new Promise((resolve) => setTimeout(resolve, 110));
+    expect(starts[0]!.fresh()).toBe(false);
+    // Still held by its own lease: asked for again until that lapses, then granted.
+    starts[0]!.renew();
+    await until(() => starts.length === 2);
+    expect(starts[1]!.fresh()).toBe(true);
+    starts[1]!.finish(okOutcome);
+    await recorded.settled;
+    expect(recorded.all).toEqual([[okOutcome, false]]);
+  });
 });
 
 describe('MemoryDedupeStore', () => {
@@ -189,4 +232,6 @@ describe('MemoryDedupeStore', () => {
     expect(await store.claim('pending', 'a', 10_000)).toEqual({ state: 'pending' });
     expect(await store.claim('done', 'b', 100)).toEqual({ state: 'claimed' });
   });
+
 });
+

@@ -23,6 +23,24 @@ export type Outcome =
 /** Receives the outcome; `duplicate` is true for every answer but the original's. */
 export type Answer = (outcome: Outcome, duplicate: boolean) => void;
 
+/** The claim `start` runs under. */
+export interface HeldClaim {
+  /**
+   * False once half the lease has passed since the claim was granted: a handler that has not begun by
+   * then may find its claim taken over by another attempt (on another node) before it is done.
+   */
+  fresh(): boolean;
+  /**
+   * Claims again, unused: `start` is called again once granted, or the attempt is answered (another
+   * attempt applied the id meanwhile). The claim is not given back first, so nothing can take it in
+   * between: while its own lease holds it is found taken and asked for again until it lapses.
+   */
+  renew(): void;
+}
+
+/** Runs the handler under a granted claim; it calls `finish` with how handling ended. */
+export type Start = (finish: (outcome: Outcome) => void, claim: HeldClaim) => void;
+
 export interface AtMostOnceOptions {
   /** How long a claim holds before another attempt may take it (its node died mid-way). Default 30000. */
   leaseMs?: number;
@@ -54,7 +72,7 @@ export class AtMostOnce {
    * Runs `start` for an id nobody applied yet and answers with its outcome; for an id already applied,
    * answers with the recorded outcome without running anything.
    */
-  run(key: string, user: string, start: (finish: (outcome: Outcome) => void) => void, answer: Answer): void {
+  run(key: string, user: string, start: Start, answer: Answer): void {
     const waiting = this.inFlight.get(key);
     if (waiting) {
       waiting.push(answer);
@@ -64,7 +82,7 @@ export class AtMostOnce {
     this.claim(key, user, start, this.pollMs);
   }
 
-  private claim(key: string, user: string, start: (finish: (outcome: Outcome) => void) => void, wait: number): void {
+  private claim(key: string, user: string, start: Start, wait: number): void {
     this.store.claim(key, user, this.leaseMs).then(
       (claim) => {
         if (claim.state === 'done') return this.answerAll(key, claim.outcome, true);
@@ -79,8 +97,17 @@ export class AtMostOnce {
     );
   }
 
-  private handle(key: string, user: string, start: (finish: (outcome: Outcome) => void) => void): void {
+  private handle(key: string, user: string, start: Start): void {
     let finished = false;
+    const grantedAt = Date.now();
+    const claim: HeldClaim = {
+      fresh: () => Date.now() - grantedAt < this.leaseMs / 2,
+      renew: () => {
+        if (finished) return;
+        finished = true;
+        this.claim(key, user, start, this.pollMs);
+      },
+    };
     start((outcome) => {
       if (finished) return;
       finished = true;
@@ -99,7 +126,7 @@ export class AtMostOnce {
           this.answerAll(key, outcome, false);
         },
       );
-    });
+    }, claim);
   }
 
   private failed(key: string, error: unknown): void {

@@ -24,6 +24,7 @@ import { closeReason } from '../transport/websocket';
 import type { FrameJson } from '../wire/frame-json';
 import { textFrame, type WireFrame } from '../wire/frame';
 import type { AtMostOnce, Outcome } from './at-most-once';
+import { durablePush } from './durable-push';
 import type { ExtensionSocket, Extensions } from './extensions';
 import { SocketLimits } from '../limits/socket-limits';
 import type { RateLimits } from '../limits/rates';
@@ -402,16 +403,11 @@ export class Connection implements ChannelHost, ExtensionSocket {
     // Scoped to the sender and topic, so one client cannot claim another's id.
     const user = this.assigns.userId;
     const key = `${user}\u0000${topic}\u0000${id}`;
-    // In the channel's frame order, held until answered: a retry whose original still runs on an
-    // older socket of this user (or another node) keeps the frames behind it waiting, so the sender's order holds.
-    instance.inOrder((release) => this.host.once.run(key, user, (finish) => instance.handleNow(event, payload, id, finish), (outcome, duplicate) => {
-      try {
-        if (duplicate) this.host.counters.dedupeHits++;
-        this.answer(head, outcome, duplicate, true);
-      } finally {
-        release();
-      }
-    }), () => this.answer(head, { kind: 'aborted' }, false, true));
+    // Claimed at once, handled in the channel's frame order, answered in its order of answers.
+    durablePush(this.host.once, instance, key, user, { event, payload, id }, (outcome, duplicate) => {
+      if (duplicate) this.host.counters.dedupeHits++;
+      this.answer(head, outcome, duplicate, true);
+    });
   }
 
   /**

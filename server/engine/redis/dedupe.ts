@@ -11,10 +11,11 @@
 import type { Claim, DedupeStore, EngineLimits, StoredOutcome } from '../engine';
 import type { RedisLink } from './connection';
 import { dedupeKeys } from './keys';
-import { CLAIM } from './scripts';
+import { CLAIM, RELEASE } from './scripts';
 
 interface Scripted {
   plumeClaim(record: string, index: string, ...args: Array<string | number>): Promise<[string, string | number] | [string]>;
+  plumeRelease(record: string, index: string, member: string): Promise<number>;
 }
 
 /**
@@ -31,6 +32,7 @@ export class RedisDedupeStore implements DedupeStore {
     private readonly onEarlyEviction: (count: number, user: string) => void = () => {},
   ) {
     if (!(link.client as unknown as Partial<Scripted>).plumeClaim) link.client.defineCommand('plumeClaim', { numberOfKeys: 2, lua: CLAIM });
+    if (!(link.client as unknown as Partial<Scripted>).plumeRelease) link.client.defineCommand('plumeRelease', { numberOfKeys: 2, lua: RELEASE });
   }
 
   async claim(key: string, user: string, leaseMs: number): Promise<Claim> {
@@ -52,6 +54,7 @@ export class RedisDedupeStore implements DedupeStore {
 
   async release(key: string, user: string): Promise<void> {
     const { record, index, recordPrefix } = dedupeKeys(this.prefix, user, key);
-    await this.link.command((redis) => redis.multi().del(record).zrem(index, record.slice(recordPrefix.length)).exec());
+    // Only while still pending: a settled record (another attempt applied it after this one's lease lapsed) stays.
+    await this.link.command((redis) => (redis as unknown as Scripted).plumeRelease(record, index, record.slice(recordPrefix.length)));
   }
 }

@@ -328,6 +328,19 @@ return {'claimed', evicted}
 `;
 
 /**
+ * Gives back a claimed dedupe record that is still pending; a settled one (another attempt applied the id
+ * after this one's lease lapsed) is kept.
+ *
+ * KEYS: record, index. ARGV: member (the record's name after the records' prefix).
+ */
+export const RELEASE = `
+if redis.call('GET', KEYS[1]) ~= 'p' then return 0 end
+redis.call('DEL', KEYS[1])
+redis.call('ZREM', KEYS[2], ARGV[1])
+return 1
+`;
+
+/**
  * Folds a document's log into its state, if no other compaction came first.
  *
  * KEYS: state, log, version. ARGV: merged state, count (log entries folded), version read.
