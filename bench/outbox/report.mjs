@@ -110,7 +110,7 @@ export function render(results) {
   const { before, after } = machine.loadAverage;
   const busy = Math.max(before, after) > machine.cores * 0.75;
   out.push(`Load average (1 min) ${before.toFixed(2)} before, ${after.toFixed(2)} after${busy ? ': the machine was busy with other work, figures are noisy; re-run when it is idle' : ''}.`);
-  out.push(`Run: ${results.startedAt}, ${results.durationSec.toFixed(0)} s. ${config.count} messages × ${config.runs} runs, ~200 B payloads, ${config.storage}, server in-process on 127.0.0.1 (default relay on room:*).`);
+  out.push(`Run: ${results.startedAt}, ${results.durationSec.toFixed(0)} s. ${config.count} messages × ${config.runs} runs, ~200 B payloads, ${config.storage}, server in-process on 127.0.0.1 (default relay on room:*) on the ${config.engine === 'redis' ? 'Redis engine (its own redis-server, on the same machine)' : 'memory engine'}.`);
   out.push('Baseline = naive outbox in the bench page (bench/outbox/baseline.ts): one strict idb-keyval set per message; flush stop-and-wait with one del transaction per ack.');
   out.push("'×' = how many times better Plume is than the baseline (baseline time ÷ Plume time, or Plume rate ÷ baseline rate).");
   out.push('', '### 1. Enqueue to durable: channel.send() call → promise resolved (strict IndexedDB commit)', '');

@@ -17,7 +17,9 @@
  * memory, which hides the cost of strict durability; `--incognito` measures
  * that instead). Then repeats the flush in a Chromium with no DevTools
  * client attached, as a cross-check (see `crosscheck`). Prints a table and
- * writes bench/results/outbox-latest.json.
+ * writes bench/results/outbox-latest.json. With `--redis` the server runs on
+ * the Redis engine, on a redis-server of the run's own, and the results go to
+ * bench/results/outbox-redis-latest.json.
  */
 import { build } from 'esbuild';
 import { chromium } from '@playwright/test';
@@ -26,6 +28,7 @@ import { cpus, loadavg, release, tmpdir, type } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import { startRedis } from '../lib/redis.mjs';
 import { locateChromium } from '../../scripts/lib/browser.mjs';
 import { ROOT, installCleanup, killGroup, start } from '../../scripts/lib/proc.mjs';
 import { render, summarize, targets } from './report.mjs';
@@ -36,6 +39,7 @@ const HELP = `Usage: npm run bench:outbox -- [options]
   --runs <n>        runs of every measurement, baseline and Plume alternating first (default 3)
   --incognito       IndexedDB in an incognito context (in memory) instead of an on-disk profile
   --no-crosscheck   skip the flush cross-check in a Chromium with no DevTools client attached
+  --redis           the server on the Redis engine (its own redis-server), results in outbox-redis-latest.json
   -h, --help        show this help`;
 
 const ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
@@ -44,7 +48,7 @@ const RESULTS = join(ROOT, 'bench', 'results', 'outbox-latest.json');
 
 function options() {
   const { values } = parseArgs({
-    options: { count: { type: 'string' }, runs: { type: 'string' }, incognito: { type: 'boolean' }, 'no-crosscheck': { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+    options: { count: { type: 'string' }, runs: { type: 'string' }, incognito: { type: 'boolean' }, 'no-crosscheck': { type: 'boolean' }, redis: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
   });
   if (values.help) {
     console.log(HELP);
@@ -56,7 +60,7 @@ function options() {
   if (!(Number.isInteger(runs) && runs > 0)) throw new Error(`--runs must be a positive integer, got ${values.runs}`);
   const incognito = Boolean(values.incognito);
   const storage = incognito ? 'incognito context (IndexedDB in memory)' : 'on-disk Chromium profile';
-  return { count, runs, warmup: 20, incognito, crosscheck: !values['no-crosscheck'], storage };
+  return { count, runs, warmup: 20, incognito, crosscheck: !values['no-crosscheck'], storage, engine: values.redis ? 'redis' : 'memory' };
 }
 
 /** Bundles the page and the server into `dir`; returns the static folder and the server module. */
@@ -72,8 +76,9 @@ async function bundle(dir) {
 }
 
 /** An in-process server for the page, whose `bench:results` channel collects the cross-check's results. */
-async function serve(serverModule, www) {
-  const server = new serverModule.PlumeServer({ logger: false, staticDir: www });
+async function serve(serverModule, www, redisUrl) {
+  const engine = redisUrl ? serverModule.redisEngine({ url: redisUrl }) : undefined;
+  const server = new serverModule.PlumeServer({ logger: false, staticDir: www, engine });
   const received = [];
   server.channel('bench:results', {
     join: () => serverModule.ok(),
@@ -193,9 +198,15 @@ async function main() {
     process.exit(1);
   }, DEADLINE_MS);
   try {
-    console.log(`[bench:outbox] ${config.count} messages × ${config.runs} runs, Chromium ${chromiumPath}`);
+    console.log(`[bench:outbox] ${config.count} messages × ${config.runs} runs, ${config.engine} engine, Chromium ${chromiumPath}`);
     const { www, server: serverModule } = await bundle(work);
-    const { server, received, url } = await serve(serverModule, www);
+    let redisUrl;
+    if (config.engine === 'redis') {
+      const redis = await startRedis();
+      cleanups.push(() => redis.stop());
+      redisUrl = redis.url;
+    }
+    const { server, received, url } = await serve(serverModule, www, redisUrl);
     cleanups.push(() => server.close());
     const launch = { executablePath: chromiumPath, headless: true, args: ARGS };
     let context;
@@ -232,8 +243,9 @@ async function main() {
     };
     console.log(`\n${render(results)}\n`);
     mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
-    writeFileSync(RESULTS, `${JSON.stringify(results, null, 2)}\n`);
-    console.log(`wrote ${RESULTS.slice(ROOT.length + 1)}`);
+    const file = config.engine === 'redis' ? RESULTS.replace('outbox-latest', 'outbox-redis-latest') : RESULTS;
+    writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
+    console.log(`wrote ${file.slice(ROOT.length + 1)}`);
   } finally {
     clearTimeout(watchdog);
     for (const cleanup of cleanups.reverse()) await cleanup();
