@@ -125,6 +125,20 @@ function publishSection(results) {
   return out;
 }
 
+function clientSection(results) {
+  const r = results.oneClient;
+  const out = [`### 5. One client's pushes on one channel (the relay on \`room:*\`, one Plume socket, server and client in one process; ${si(r.count)} pushes, timed until every reply and every broadcast back has arrived; each engine's fastest of ${results.config.client.rounds} runs)`, ''];
+  out.push(table(
+    ['pushes', 'memory engine', 'redis engine', 'redis ÷ memory'],
+    [
+      ['plain (no message id), all sent at once', ms(r.memory.plainMs), ms(r.redis.plainMs), ratio(r.redis.plainMs, r.memory.plainMs)],
+      [`with message ids (durable sends), ${r.window} unanswered at most`, ms(r.memory.durableMs), ms(r.redis.durableMs), ratio(r.redis.durableMs, r.memory.durableMs)],
+    ],
+  ));
+  out.push('', 'A channel handles the pushes behind one while its broadcast is being applied, and claims the ids of pushes with message ids as their frames arrive (PROTOCOL.md §4), so on Redis one client\'s pushes share script calls and claims instead of waiting a round trip each.');
+  return out;
+}
+
 /** The whole report as markdown. */
 export function render(results) {
   const { machine } = results;
@@ -136,6 +150,7 @@ export function render(results) {
   if (results.latency) out.push('', ...latencySection(results));
   if (results.storm?.length) out.push('', ...stormSection(results));
   if (results.publishPath?.length) out.push('', ...publishSection(results));
+  if (results.oneClient) out.push('', ...clientSection(results));
   const verdicts = targets(results);
   if (verdicts.length) {
     out.push('', '### Targets (issue 18)', '');

@@ -13,7 +13,9 @@
  *      identical history reads on and off: time until all recovered, and
  *      Redis commands per recovered client;
  *   4. the publish path alone at full histories (no sockets): CPU per
- *      broadcast of the node and of Redis, every publish also trimming.
+ *      broadcast of the node and of Redis, every publish also trimming;
+ *   5. one client's pushes on one channel of the relay, plain and with
+ *      message ids (durable sends): time until all are answered.
  *
  * Every measurement starts its own redis-server and nodes. Servers and Redis
  * are pinned to core 0 and this process (the load generator) to core 1 when
@@ -39,7 +41,7 @@ import { recoveryStorm } from './storm.mjs';
 
 const HELP = `Usage: npm run bench:cluster -- [options]
 
-  --only <list>       comma-separated subset of: cost,crossnode,latency,storm,publish (default: all)
+  --only <list>       comma-separated subset of: cost,crossnode,latency,storm,publish,client (default: all)
   --quick             one run each, shorter windows, a smaller storm: a smoke run
   --scenario <list>   fan-out scenarios of parts 1 and 2, by number 1-4 as in the table (default: all)
   --window <n>        deliveries in flight in parts 1 and 2 (default 20000; a partial run)
@@ -54,7 +56,7 @@ const SCENARIOS = [
   { label: '100 rooms × 10, 200 B', rooms: 100, perRoom: 10, payloadBytes: 200 },
   { label: '100 rooms × 10, 2 KB', rooms: 100, perRoom: 10, payloadBytes: 2048 },
 ];
-const PARTS = ['cost', 'crossnode', 'latency', 'storm', 'publish'];
+const PARTS = ['cost', 'crossnode', 'latency', 'storm', 'publish', 'client'];
 const RESULTS = join(ROOT, 'bench', 'results');
 
 function options() {
@@ -98,6 +100,7 @@ function options() {
       rounds: quick ? 1 : 2,
     },
     publish: { sizes: [200, 2048], topics: 100, limit: quick ? 100 : 1000, perCall: 300, measure: quick ? 6000 : 30_000, rounds: quick ? 1 : 2 },
+    client: { count: quick ? 1000 : 5000, window: 64, rounds: quick ? 1 : 3 },
   };
 }
 
@@ -223,6 +226,41 @@ async function storms(config, files, pinned) {
   return rows;
 }
 
+/** Runs a bench child (`node file args`, pinned to core 0 when the run is) and returns its last line as JSON. */
+function child(file, args, pinned, what) {
+  const command = pinned ? ['taskset', '-c', '0', process.execPath, file, ...args] : [process.execPath, file, ...args];
+  const run = spawnSync(command[0], command.slice(1), { encoding: 'utf8', timeout: 600_000 });
+  const line = run.stdout.trim().split('\n').pop() ?? '';
+  if (run.status !== 0 || !line.startsWith('{')) throw new Error(`${what} failed: ${run.stderr || run.stdout}`);
+  return JSON.parse(line);
+}
+
+/**
+ * Part 5: one client pushing on one channel of the relay (`one-client.ts`), memory engine against
+ * Redis engine, server and client in one process pinned with its own Redis to core 0.
+ */
+async function oneClient(config, file, pinned) {
+  const { rounds, count, window } = config.client;
+  const row = { count, window, runs: { memory: [], redis: [] } };
+  await alternating(['memory', 'redis'], rounds, async (engine) => {
+    const redis = engine === 'redis' ? await startRedis({ pinned }) : null;
+    try {
+      const args = ['--count', String(count), '--window', String(window)];
+      if (redis) args.push('--redis', redis.url);
+      const run = child(file, args, pinned, `one-client (${engine})`);
+      row.runs[engine].push(run);
+      console.log(`[cluster] one client, ${count} pushes on one channel: ${engine} engine, plain ${run.plainMs.toFixed(0)} ms, with ids (window ${window}) ${run.durableMs.toFixed(0)} ms`);
+    } finally {
+      await redis?.stop();
+    }
+  });
+  for (const engine of ['memory', 'redis']) {
+    const runs = row.runs[engine];
+    row[engine] = { plainMs: Math.min(...runs.map((r) => r.plainMs)), durableMs: Math.min(...runs.map((r) => r.durableMs)) };
+  }
+  return row;
+}
+
 /**
  * Part 4: the publish path alone (`publish-path.ts`), memory engine against Redis engine, each run in
  * its own process pinned with its own Redis to core 0, at full histories so that every publish trims.
@@ -235,13 +273,9 @@ async function publishPath(config, file, pinned) {
     await alternating(['memory', 'redis'], rounds, async (engine) => {
       const redis = engine === 'redis' ? await startRedis({ pinned }) : null;
       try {
-        const args = [file, '--bytes', String(bytes), '--topics', String(shape.topics), '--limit', String(shape.limit), '--per-call', String(shape.perCall), '--measure', String(shape.measure)];
+        const args = ['--bytes', String(bytes), '--topics', String(shape.topics), '--limit', String(shape.limit), '--per-call', String(shape.perCall), '--measure', String(shape.measure)];
         if (redis) args.push('--redis', redis.url);
-        const command = pinned ? ['taskset', '-c', '0', process.execPath, ...args] : [process.execPath, ...args];
-        const child = spawnSync(command[0], command.slice(1), { encoding: 'utf8', timeout: 600_000 });
-        const line = child.stdout.trim().split('\n').pop() ?? '';
-        if (child.status !== 0 || !line.startsWith('{')) throw new Error(`publish-path (${engine}, ${bytes} B) failed: ${child.stderr || child.stdout}`);
-        const run = JSON.parse(line);
+        const run = child(file, args, pinned, `publish-path (${engine}, ${bytes} B)`);
         row.runs[engine].push(run);
         console.log(`[cluster] publish path ${bytes} B at ${run.heldAfter} entries per topic: ${engine} engine, node ${run.node.toFixed(1)} µs${run.redis === null ? '' : `, Redis ${run.redis.toFixed(1)} µs`} per broadcast`);
       } finally {
@@ -270,12 +304,13 @@ async function main() {
   console.log(`[cluster] ${results.machine.pinning}; load average ${results.machine.loadAverage.join(', ')} on ${pin.cores} cores`);
   const t0 = performance.now();
   const files = await bundleServers(['plume.ts', 'socketio.ts']);
-  if (config.only.has('publish')) Object.assign(files, await bundleServers(['publish-path.ts'], join('bench', 'cluster')));
+  if (config.only.has('publish') || config.only.has('client')) Object.assign(files, await bundleServers(['publish-path.ts', 'one-client.ts'], join('bench', 'cluster')));
   if (config.only.has('cost')) results.cost = await cost(config, files, pin.pinned);
   if (config.only.has('crossnode')) results.crossNode = await crossNode(config, files, pin.pinned);
   if (config.only.has('latency')) results.latency = await crossLatency(config, files, pin.pinned, results.crossNode);
   if (config.only.has('storm')) results.storm = await storms(config, files, pin.pinned);
   if (config.only.has('publish')) results.publishPath = await publishPath(config, files['publish-path.ts'], pin.pinned);
+  if (config.only.has('client')) results.oneClient = await oneClient(config, files['one-client.ts'], pin.pinned);
   results.durationSec = (performance.now() - t0) / 1000;
   results.loadAverageAtEnd = loadavg().map((x) => Math.round(x * 100) / 100);
 
