@@ -7,7 +7,7 @@
  * reporting loss when history cannot fill it. Not responsible for where the
  * position is stored (`positions.ts`) or how frames arrive (`channel.ts`).
  */
-import type { Message, Payload } from './protocol';
+import { EVENTS, type Message, type Payload } from './protocol';
 import type { Clock, TimerHandle } from './timer';
 
 /** A place in a topic's order. */
@@ -163,10 +163,9 @@ export class Delivery {
     const id = message.meta?.id;
     const duplicate = typeof id === 'string' && this.idSet.has(id);
     if (typeof id === 'string' && !duplicate) this.remember(id);
-    if (duplicate) {
-      // Already delivered under an earlier epoch.
-    } else if (message.event !== SKIP_EVENT) this.host.deliver(message);
-    else if (typeof message.payload.folded === 'string') this.host.folded(message.payload.folded, { ...this.position! });
+    // A duplicate was delivered already, under an earlier epoch.
+    if (!duplicate && message.event !== EVENTS.skip) this.host.deliver(message);
+    else if (!duplicate && typeof message.payload.folded === 'string') this.host.folded(message.payload.folded, { ...this.position! });
     this.save();
   }
 
@@ -253,7 +252,5 @@ export class Delivery {
 }
 
 function skipMessage(seq: number, epoch: string, folded: string | undefined): Message {
-  return { joinRef: null, ref: null, topic: '', event: SKIP_EVENT, payload: typeof folded === 'string' ? { folded } : {}, meta: { epoch, seq } };
+  return { joinRef: null, ref: null, topic: '', event: EVENTS.skip, payload: typeof folded === 'string' ? { folded } : {}, meta: { epoch, seq } };
 }
-
-const SKIP_EVENT = 'plume:skip';

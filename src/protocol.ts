@@ -27,6 +27,8 @@ export const EVENTS = {
   presenceUpdate: 'plume:presence',
   /** Client → server on `phoenix`: a Plume client replaces its socket's token (PROTOCOL.md §8). Same as `EXTENSION_EVENTS.token`. */
   token: 'plume:token',
+  /** Server → client: a position passed without its content (dropped by `handleOut`, sent to another member only, or kept folded; PROTOCOL.md §7, Skips). */
+  skip: 'plume:skip',
 } as const;
 
 /**

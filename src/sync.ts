@@ -10,7 +10,7 @@
 import { Delivery, type HistoryPage, type JoinMeta, type Position, type Recovery } from './delivery';
 import { Listeners, type Unsubscribe } from './listeners';
 import type { Flusher } from './outbox/flusher';
-import { EXTENSION_EVENTS, type AnyPayload, type Message, type Meta, type Payload } from './protocol';
+import { EVENTS, EXTENSION_EVENTS, type AnyPayload, type Message, type Meta, type Payload } from './protocol';
 import type { PushResult } from './push';
 import type { Socket } from './socket';
 import type { Clock } from './timer';
@@ -157,7 +157,7 @@ export class ChannelSync {
     const { event, meta } = message;
     // Plume's own pushes (mesh plans, signalling, heads) are controls; its sequenced broadcasts (document
     // updates, `plume:doc`) go through ordered delivery like any broadcast.
-    if (event.startsWith('plume:') && event !== 'plume:skip' && typeof meta?.seq !== 'number') return this.control(message);
+    if (event.startsWith('plume:') && event !== EVENTS.skip && typeof meta?.seq !== 'number') return this.control(message);
     if (meta?.ephemeral) {
       const eid = meta.eid;
       if (typeof eid !== 'string' || !this.mesh || this.mesh.firstEphemeral(eid)) this.channel.dispatch(message);

@@ -30,7 +30,7 @@ await new Promise((resolve, reject) => {
   ws.once('error', reject);
 });
 
-/** Joins `room`, sends `count` pushes (`send(i)` makes the frame), and resolves with the time until every reply and broadcast came back. */
+/** Joins `room`, sends `count` pushes (`frame(i)` makes the i-th), at most `inFlight` unanswered, and resolves with the time until every reply and broadcast came back. */
 async function timed(room: string, frame: (i: number) => string, inFlight: number): Promise<number> {
   ws.send(`["${room}","${room}","${room}","phx_join",{}]`);
   await new Promise<void>((resolve) => {

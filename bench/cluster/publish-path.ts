@@ -62,7 +62,7 @@ const cpu0 = process.cpuUsage();
 for (let done = 0; done < measure; done += perCall) await turn(perCall, done);
 const cpu = process.cpuUsage(cpu0);
 const redis1 = await redisCpuSec();
-const held = (await engine.log.window(topics[0]!));
+const held = await engine.log.window(topics[0]!);
 process.stdout.write(`${JSON.stringify({
   engine: url ? 'redis' : 'memory',
   bytes: Buffer.byteLength(payloadJson),

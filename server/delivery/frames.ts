@@ -7,12 +7,9 @@
  * Responsible for the bytes of those frames (PROTOCOL.md §7, §10). Not
  * responsible for who gets which (`fanout.ts`).
  */
-import { encodeBroadcast, encodeRaw } from '../../src/protocol';
+import { EVENTS, encodeBroadcast, encodeRaw } from '../../src/protocol';
 import type { Signature } from '../mesh/signer';
 import { binaryAround, frameAround, reframe, reframeAscii, textFrame, type WireFrame } from '../wire/frame';
-
-/** The event of the frame that tells a Plume member it does not receive a position. */
-export const SKIP_EVENT = 'plume:skip';
 
 const ASCII = /^[\x00-\x7f]*$/;
 
@@ -96,6 +93,6 @@ export class Frames {
   /** The skip for this position; for a folded entry, one that names its event (`{"folded": event}`). */
   skip(): string {
     const { epoch, seq, event, folded } = this.message;
-    return (this.skipFrame ??= encodeRaw(null, null, this.topic, SKIP_EVENT, folded ? JSON.stringify({ folded: event }) : '{}', JSON.stringify({ epoch, seq })));
+    return (this.skipFrame ??= encodeRaw(null, null, this.topic, EVENTS.skip, folded ? JSON.stringify({ folded: event }) : '{}', JSON.stringify({ epoch, seq })));
   }
 }

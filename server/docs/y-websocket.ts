@@ -24,7 +24,6 @@ import type { ClientListener, ClientTransport } from '../transport/client';
 import { closeReason } from '../transport/websocket';
 import type { WireFrame } from '../wire/frame';
 import type { EphemeralMessage } from '../delivery/fanout';
-import { SKIP_EVENT } from '../delivery/frames';
 import { DOC_OPS, withOp, withPart } from '../../src/yjs/sync';
 import { Y_SYNC, awarenessMessage, encodeAwareness, permissionDenied, readAwareness, readMessage, syncMessage, type AwarenessEntry, type YMessage } from './y-messages';
 
@@ -171,7 +170,7 @@ export class YWebsocketClient implements ClientTransport {
     if (event === AWARENESS_EVENT && payload.query === true && this.clients.size > 0) return this.shareAwareness(encodeAwareness(this.clients.values()));
     // An update this client missed, read back from history without its bytes (PROTOCOL.md §7, folded entries):
     // the client's state vector is not known here, so it gets the whole document, which holds it.
-    if (event === SKIP_EVENT && payload.folded === EXTENSION_EVENTS.doc) return this.pushDoc('sync', DOC_OPS.sync, EMPTY_STATE_VECTOR);
+    if (event === EVENTS.skip && payload.folded === EXTENSION_EVENTS.doc) return this.pushDoc('sync', DOC_OPS.sync, EMPTY_STATE_VECTOR);
     if (event === 'presence_state') {
       // Once per join (this socket joins once): it replaces what was heard before.
       this.present.clear();

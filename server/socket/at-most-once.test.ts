@@ -7,7 +7,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import { EngineUnavailable, type Claim, type DedupeStore, type StoredOutcome } from '../engine/engine';
 import { MemoryDedupeStore } from '../engine/memory/dedupe';
-import { AtMostOnce, type Outcome } from './at-most-once';
+import { AtMostOnce, type HeldClaim, type Outcome } from './at-most-once';
 
 const position = { epoch: 'e1', seq: 7 };
 const okOutcome: StoredOutcome = { kind: 'reply', reply: { status: 'ok', response: { n: 1 } }, position };
@@ -43,14 +43,6 @@ function held(once: AtMostOnce, key: string, user = 'ada'): { started: Promise<v
     started();
   }, recorded.answer);
   return { started: startedPromise, finish: (outcome) => finish(outcome), recorded };
-}
-
-/** Resolves once `done()` holds, looking after every turn (at most 2 s). */
-async function until(done: () => boolean): Promise<void> {
-  for (const stop = Date.now() + 2000; !done(); ) {
-    if (Date.now() > stop) throw new Error('timed out');
-    await new Promise((resolve) => setImmediate(resolve));
-  }
 }
 
 describe('AtMostOnce', () => {
@@ -154,39 +146,54 @@ describe('AtMostOnce', () => {
     expect(onError).not.toHaveBeenCalled(); // unavailability is the engine's to report, once
   });
   it('claims again, without giving the claim back, a claim that waited past half its lease: another attempt\'s outcome is answered and nothing runs', async () => {
-    const store = new MemoryDedupeStore();
-    const a = new AtMostOnce(store, { leaseMs: 200, pollMs: 5 });
-    const b = new AtMostOnce(store, { leaseMs: 200, pollMs: 5 });
-    const recorded = answers();
-    const starts: Array<{ finish: (outcome: Outcome) => void; fresh: () => boolean; renew: () => void }> = [];
-    a.run('k', 'ada', (finish, claim) => starts.push({ finish, fresh: claim.fresh, renew: claim.renew }), recorded.answer);
-    await until(() => starts.length === 1);
-    expect(starts[0]!.fresh()).toBe(true);
-    await new Promise((resolve) => setTimeout(resolve, 220));
-    // The lease lapsed while this attempt waited for its turn; another node applied the id meanwhile.
-    expect(await runDone(b, 'k')).toEqual({ ran: true, all: [[okOutcome, false]] });
-    expect(starts[0]!.fresh()).toBe(false);
-    starts[0]!.renew();
-    await recorded.settled;
-    expect(recorded.all).toEqual([[okOutcome, true]]);
-    expect(starts).toHaveLength(1);
+    vi.useFakeTimers();
+    try {
+      const store = new MemoryDedupeStore();
+      const a = new AtMostOnce(store, { leaseMs: 200, pollMs: 5 });
+      const b = new AtMostOnce(store, { leaseMs: 200, pollMs: 5 });
+      const recorded = answers();
+      const starts: HeldClaim[] = [];
+      a.run('k', 'ada', (_finish, claim) => starts.push(claim), recorded.answer);
+      await vi.advanceTimersByTimeAsync(0);
+      expect(starts).toHaveLength(1);
+      expect(starts[0]!.fresh()).toBe(true);
+      await vi.advanceTimersByTimeAsync(220);
+      // The lease lapsed while this attempt waited for its turn; another node applied the id meanwhile.
+      expect(await runDone(b, 'k')).toEqual({ ran: true, all: [[okOutcome, false]] });
+      expect(starts[0]!.fresh()).toBe(false);
+      starts[0]!.renew();
+      await recorded.settled;
+      expect(recorded.all).toEqual([[okOutcome, true]]);
+      expect(starts).toHaveLength(1);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('runs a renewed claim once it is granted again, as the original', async () => {
-    const a = new AtMostOnce(new MemoryDedupeStore(), { leaseMs: 200, pollMs: 5 });
-    const recorded = answers();
-    const starts: Array<{ finish: (outcome: Outcome) => void; fresh: () => boolean; renew: () => void }> = [];
-    a.run('k', 'ada', (finish, claim) => starts.push({ finish, fresh: claim.fresh, renew: claim.renew }), recorded.answer);
-    await until(() => starts.length === 1);
-    await new Promise((resolve) => setTimeout(resolve, 110));
-    expect(starts[0]!.fresh()).toBe(false);
-    // Still held by its own lease: asked for again until that lapses, then granted.
-    starts[0]!.renew();
-    await until(() => starts.length === 2);
-    expect(starts[1]!.fresh()).toBe(true);
-    starts[1]!.finish(okOutcome);
-    await recorded.settled;
-    expect(recorded.all).toEqual([[okOutcome, false]]);
+    vi.useFakeTimers();
+    try {
+      const a = new AtMostOnce(new MemoryDedupeStore(), { leaseMs: 200, pollMs: 5 });
+      const recorded = answers();
+      const starts: Array<{ finish: (outcome: Outcome) => void; claim: HeldClaim }> = [];
+      a.run('k', 'ada', (finish, claim) => starts.push({ finish, claim }), recorded.answer);
+      await vi.advanceTimersByTimeAsync(110);
+      expect(starts).toHaveLength(1);
+      expect(starts[0]!.claim.fresh()).toBe(false);
+      // Still held by its own lease: asked for again until that lapses, then granted.
+      starts[0]!.claim.renew();
+      await vi.advanceTimersByTimeAsync(80);
+      expect(starts).toHaveLength(1);
+      // Its lease lapses at 200 ms; the next look (polling doubles from 5 ms) finds it free.
+      await vi.advanceTimersByTimeAsync(100);
+      expect(starts).toHaveLength(2);
+      expect(starts[1]!.claim.fresh()).toBe(true);
+      starts[1]!.finish(okOutcome);
+      await recorded.settled;
+      expect(recorded.all).toEqual([[okOutcome, false]]);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
 

@@ -8,7 +8,7 @@
  * responsible for order or gaps (the channel's delivery does that: a
  * relayed broadcast is just another way for a seq to arrive).
  */
-import { encodeRaw, type Message, type Meta, type Payload } from '../protocol';
+import { EVENTS, encodeRaw, type Message, type Meta, type Payload } from '../protocol';
 import type { ChannelMeshLike, MeshHost, MeshStats } from '../sync';
 import { PeerLink, type SimplePeerConstructor } from './peer';
 import { contentOf, decodePeerMessage, encodeEphemeral, encodeRelayed, type Ephemeral, type Relayed } from './relay';
@@ -214,7 +214,7 @@ export class ChannelMesh implements ChannelMeshLike {
       this.relay(this.forward.filter((f) => f !== peer), encodeRelayed(relayed));
       this.host.deliver({
         joinRef: null, ref: null, topic: relayed.topic,
-        event: relayed.exclude !== null && relayed.exclude === this.self ? 'plume:skip' : relayed.event,
+        event: relayed.exclude !== null && relayed.exclude === this.self ? EVENTS.skip : relayed.event,
         payload: relayed.payloadBytes ? {} : (JSON.parse(relayed.payloadJson) as Payload),
         meta: { epoch: relayed.epoch, seq: relayed.seq, ...(relayed.id === null ? {} : { id: relayed.id }) },
         ...(relayed.payloadBytes ? { binary: relayed.payloadBytes } : {}),

@@ -5,27 +5,15 @@
  * answers each broadcast on its own: its position, a duplicate's original
  * one, or a refusal over the sender's share.
  */
-import { randomBytes } from 'node:crypto';
 import calculateSlot from 'cluster-key-slot';
-import { afterEach, describe, expect, inject, it } from 'vitest';
-import { silentLogger } from '../../log';
-import { QuotaExceeded, type NewBroadcast, type SequencedBroadcast } from '../engine';
+import { describe, expect, it } from 'vitest';
+import { QuotaExceeded, type SequencedBroadcast } from '../engine';
 import { groupBySlot } from './batch';
-import { RedisEngine } from './engine';
 import { decodeBroadcasts } from './log';
 import { encodeCommand } from './resp';
+import { broadcast, useRedisEngines } from './test-engines';
 
-const LIMITS = {
-  historyLimit: 1000, historyMaxAgeMs: 3_600_000, historyMaxBytes: 256 * 2 ** 20, historyMaxBytesPerTopic: 16 * 2 ** 20, historyMaxBytesPerUser: 1000,
-  dedupeWindowMs: 86_400_000, dedupeMaxEntries: 200_000, dedupeMaxPerUser: 10_000,
-};
-
-const broadcast = (text: string, more: Partial<NewBroadcast> = {}): NewBroadcast => ({ event: 'msg', payloadJson: text, payloadBytes: Buffer.from(text), exclude: null, user: '', ...more });
-
-const engines: RedisEngine[] = [];
-afterEach(async () => {
-  await Promise.all(engines.splice(0).map((e) => e.close()));
-});
+const start = useRedisEngines();
 
 describe('groupBySlot', () => {
   it('makes one call on a single Redis, topics in order of their first broadcast, each topic\'s broadcasts in order', () => {
@@ -77,9 +65,7 @@ describe('encodeCommand', () => {
 
 describe('batched publishes on Redis', () => {
   it('sends a turn\'s broadcasts of several topics in one script call, each answered on its own', async () => {
-    const engine = new RedisEngine({ url: inject('redisUrl'), prefix: `t${randomBytes(4).toString('hex')}` }, { node: 'a', limits: LIMITS, log: silentLogger });
-    engines.push(engine);
-    await engine.start();
+    const engine = await start({ historyMaxBytesPerUser: 1000 });
     const calls = engine.log.batches.calls;
     const results = await Promise.allSettled([
       engine.log.publish('room:a', broadcast('1', { id: 'm1', user: 'u' })),
@@ -100,9 +86,7 @@ describe('batched publishes on Redis', () => {
   });
 
   it('sends the script again when Redis forgot it (SCRIPT FLUSH), applying each broadcast once', async () => {
-    const engine = new RedisEngine({ url: inject('redisUrl'), prefix: `t${randomBytes(4).toString('hex')}` }, { node: 'a', limits: LIMITS, log: silentLogger });
-    engines.push(engine);
-    await engine.start();
+    const engine = await start({ historyMaxBytesPerUser: 1000 });
     expect((await engine.log.publish('room:a', broadcast('1'))).seq).toBe(1);
     await engine.link.client.script('FLUSH');
     expect((await engine.log.publish('room:a', broadcast('2'))).seq).toBe(2);

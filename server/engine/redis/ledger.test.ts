@@ -7,30 +7,14 @@
  * On the run's own redis-server (test/global-redis.ts).
  */
 import { randomBytes } from 'node:crypto';
-import { afterEach, describe, expect, inject, it } from 'vitest';
-import { silentLogger } from '../../log';
-import { entryCost, type NewBroadcast } from '../engine';
-import { RedisEngine } from './engine';
+import { describe, expect, it } from 'vitest';
+import { entryCost } from '../engine';
+import type { RedisEngine } from './engine';
 import { topicKeys } from './keys';
+import { broadcast, useRedisEngines } from './test-engines';
 
-const LIMITS = {
-  historyLimit: 3, historyMaxAgeMs: 3_600_000, historyMaxBytes: 256 * 2 ** 20, historyMaxBytesPerTopic: 16 * 2 ** 20, historyMaxBytesPerUser: 100_000,
-  dedupeWindowMs: 86_400_000, dedupeMaxEntries: 200_000, dedupeMaxPerUser: 10_000,
-};
-
-const broadcast = (text: string, more: Partial<NewBroadcast> = {}): NewBroadcast => ({ event: 'msg', payloadJson: text, payloadBytes: Buffer.from(text), exclude: null, user: '', ...more });
-
-const engines: RedisEngine[] = [];
-afterEach(async () => {
-  await Promise.all(engines.splice(0).map((e) => e.close()));
-});
-
-async function start(prefix: string): Promise<RedisEngine> {
-  const engine = new RedisEngine({ url: inject('redisUrl'), prefix }, { node: 'a', limits: LIMITS, log: silentLogger });
-  engines.push(engine);
-  await engine.start();
-  return engine;
-}
+const engines = useRedisEngines();
+const start = (prefix: string) => engines({ historyLimit: 3 }, prefix);
 
 /** What Redis holds of a topic's accounting. */
 async function accounting(engine: RedisEngine, prefix: string, topic: string) {
