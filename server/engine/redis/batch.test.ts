@@ -11,7 +11,7 @@ import { QuotaExceeded, type SequencedBroadcast } from '../engine';
 import { groupBySlot } from './batch';
 import { decodeBroadcasts } from './log';
 import { encodeCommand } from './resp';
-import { broadcast, useRedisEngines } from './test-engines';
+import { broadcast, useRedisEngines } from '../../../test/redis-engines';
 
 const start = useRedisEngines();
 

@@ -11,7 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { entryCost } from '../engine';
 import type { RedisEngine } from './engine';
 import { topicKeys } from './keys';
-import { broadcast, useRedisEngines } from './test-engines';
+import { broadcast, useRedisEngines } from '../../../test/redis-engines';
 
 const engines = useRedisEngines();
 const start = (prefix: string) => engines({ historyLimit: 3 }, prefix);

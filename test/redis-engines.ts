@@ -5,9 +5,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import { afterEach, inject } from 'vitest';
-import { silentLogger } from '../../log';
-import type { EngineLimits, NewBroadcast } from '../engine';
-import { RedisEngine } from './engine';
+import { silentLogger } from '../server/log';
+import type { EngineLimits, NewBroadcast } from '../server/engine/engine';
+import { RedisEngine } from '../server/engine/redis/engine';
 
 /** Limits large enough to stay out of a test's way; override what the test is about. */
 export const TEST_LIMITS: EngineLimits = {
