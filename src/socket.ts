@@ -4,9 +4,10 @@
  * jittered backoff, reactions to the network and page visibility, and
  * routing of frames to channels.
  *
- * Responsible for the connection's state machine and for choosing its
- * transport. Not responsible for channel semantics (`channel.ts`), replies
- * to pushes (`push.ts`) or how long-poll works (`longpoll.ts`).
+ * Responsible for the connection's state machine. Not responsible for
+ * which transport to use (`transport-choice.ts`, `probe.ts`), the heartbeat's
+ * timers (`heartbeat.ts`), channel semantics (`channel.ts`), replies to
+ * pushes (`push.ts`) or how long-poll works (`longpoll.ts`).
  */
 import { base64url } from './base64';
 import { Channel, type ChannelOptions } from './channel';
@@ -14,10 +15,13 @@ import type { Outbox } from './outbox/outbox';
 import { PlumeError, type PlumeErrorCode } from './errors';
 import { Listeners, type Unsubscribe } from './listeners';
 import { resolveSocketOptions, type ResolvedSocketOptions, type SocketOptions, type WebSocketLike } from './options';
-import { CLOSE, EVENTS, PHOENIX_TOPIC, TAB_PARAM, TOKEN_PROTOCOL_PREFIX, VSN, decode, decodeServerFrame, encode, encodePush, type Message, type Payload } from './protocol';
+import { CLOSE, PHOENIX_TOPIC, TAB_PARAM, TOKEN_PROTOCOL_PREFIX, VSN, decode, decodeServerFrame, encode, encodePush, type Message, type Payload } from './protocol';
 import { tabId } from './tab';
 import { RetryTimer, backoff, type TimerHandle } from './timer';
 import { TokenRefresher } from './token-refresh';
+import { TransportChoice, type TransportKind } from './transport-choice';
+import { Heartbeat } from './heartbeat';
+import { WebSocketProbe } from './probe';
 
 /** Where the connection is. */
 export type SocketState = 'closed' | 'connecting' | 'open' | 'reconnecting' | 'offline';
@@ -30,7 +34,7 @@ export interface StateChange<S extends string = SocketState> {
 }
 
 /** What carries the socket's frames: a WebSocket, or long-poll where WebSockets cannot be opened. */
-export type TransportKind = 'websocket' | 'longpoll';
+export type { TransportKind } from './transport-choice';
 
 /** A socket's state change, with the transport in use (or being tried). */
 export interface SocketStateChange extends StateChange<SocketState> {
@@ -60,21 +64,6 @@ const FLOODING_EXTRA_TRIES = 5;
 /** How long a heartbeat sent because the page became visible may take (ms). */
 const VISIBLE_PROBE_MS = 5_000;
 
-/** A WebSocket that drops without a close code within this long of opening counts as one that failed to open (ms). */
-const STABLE_MS = 5_000;
-
-/** WebSockets in a row that failed to open before the socket falls back to long-poll. */
-const FAILED_OPENS_BEFORE_FALLBACK = 2;
-
-/**
- * The same, once a WebSocket has worked on this socket: failures then more
- * likely mean a server restarting than a network that blocks WebSockets.
- */
-const FAILED_OPENS_AFTER_WORKING = 5;
-
-/** While on long-poll, the first WebSocket probe comes this soon (ms); the next ones wait twice as long each, up to `webSocketRetryMs`. */
-const FIRST_PROBE_MS = 5_000;
-
 /** The close code of a connection lost without a close frame. */
 const ABNORMAL = 1006;
 
@@ -100,19 +89,13 @@ export class Socket {
   private current: SocketState = 'closed';
   private generation = 0;
   private ws: WebSocketLike | null = null;
-  private kind: TransportKind = 'websocket';
-  /** WebSockets in a row that failed to open (or dropped right after), toward falling back to long-poll. */
-  private failedOpens = 0;
-  /** True once a WebSocket stayed open here: falling back then takes more failures, and no hanging timer. */
-  private webSocketsWork = false;
+  /** WebSocket or long-poll, by how earlier connections went. */
+  private readonly choice: TransportChoice;
   /** When the current transport opened, or null while it has not. */
   private openedAt: number | null = null;
   private fallbackTimer: TimerHandle | null = null;
-  /** While on long-poll: the next try of a WebSocket, and the one being tried. */
-  private probeTimer: TimerHandle | null = null;
-  private probe: WebSocketLike | null = null;
-  /** The wait before the next probe: 5 s at first, doubling up to `webSocketRetryMs`. */
-  private probeDelay = FIRST_PROBE_MS;
+  /** While on long-poll: the next try of a WebSocket. */
+  private readonly probe: WebSocketProbe;
   private refCount = 0;
   private wanted = false;
   private readonly channelsByTopic = new Map<string, Set<Channel>>();
@@ -120,9 +103,7 @@ export class Socket {
   private readonly errorListeners = new Listeners<[PlumeError]>();
   private readonly reconnectTimer: RetryTimer;
   private connectTimer: TimerHandle | null = null;
-  private heartbeatTimer: TimerHandle | null = null;
-  private heartbeatTimeout: TimerHandle | null = null;
-  private heartbeatRef: string | null = null;
+  private readonly heartbeat: Heartbeat;
   private environmentSubscriptions: Unsubscribe[] = [];
   /** Renews the token on the open socket (`plume:token`), when `token` is a function and Plume's extensions are on. */
   private readonly refresher: TokenRefresher | null;
@@ -131,6 +112,12 @@ export class Socket {
     this.endpoint = endpoint;
     this.options = resolveSocketOptions(options);
     this.outbox = this.options.durable?.outbox ?? null;
+    this.choice = new TransportChoice(this.options.longPollFallbackMs !== null, this.options.webSocketRetryMs);
+    this.probe = new WebSocketProbe(this.options.clock, this.options.timeoutMs);
+    this.heartbeat = new Heartbeat({
+      clock: this.options.clock, intervalMs: this.options.heartbeatIntervalMs, isOpen: () => this.current === 'open',
+      makeRef: () => this.makeRef(), send: (message) => this.send(message), timedOut: () => this.lost(this.generation, 'heartbeat timeout'),
+    });
     this.options.durable?.onError((error) => this.errorListeners.emit(error));
     const { token, clock } = this.options;
     this.refresher = token && this.options.tokenIsDynamic && this.options.plume
@@ -148,7 +135,7 @@ export class Socket {
 
   /** The transport in use, or being tried: `websocket`, or `longpoll` where WebSockets cannot be opened. */
   get transport(): TransportKind {
-    return this.kind;
+    return this.choice.kind;
   }
 
   /** True when frames can be sent. */
@@ -243,7 +230,7 @@ export class Socket {
     if (from === to) return;
     if (!TRANSITIONS[from].includes(to)) throw new Error(`socket: illegal transition ${from} -> ${to} (${reason})`);
     this.current = to;
-    this.stateListeners.emit({ from, to, reason, transport: this.kind });
+    this.stateListeners.emit({ from, to, reason, transport: this.choice.kind });
     for (const set of this.channelsByTopic.values()) for (const channel of [...set]) channel.socketChanged(to);
   }
 
@@ -254,7 +241,7 @@ export class Socket {
     const generation = ++this.generation;
     this.transition('connecting', reason);
     this.connectTimer = this.options.clock.setTimeout(() => {
-      if (generation === this.generation) this.countFailedOpen(ABNORMAL);
+      if (generation === this.generation) this.countEnded(ABNORMAL);
       this.lost(generation, 'connect timeout');
     }, this.options.timeoutMs);
     const token = this.options.token;
@@ -269,19 +256,19 @@ export class Socket {
   }
 
   private createTransport(generation: number, token: string | undefined): void {
-    const protocols = token ? ['phoenix', TOKEN_PROTOCOL_PREFIX + base64url(token)] : undefined;
     this.refresher?.use(token);
     const { longPollFallbackMs, clock } = this.options;
+    const longPoll = this.choice.kind === 'longpoll';
     let ws: WebSocketLike;
     try {
-      ws = (this.kind === 'longpoll' ? this.options.longPoll : this.options.transport)(this.endpointUrl(), protocols);
+      ws = (longPoll ? this.options.longPoll : this.options.transport)(this.endpointUrl(), subprotocols(token));
     } catch (cause) {
-      this.errorListeners.emit(new PlumeError('transport', `cannot open a ${this.kind === 'longpoll' ? 'long-poll session' : 'WebSocket'}: ${String(cause)}`, { cause }));
+      this.errorListeners.emit(new PlumeError('transport', `cannot open a ${longPoll ? 'long-poll session' : 'WebSocket'}: ${String(cause)}`, { cause }));
       return this.lost(generation, 'transport failed');
     }
     this.ws = ws;
     this.openedAt = null;
-    if (this.kind === 'websocket' && longPollFallbackMs !== null && !this.webSocketsWork) {
+    if (this.choice.mayFallBack && longPollFallbackMs !== null) {
       // A proxy that swallows the upgrade leaves the WebSocket hanging: long-poll may get through.
       this.fallbackTimer = clock.setTimeout(() => generation === this.generation && this.fallBack(`no WebSocket after ${longPollFallbackMs} ms`), longPollFallbackMs);
     }
@@ -315,9 +302,9 @@ export class Socket {
     this.clearFallbackTimer();
     this.openedAt = this.options.clock.now();
     this.reconnectTimer.reset();
-    if (this.kind === 'longpoll') this.scheduleProbe();
+    if (this.choice.kind === 'longpoll') this.scheduleProbe();
     this.transition('open', 'connected');
-    this.scheduleHeartbeat();
+    this.heartbeat.start();
     this.refresher?.start();
   }
 
@@ -327,8 +314,7 @@ export class Socket {
     // A signed broadcast keeps its text: a member forwarding it checks its re-encoding against it.
     if (message.meta?.sig !== undefined && typeof data === 'string') message.frame = data;
     if (message.topic === PHOENIX_TOPIC) {
-      if (message.event === EVENTS.reply && message.ref !== null && message.ref === this.heartbeatRef) this.heartbeatAnswered();
-      else this.refresher?.answer(message);
+      if (!this.heartbeat.answered(message)) this.refresher?.answer(message);
       return;
     }
     const set = this.channelsByTopic.get(message.topic);
@@ -337,7 +323,7 @@ export class Socket {
 
   private closed(generation: number, code: number, reason: string): void {
     if (generation !== this.generation) return;
-    this.countFailedOpen(code);
+    this.countEnded(code);
     const fatal = FATAL[code];
     if (fatal) {
       this.errorListeners.emit(new PlumeError(fatal, reason || `closed with ${code}`, { closeCode: code }));
@@ -356,93 +342,35 @@ export class Socket {
     this.lost(generation, `closed ${code}${reason ? `: ${reason}` : ''}`, delayMs);
   }
 
-  /**
-   * Counts WebSockets that failed to open, or dropped without a close code
-   * right after opening; after two in a row the next attempts use long-poll.
-   * A long-poll session that failed to open sends the next attempt back to a
-   * WebSocket, so whichever gets through first wins (a server that was down).
-   */
-  private countFailedOpen(code: number): void {
-    if (this.options.longPollFallbackMs === null) return;
-    const lasted = this.openedAt === null ? 0 : this.options.clock.now() - this.openedAt;
-    if (this.kind === 'websocket' && lasted >= STABLE_MS) this.webSocketsWork = true;
-    // A browser reports a WebSocket it could not open (a refused upgrade too) as 1006 without a close frame.
-    const failed = code === ABNORMAL && lasted < STABLE_MS;
-    const threshold = this.webSocketsWork ? FAILED_OPENS_AFTER_WORKING : FAILED_OPENS_BEFORE_FALLBACK;
-    if (this.kind === 'longpoll') {
-      if (failed && this.openedAt === null) {
-        this.kind = 'websocket';
-        this.failedOpens = threshold - 1;
-      }
-      return;
-    }
-    this.failedOpens = failed ? this.failedOpens + 1 : 0;
-    if (this.failedOpens >= threshold) this.useLongPoll();
+  /** Tells the transport choice how the connection ended (`transport-choice.ts`). */
+  private countEnded(code: number): void {
+    this.choice.ended(code, this.openedAt === null ? null : this.options.clock.now() - this.openedAt);
   }
 
   /** The WebSocket did not open in time: long-poll now, without waiting for backoff. */
   private fallBack(reason: string): void {
-    this.useLongPoll();
+    this.choice.useLongPoll();
     this.openTransport(`${reason}: trying long-poll`);
-  }
-
-  private useLongPoll(): void {
-    this.kind = 'longpoll';
-    this.failedOpens = 0;
-    this.probeDelay = Math.min(FIRST_PROBE_MS, this.options.webSocketRetryMs);
   }
 
   /** While on long-poll, a WebSocket is tried again now and then; when one opens, the socket moves to it. */
   private scheduleProbe(): void {
-    const { clock, webSocketRetryMs, timeoutMs } = this.options;
-    const delay = this.probeDelay;
-    this.probeDelay = Math.min(delay * 2, webSocketRetryMs);
-    this.probeTimer = clock.setTimeout(() => {
-      this.probeTimer = null;
-      const generation = this.generation;
-      if (this.kind !== 'longpoll' || this.current !== 'open') return;
-      Promise.resolve(this.options.token?.()).then((token) => {
-        if (generation !== this.generation) return;
-        let probe: WebSocketLike;
-        try {
-          probe = this.options.transport(this.endpointUrl(), token ? ['phoenix', TOKEN_PROTOCOL_PREFIX + base64url(token)] : undefined);
-        } catch {
-          // Still no WebSocket to be had here: stay on long-poll and try again later.
-          return this.scheduleProbe();
-        }
-        this.probe = probe;
-        const giveUp = clock.setTimeout(() => this.endProbe(probe, generation, false), timeoutMs);
-        probe.onopen = () => {
-          clock.clearTimeout(giveUp);
-          this.endProbe(probe, generation, true);
-        };
-        probe.onclose = () => {
-          clock.clearTimeout(giveUp);
-          this.endProbe(probe, generation, false);
-        };
-        probe.onerror = () => {};
-      }, () => generation === this.generation && this.scheduleProbe());
-    }, delay);
-  }
-
-  /** A probe WebSocket opened (move to WebSockets: channels rejoin and recover), or did not (stay). */
-  private endProbe(probe: WebSocketLike, generation: number, opened: boolean): void {
-    if (this.probe !== probe) return;
-    this.probe = null;
-    probe.onopen = probe.onclose = null;
-    try {
-      probe.close(CLOSE.normal, 'probe');
-    } catch {
-      // Already closing: nothing to do.
-    }
-    if (generation !== this.generation) return;
-    if (!opened) return this.scheduleProbe();
-    this.kind = 'websocket';
-    this.failedOpens = 0;
-    // Through reconnecting, as after any lost connection: channels rejoin over the WebSocket and recover.
-    this.abandonTransport('moving to WebSocket');
-    this.transition('reconnecting', 'WebSocket available again');
-    this.openTransport('WebSocket available again');
+    const generation = this.generation;
+    const open = async () => {
+      if (this.choice.kind !== 'longpoll' || this.current !== 'open') return null;
+      const token = await this.options.token?.();
+      return generation === this.generation ? this.options.transport(this.endpointUrl(), subprotocols(token)) : null;
+    };
+    this.probe.schedule(this.choice.nextProbeDelay(), open, (opened) => {
+      if (generation !== this.generation) return;
+      // Not yet (or the token could not be had): stay on long-poll and try again later.
+      if (!opened) return this.scheduleProbe();
+      this.choice.useWebSocket();
+      // Through reconnecting, as after any lost connection: channels rejoin over the WebSocket and recover.
+      this.abandonTransport('moving to WebSocket');
+      this.transition('reconnecting', 'WebSocket available again');
+      this.openTransport('WebSocket available again');
+    });
   }
 
   /** The current connection is gone (or never came): retry with backoff (or after `delayMs`). */
@@ -487,45 +415,9 @@ export class Socket {
   private clearTimers(): void {
     this.clearConnectTimer();
     this.clearFallbackTimer();
-    if (this.probeTimer !== null) this.options.clock.clearTimeout(this.probeTimer);
-    this.probeTimer = null;
-    const probe = this.probe;
-    this.probe = null;
-    if (probe) {
-      probe.onopen = probe.onclose = null;
-      try {
-        probe.close(CLOSE.normal, 'probe');
-      } catch {
-        // Already closing: nothing to do.
-      }
-    }
+    this.probe.cancel();
     this.refresher?.stop();
-    const { clock } = this.options;
-    if (this.heartbeatTimer !== null) clock.clearTimeout(this.heartbeatTimer);
-    if (this.heartbeatTimeout !== null) clock.clearTimeout(this.heartbeatTimeout);
-    this.heartbeatTimer = this.heartbeatTimeout = this.heartbeatRef = null;
-  }
-
-  private scheduleHeartbeat(): void {
-    const { clock, heartbeatIntervalMs } = this.options;
-    if (this.heartbeatTimer !== null) clock.clearTimeout(this.heartbeatTimer);
-    this.heartbeatTimer = clock.setTimeout(() => this.sendHeartbeat(heartbeatIntervalMs), heartbeatIntervalMs);
-  }
-
-  private sendHeartbeat(timeoutMs: number): void {
-    this.heartbeatTimer = null;
-    if (this.current !== 'open' || this.heartbeatRef !== null) return;
-    const ref = this.makeRef();
-    this.heartbeatRef = ref;
-    const generation = this.generation;
-    this.send({ joinRef: null, ref, topic: PHOENIX_TOPIC, event: EVENTS.heartbeat, payload: {} });
-    this.heartbeatTimeout = this.options.clock.setTimeout(() => this.lost(generation, 'heartbeat timeout'), timeoutMs);
-  }
-
-  private heartbeatAnswered(): void {
-    if (this.heartbeatTimeout !== null) this.options.clock.clearTimeout(this.heartbeatTimeout);
-    this.heartbeatTimeout = this.heartbeatRef = null;
-    this.scheduleHeartbeat();
+    this.heartbeat.stop();
   }
 
   private watchEnvironment(): void {
@@ -542,8 +434,13 @@ export class Socket {
       }),
       env.on('visible', () => {
         if (this.current === 'reconnecting' || this.current === 'offline') this.openTransport('page visible');
-        else if (this.current === 'open' && this.heartbeatRef === null) this.sendHeartbeat(Math.min(VISIBLE_PROBE_MS, this.options.heartbeatIntervalMs));
+        else if (this.current === 'open') this.heartbeat.beat(Math.min(VISIBLE_PROBE_MS, this.options.heartbeatIntervalMs));
       }),
     ];
   }
+}
+
+/** The WebSocket subprotocols that carry a token (PROTOCOL.md §1), or none without one. */
+function subprotocols(token: string | undefined): string[] | undefined {
+  return token ? ['phoenix', TOKEN_PROTOCOL_PREFIX + base64url(token)] : undefined;
 }
