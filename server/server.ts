@@ -1,19 +1,21 @@
 /**
- * The Plume server: accepts sockets, authenticates them, routes their
- * channels and broadcasts through the history (which orders them) and PubSub.
+ * The Plume server: the public `PlumeServer` API, routing channels and
+ * broadcasting through the history (which orders them) and PubSub.
  *
- * Responsible for wiring the pieces and for the socket registry (liveness
- * sweep, token expiry, `disconnect`). HTTP and the upgrade live in
- * `transport.ts`; protocol handling per socket in `connection.ts`.
+ * Responsible for wiring the pieces together, the server's lifecycle
+ * (`listen`/`attach`/`close`, the periodic sweep's timer and its history
+ * part) and `stats`. Not responsible for the sockets themselves: admitting,
+ * authenticating, holding and sweeping them is `socket/registry.ts`'s (which
+ * `disconnect` and `sockets` delegate to); HTTP and the upgrade live in
+ * `transport/http.ts`; protocol handling per socket in `socket/connection.ts`.
  */
-import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, Server as HttpServer, ServerResponse } from 'node:http';
-import type { WebSocket } from 'ws';
-import { CLOSE, EXTENSION_EVENTS, TAB_PARAM, VSN, isPayload, isReservedEvent, type Payload } from '../src/protocol';
-import { authenticate, Refusal, type ConnectHook } from './auth/connect';
+import { CLOSE, EXTENSION_EVENTS, isPayload, isReservedEvent, type Payload } from '../src/protocol';
+import type { ConnectHook } from './auth/connect';
 import type { Assigns, ChannelHandler } from './channels/channel';
 import type { ChannelInstance } from './channels/instance';
-import { Connection, type ConnectionHost } from './socket/connection';
+import type { ConnectionHost } from './socket/connection';
+import { SocketRegistry, type SocketInfo } from './socket/registry';
 import { Extensions } from './socket/extensions';
 import { historyExtension } from './delivery/history-extension';
 import { ephemeralExtension } from './delivery/ephemeral';
@@ -42,24 +44,15 @@ import { FrameJson } from './wire/frame-json';
 import { toJson } from './wire/json';
 import { textBytes } from './wire/frame';
 import { WriteScheduler } from './transport/outbound';
-import { WebSocketClient, closeReason } from './transport/websocket';
-import { YWebsocketClient } from './docs/y-websocket';
 import { Transport, type Address } from './transport/http';
-import type { ClientTransport } from './transport/client';
-import type { LongPollClient } from './transport/longpoll';
-import type { SessionRefusal } from './transport/longpoll-endpoint';
 import { newCounters } from './metrics/counters';
 import { newEngineTimings, timedLog, type EngineTimings } from './metrics/engine-timing';
 import { listenMetrics, type MetricsPort } from './metrics/port';
 import { metricsSource } from './metrics/source';
 import { HttpApi } from './http/api';
 
-/** What `disconnect` and `sockets()` describe of a socket. */
-export interface SocketInfo {
-  readonly socketId: string;
-  readonly assigns: Assigns;
-  readonly plume: boolean;
-}
+/** Defined with the registry; exported here too, where `index.ts` and callers have always imported it. */
+export type { SocketInfo } from './socket/registry';
 
 /**
  * @example
@@ -94,19 +87,16 @@ export class PlumeServer {
   /** The handlers of `plume:*` events, one registered by each concern (`socket/extensions.ts`). */
   readonly extensions = new Extensions();
   private readonly router = new Router<ChannelHandler>();
-  /** What each connection gets of this server: narrow parts, not the server (`socket/connection.ts`). */
-  private readonly connectionHost: ConnectionHost;
+  /** This node's sockets: admission, authentication, the liveness sweep, `disconnect` (`socket/registry.ts`). */
+  private readonly socketRegistry: SocketRegistry;
   private readonly fanout: Fanout;
-  private readonly connections = new Map<string, Connection>();
   private readonly transport: Transport;
   /** The HTTP API (`/api/*`, with an API key) and `/metrics`. */
   private readonly api: HttpApi;
   /** Latency of the engine's publishes and reads, when the engine is outside this process. */
   private readonly engineTimings: EngineTimings | null;
-  private registry: Promise<{ contentType: string; metrics(): Promise<string> }> | undefined;
+  private metricsRegistry: Promise<{ contentType: string; metrics(): Promise<string> }> | undefined;
   private metricsPort: MetricsPort | null = null;
-  /** Open WebSockets, until their close handshake ends: `close()` waits for them. */
-  private readonly open = new Set<WebSocket>();
   /** True from `close()` on: `/ready` answers 503 and nothing new is accepted. */
   private closing = false;
   private connectHook: ConnectHook | undefined;
@@ -142,16 +132,23 @@ export class PlumeServer {
       disconnectUser: (user, reason) => this.disconnect((s) => s.assigns.userId === user, CLOSE.normal, reason),
     }, this.options.ops, this.log, () => this.renderMetrics());
     this.transport = new Transport(this.options, this.log, {
-      accept: (ws, request, params) => this.accept(ws, request, params),
-      acceptYjs: (ws, request, topic, params) => this.acceptYjs(ws, request, topic, params),
-      openSession: (request, params, create) => this.openSession(request, params, create),
+      accept: (ws, request, params) => this.socketRegistry.accept(ws, request, params),
+      acceptYjs: (ws, request, topic, params) => this.socketRegistry.acceptYjs(ws, request, topic, params),
+      openSession: (request, params, create) => this.socketRegistry.openSession(request, params, create),
       health: () => ({ status: 'ok', node: this.pubsub.nodeName, uptimeMs: Math.round(performance.now() - this.bornAt), ...this.stats() }),
       ready: () => (this.closing ? { ...this.engine.health(), ready: false, reason: 'shutting down' } : this.engine.health()),
       http: (req, res) => this.api.handle(req, res),
-      socketCount: () => this.connections.size,
+      socketCount: () => this.socketRegistry.size,
     });
     this.registerExtensions();
-    this.connectionHost = this.hostForConnections();
+    this.socketRegistry = new SocketRegistry({
+      options: this.options, host: this.hostForConnections(), presence: this.presence, verifier: this.verifier,
+      connectHook: () => this.connectHook,
+      closing: () => this.closing,
+      ephemeral: (message) => this.pubsub.broadcast(message.topic, message),
+      counters: this.counters, writes: this.writes, log: this.log,
+      reportError: (err, context) => this.reportError(err, context),
+    });
     const relay = relayChannelFor({ authenticated: this.verifier !== null, join: this.options.relayJoin });
     if (this.options.relay) this.router.add(RELAY_PATTERN, trackOnJoin(relay, this.presence), true);
   }
@@ -222,19 +219,12 @@ export class PlumeServer {
    * @example server.disconnect((s) => s.assigns.userId === 'user-42'); // log a user out everywhere on this node
    */
   disconnect(target: string | ((socket: SocketInfo) => boolean), code: number = CLOSE.normal, reason = 'disconnected by server'): number {
-    let count = 0;
-    for (const connection of [...this.connections.values()]) {
-      if (typeof target === 'string' ? connection.socketId === target : target(connection)) {
-        connection.close(code, reason);
-        count++;
-      }
-    }
-    return count;
+    return this.socketRegistry.disconnect(target, code, reason);
   }
 
   /** Sockets connected to this node. */
   sockets(): SocketInfo[] {
-    return [...this.connections.values()].filter((c) => c.isOpen);
+    return this.socketRegistry.sockets();
   }
 
   /**
@@ -242,11 +232,10 @@ export class PlumeServer {
    * with another engine); `engine` says which engine serves and whether it can be reached.
    */
   stats(): { sockets: number; channels: number; topics: number; framesSent: number; bytesSent: number; mesh: { rooms: number; signatures: number; reports: number } | null; history: HistoryMemory | null; engine: EngineHealth } {
-    let channels = 0;
-    for (const c of this.connections.values()) channels += c.channelCount;
+    const channels = this.socketRegistry.channelCount();
     const mesh = this.mesh && { rooms: this.mesh.roomCount, signatures: this.mesh.signer.signatures, reports: this.mesh.reports };
     const history = this.engine instanceof MemoryEngine ? this.engine.history.memory() : null;
-    return { sockets: this.connections.size, channels, topics: this.fanout.topicCount, framesSent: this.counters.frames, bytesSent: this.counters.bytes, mesh, history, engine: this.engine.health() };
+    return { sockets: this.socketRegistry.size, channels, topics: this.fanout.topicCount, framesSent: this.counters.frames, bytesSent: this.counters.bytes, mesh, history, engine: this.engine.health() };
   }
 
   /** Starts an HTTP server and listens (and on `metricsPort`, when set). Port 0 picks a free port. */
@@ -294,7 +283,7 @@ export class PlumeServer {
     this.transport.stopAccepting();
     this.disconnect(() => true, CLOSE.goingAway, 'server shutting down');
     this.presence.close();
-    await this.drained(drainMs);
+    await this.socketRegistry.drained(drainMs);
     this.fanout.close();
     await this.transport.close();
     await this.metricsPort?.close();
@@ -327,7 +316,8 @@ export class PlumeServer {
     }
   }
 
-  private hostForConnections(): ConnectionHost {
+  /** What each connection gets of this server: narrow parts, not the server (`socket/connection.ts`); the registry adds `removed`. */
+  private hostForConnections(): Omit<ConnectionHost, 'removed'> {
     return {
       limits: this.options,
       channels: {
@@ -345,11 +335,6 @@ export class PlumeServer {
       frameJson: this.frameJson,
       counters: this.counters,
       reportError: (err, context) => this.reportError(err, context),
-      removed: (connection) => {
-        this.log.debug?.('socket closed', { socketId: connection.socketId });
-        this.connections.delete(connection.socketId);
-        this.presence.socketClosed(connection.socketId);
-      },
     };
   }
 
@@ -372,22 +357,16 @@ export class PlumeServer {
     this.log.error(`error in ${context}:`, error);
   }
 
-  /** Resolves once every WebSocket finished closing, or after `ms`. */
-  private async drained(ms: number): Promise<void> {
-    const deadline = Date.now() + ms;
-    while (this.open.size > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-
   /** `/metrics`: the registry is built on the first scrape (prom-client loads then). */
   private async renderMetrics(): Promise<{ contentType: string; text: string }> {
-    this.registry ??= import('./metrics/registry').then(({ createRegistry }) => createRegistry(metricsSource({
+    this.metricsRegistry ??= import('./metrics/registry').then(({ createRegistry }) => createRegistry(metricsSource({
       counters: this.counters, engine: this.engine, engineTimings: this.engineTimings, fanout: this.fanout, presence: this.presence, mesh: this.mesh, api: this.api,
       sockets: () => {
         const { sockets, channels } = this.stats();
         return { sockets, channels };
       },
     })));
-    const registry = await this.registry;
+    const registry = await this.metricsRegistry;
     return { contentType: registry.contentType, text: await registry.metrics() };
   }
 
@@ -432,7 +411,7 @@ export class PlumeServer {
     this.budgetEvictionsSeen = evicted;
   }
 
-  /** Closes sockets that went silent or whose token expired; trims history now and then. */
+  /** Trims history now and then; closes sockets that went silent or whose token expired (`socket/registry.ts`). */
   private sweep(): void {
     const now = Date.now();
     if (now - this.lastHistorySweep > 60_000) {
@@ -440,93 +419,6 @@ export class PlumeServer {
       this.history.sweep?.();
       this.warnBudgetEvictions();
     }
-    for (const connection of [...this.connections.values()]) {
-      if (now - connection.lastSeen > this.options.heartbeatTimeoutMs) connection.close(CLOSE.heartbeatTimeout, 'heartbeat timeout');
-      else if (connection.expiresAt !== null && now >= connection.expiresAt) connection.close(CLOSE.unauthorized, 'token expired');
-    }
+    this.socketRegistry.sweep(now);
   }
-
-  /** A WebSocket: its connection exists at once (frames wait while it authenticates); a refusal is a close code. */
-  private accept(ws: WebSocket, request: IncomingMessage, params: Record<string, string>): void {
-    const unsupported = unsupportedVsn(params);
-    if (unsupported) return ws.close(CLOSE.badFrame, closeReason(unsupported));
-    this.opened(ws, request, params, () => new WebSocketClient(ws, request.socket, this.options.maxBufferedBytes, this.writes));
-  }
-
-  /**
-   * A y-websocket client of `topic`'s document (PROTOCOL.md §11): a Plume socket whose transport
-   * speaks y-websocket's messages (`docs/y-websocket.ts`), authenticated like any other.
-   */
-  private acceptYjs(ws: WebSocket, request: IncomingMessage, topic: string, params: Record<string, string>): void {
-    this.counters.yWebsocketConnections++;
-    this.opened(ws, request, { ...params, plume: '1' }, (socketId) => new YWebsocketClient(ws, topic, socketId, {
-      maxBufferedBytes: this.options.maxBufferedBytes,
-      maxPayloadBytes: this.options.maxPayloadBytes,
-      pingMs: Math.max(100, Math.floor(this.options.heartbeatTimeoutMs / 3)),
-      ephemeral: (message) => this.closing || this.pubsub.broadcast(message.topic, message),
-    }));
-  }
-
-  /** An upgraded socket: its connection exists at once, and is started once authenticated. */
-  private opened(ws: WebSocket, request: IncomingMessage, params: Record<string, string>, transport: (socketId: string) => ClientTransport): void {
-    if (this.closing) return ws.close(CLOSE.goingAway, closeReason('server shutting down'));
-    const socketId = randomBytes(9).toString('base64url');
-    this.open.add(ws);
-    ws.once('close', () => this.open.delete(ws));
-    this.log.debug?.('socket opened', { socketId, remote: request.socket.remoteAddress, plume: params.plume === '1' });
-    const connection = this.connect(transport(socketId), socketId, params);
-    this.identify(request, params, socketId).then(
-      (result) => connection.start(result.assigns, result.expiresAt, result.claims),
-      (refusal: Refusal) => connection.close(refusal.code, refusal.message),
-    ).catch((err: unknown) => {
-      // Starting or refusing the socket failed: it alone is closed, and the failure logged.
-      this.reportError(err, 'accepting a socket');
-      connection.close(CLOSE.internalError, 'internal error');
-    });
-  }
-
-  /**
-   * A long-poll session (PROTOCOL.md §1, Long-poll): authenticated before it
-   * exists, so a refusal is the answer to its first request.
-   */
-  private async openSession(request: IncomingMessage, params: Record<string, string>, create: (plume: boolean) => LongPollClient): Promise<SessionRefusal | null> {
-    const unsupported = unsupportedVsn(params);
-    if (unsupported) return { code: CLOSE.badFrame, reason: unsupported };
-    const socketId = randomBytes(9).toString('base64url');
-    let result: Awaited<ReturnType<typeof authenticate>>;
-    try {
-      result = await this.identify(request, params, socketId);
-    } catch (refusal) {
-      return { code: (refusal as Refusal).code, reason: (refusal as Refusal).message };
-    }
-    if (this.closing) return { code: CLOSE.goingAway, reason: 'server shutting down' };
-    this.log.debug?.('long-poll session opened', { socketId, remote: request.socket.remoteAddress, plume: params.plume === '1' });
-    const connection = this.connect(create(params.plume === '1'), socketId, params);
-    connection.start(result.assigns, result.expiresAt, result.claims);
-    return null;
-  }
-
-  private connect(transport: ClientTransport, socketId: string, params: Record<string, string>): Connection {
-    this.counters.connections++;
-    const connection = new Connection(transport, this.connectionHost, socketId, params.plume === '1', Date.now());
-    this.connections.set(socketId, connection);
-    this.presence.socketOpened(socketId, params[TAB_PARAM]);
-    return connection;
-  }
-
-  /** The socket's assigns, or a {@link Refusal} (an unexpected failure becomes 1011, logged). */
-  private identify(request: IncomingMessage, params: Record<string, string>, socketId: string): ReturnType<typeof authenticate> {
-    const { verifier, options } = this;
-    return authenticate({ verifier, allowQueryToken: options.allowQueryToken, hook: this.connectHook, request, params, socketId }).catch((refusal: unknown) => {
-      const { code, message, cause } = refusal instanceof Refusal ? refusal : new Refusal(CLOSE.internalError, 'connect failed', refusal);
-      if (code === CLOSE.internalError) this.reportError(cause, message === 'connect hook failed' ? 'connect hook' : `connect (${message})`);
-      throw refusal instanceof Refusal ? refusal : new Refusal(code, message, cause);
-    });
-  }
-}
-
-/** Why a connection's `vsn` cannot be served, or null (PROTOCOL.md §1). */
-function unsupportedVsn(params: Record<string, string>): string | null {
-  const vsn = params.vsn ?? VSN;
-  return /^2\.\d+\.\d+$/.test(vsn) ? null : `unsupported vsn ${vsn.slice(0, 20)}: use 2.0.0`;
 }

@@ -67,7 +67,7 @@ describe('WebSocketProbe', () => {
     expect(running.closedWith?.code).toBe(1000);
     running.open();
 
-    let resolve!: () => void;
+    let resolve!: (value?: unknown) => void;
     probe.schedule(0, () => new Promise((r) => (resolve = r)).then(open), (opened) => results.push(opened));
     clock.advance(0);
     probe.cancel();

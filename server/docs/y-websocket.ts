@@ -107,7 +107,7 @@ export interface YWebsocketDeps {
 /**
  * @example
  * const client = new YWebsocketClient(ws, 'room:notes', socketId, { maxBufferedBytes, maxPayloadBytes, pingMs: 20_000, ephemeral });
- * server.connect(client, socketId, { ...params, plume: '1' }); // then start() once authenticated
+ * // The socket registry (`socket/registry.ts`) wraps it in a Connection with `plume: '1'`, then start()s it once authenticated.
  */
 export class YWebsocketClient implements ClientTransport {
   readonly kind = 'y-websocket';
