@@ -14,7 +14,7 @@ import { CLOSE, EXTENSION_EVENTS, isPayload, isReservedEvent, type Payload } fro
 import type { ConnectHook } from './auth/connect';
 import type { Assigns, ChannelHandler } from './channels/channel';
 import type { ChannelInstance } from './channels/instance';
-import type { ConnectionHost } from './socket/connection';
+import type { ConnectionHost } from './socket/host';
 import { SocketRegistry, type SocketInfo } from './socket/registry';
 import { Extensions } from './socket/extensions';
 import { historyExtension } from './delivery/history-extension';

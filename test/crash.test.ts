@@ -8,7 +8,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConnectRefused } from '../server/auth/connect';
-import { closeReason } from '../server/socket/connection';
+import { closeReason } from '../server/transport/websocket';
 import { RawClient, health, useServers } from './helpers';
 import { deadline } from './waiting';
 

@@ -5,79 +5,26 @@
  * Responsible for the protocol rules of `docs/PROTOCOL.md` §2–§5 for one
  * socket: framing errors, limits, join/leave/push dispatch, duplicate joins
  * and the channel cap. Not responsible for authentication (done before
- * `start`), routing (the host) or fan-out.
+ * `start`), routing or fan-out (what it needs of the server is `host.ts`).
  */
 import {
   CLOSE, EVENTS, PHOENIX_TOPIC, REASONS, decode, decodeClientFrame, encode, isReservedEvent, peekHeader, withinDepth,
   type FrameHeader, type Message, type Meta, type Payload,
 } from '../../src/protocol';
 import type { TokenClaims } from '../auth/token';
-import type { Assigns, ChannelHandler, Reply } from '../channels/channel';
+import type { Assigns, Reply } from '../channels/channel';
 import { ChannelInstance, type ChannelHost } from '../channels/instance';
 import { ChannelTable } from '../channels/table';
 import { planJoin } from '../delivery/replay';
-import { UNAVAILABLE, type BroadcastLog, type Position, type StoredBroadcast } from '../engine/engine';
-import type { PublicKeyInfo } from '../mesh/signer';
-import type { ServerCounters } from '../metrics/counters';
+import { UNAVAILABLE, type Position, type StoredBroadcast } from '../engine/engine';
 import type { ClientTransport } from '../transport/client';
-import { closeReason } from '../transport/websocket';
-import type { FrameJson } from '../wire/frame-json';
 import { textFrame, type WireFrame } from '../wire/frame';
-import type { AtMostOnce, Outcome } from './at-most-once';
+import type { Outcome } from './at-most-once';
 import { durablePush } from './durable-push';
-import type { ExtensionSocket, Extensions } from './extensions';
+import type { ExtensionSocket } from './extensions';
 import { SocketLimits } from '../limits/socket-limits';
-import type { RateLimits } from '../limits/rates';
 import { FairShare } from '../limits/fair-share';
-
-/** The limits a connection enforces (from the server's options). */
-export interface ConnectionLimits {
-  readonly maxPayloadBytes: number;
-  readonly maxPayloadDepth: number;
-  readonly maxChannelsPerSocket: number;
-  /** Most broadcasts a join replays. */
-  readonly historyLimit: number;
-  /** Most payload bytes one history page or join replay carries. */
-  readonly historyPageBytes: number;
-  /** The per-socket budgets (PROTOCOL.md §5, rate limits), or null when off. */
-  readonly rateLimit: RateLimits | null;
-}
-
-/** Where a connection's channels get their handlers and their broadcasts (the server's router and fan-out). */
-export interface ChannelServices {
-  route(topic: string): ChannelHandler | undefined;
-  /** Adds a joined channel to its topic's fan-out, holding broadcasts for it; resolves once live. */
-  subscribe(instance: ChannelInstance): Promise<void>;
-  unsubscribe(instance: ChannelInstance): void;
-  replay(instance: ChannelInstance, epoch: string, entries: readonly StoredBroadcast[]): void;
-  /** Sends a joined channel what was held for it after `(epoch, seq)`; from then on it is live. */
-  release(instance: ChannelInstance, epoch: string | null, seq: number): void;
-  broadcast(topic: string, event: string, payload: Payload | Uint8Array, options: { exclude?: string; id?: string; user: string }): Promise<Position>;
-}
-
-/**
- * What a connection needs from its server: narrow parts, each for one concern, rather than the server
- * itself (so a second transport, or a test, wires a connection without one).
- */
-export interface ConnectionHost {
-  readonly limits: ConnectionLimits;
-  readonly channels: ChannelServices;
-  /** Order and history, for planning a join's replay. */
-  readonly history: BroadcastLog;
-  /** Applies message ids at most once. */
-  readonly once: AtMostOnce;
-  /** The handlers of `plume:*` events. */
-  readonly extensions: Extensions;
-  /** The mesh's public keys for a joining member that asked to mesh, or null when the mesh is off. */
-  meshKeys(): PublicKeyInfo[] | null;
-  /** The frame in hand while a push's handler runs (`wire/frame-json.ts`). */
-  readonly frameJson: FrameJson;
-  /** What the server counts (frames and bytes both ways, joins, ...), read by `/metrics`. */
-  readonly counters: ServerCounters;
-  reportError(error: unknown, context: string): void;
-  /** The connection is gone. */
-  removed(connection: Connection): void;
-}
+import type { ConnectionHost } from './host';
 
 /** The payload bytes a history entry costs the socket's history budget. */
 export function entryBytes(entry: StoredBroadcast): number {
@@ -89,8 +36,6 @@ const MAX_ID_LENGTH = 128;
 
 /** Frames accepted while the connect hook runs; more closes the socket. */
 const MAX_PENDING_FRAMES = 64;
-
-export { closeReason };
 
 export class Connection implements ChannelHost, ExtensionSocket {
   readonly socketId: string;

@@ -30,7 +30,8 @@ import type { LongPollClient } from '../transport/longpoll';
 import type { SessionRefusal } from '../transport/longpoll-endpoint';
 import type { WriteScheduler } from '../transport/outbound';
 import { WebSocketClient, closeReason } from '../transport/websocket';
-import { Connection, type ConnectionHost } from './connection';
+import { Connection } from './connection';
+import type { ConnectionHost } from './host';
 
 /**
  * What `disconnect` and `sockets()` describe of a socket.
