@@ -116,7 +116,10 @@ export class PlumeServer {
     this.pubsub = new PubSub(this.engine.pubsub, (err, topic) => this.reportError(err, `pubsub ${topic}`));
     // Timed only when the engine is outside this process: the memory engine's publish is the fan-out benchmark's path.
     this.engineTimings = this.engine.name === 'memory' ? null : newEngineTimings();
-    this.history = this.engineTimings ? timedLog(new CoalescedLog(this.engine.log), this.engineTimings, this.counters) : new CoalescedLog(this.engine.log);
+    // Reads are kept a moment only where the store is a round trip away (engine/coalesce.ts); a kept
+    // window's oldest entry may be that much past historyMaxAgeMs, so at most a hundredth of it.
+    const coalesced = new CoalescedLog(this.engine.log, { cacheMs: this.engine.name === 'memory' ? 0 : Math.min(1000, Math.floor(this.options.historyMaxAgeMs / 100)) });
+    this.history = this.engineTimings ? timedLog(coalesced, this.engineTimings, this.counters) : coalesced;
     this.once = new AtMostOnce(this.engine.dedupe, { onError: (err) => this.reportError(err, 'dedupe store') });
     this.mesh = this.options.mesh ? new MeshRegistry(this.options.mesh, this.log) : null;
     this.fanout = new Fanout(this.pubsub, this.history, this.mesh, this.writes, (err, context) => this.reportError(err, context));

@@ -9,8 +9,8 @@
  *      publishers on node A, every member on node B, one Redis; then p99
  *      broadcast latency across the nodes at half Socket.IO's maximum;
  *   3. a recovery storm: clients reconnecting at once to a restarted node,
- *      each resuming after missed broadcasts, with the server's merging of
- *      identical history reads on and off: time until all recovered, and
+ *      each resuming after missed broadcasts, with the server's merged and
+ *      kept history reads on and off: time until all recovered, and
  *      Redis commands per recovered client;
  *   4. the publish path alone at full histories (no sockets): CPU per
  *      broadcast of the node and of Redis, every publish also trimming;
@@ -206,7 +206,7 @@ async function crossLatency(config, files, pinned, crossRows) {
   return out;
 }
 
-/** Part 3: the recovery storm, with merging of identical history reads on and off. */
+/** Part 3: the recovery storm, with merged and kept history reads (engine/coalesce.ts) on and off. */
 async function storms(config, files, pinned) {
   const rows = [];
   for (const layout of config.storm.layouts) {

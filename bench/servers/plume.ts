@@ -14,9 +14,9 @@
  * its rate limit off (the HTTP publish part of `npm run bench`).
  *
  * For `npm run bench:cluster`: `--redis <url>` uses the Redis engine
- * (`--node-id` names the node), and `--no-coalesce` turns off the merging
- * of identical history reads in flight, for the recovery storm's
- * comparison (a bench-only switch, see below).
+ * (`--node-id` names the node), and `--no-coalesce` makes every history
+ * read ask the engine (no merging of reads in flight, nothing kept), for
+ * the recovery storm's comparison (a bench-only switch, see below).
  */
 import { PlumeServer, ok, type ChannelHandler } from '../../server/index';
 import { CoalescedLog } from '../../server/engine/coalesce';
@@ -41,7 +41,8 @@ const server = new PlumeServer({
 if (process.argv.includes('--no-coalesce')) {
   // Bench-only: joins and history pages read through the engine's log wrapped in CoalescedLog, which
   // the server hands to its channels when it is made (so replacing `server.history` afterwards, as
-  // this switch once did, changed nothing); its merging reads pass straight through instead.
+  // this switch once did, changed nothing); its reads pass straight through instead (nothing merged
+  // or kept).
   const merging = CoalescedLog.prototype as unknown as { log: BroadcastLog; window: BroadcastLog['window']; read: BroadcastLog['read'] };
   merging.window = function (this: { log: BroadcastLog }, topic) { return this.log.window(topic); };
   merging.read = function (this: { log: BroadcastLog }, topic, from, to, limit) { return this.log.read(topic, from, to, limit); };
