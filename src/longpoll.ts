@@ -26,9 +26,6 @@ export interface LongPollOptions {
 /** A POST carries at most this many bytes of frames (one larger frame goes alone). */
 const BATCH_BYTES = 512 * 1024;
 
-/** The close code of a session lost without one from the server (like a WebSocket's abnormal closure). */
-const ABNORMAL = 1006;
-
 interface Answer {
   status?: number;
   token?: string;
@@ -174,7 +171,7 @@ export class LongPoll implements WebSocketLike {
       return typeof answer === 'object' && answer !== null ? answer : { status: response.status };
     } catch {
       // Unreachable, timed out, or an answer that is not JSON (a proxy's error page): lost, as a WebSocket would be.
-      if (this.readyState !== LongPoll.CLOSED) this.end(ABNORMAL, controller.signal.aborted ? 'long-poll request timed out' : 'long-poll request failed', false);
+      if (this.readyState !== LongPoll.CLOSED) this.end(CLOSE.abnormal, controller.signal.aborted ? 'long-poll request timed out' : 'long-poll request failed', false);
       return null;
     } finally {
       clearTimeout(timer);
@@ -184,7 +181,7 @@ export class LongPoll implements WebSocketLike {
 
   /** The server ended the session, or refused it: its close code when it gave one. */
   private lost(answer: Answer, fallback: string): void {
-    const code = typeof answer.code === 'number' ? answer.code : answer.status === 403 ? CLOSE.forbidden : ABNORMAL;
+    const code = typeof answer.code === 'number' ? answer.code : answer.status === 403 ? CLOSE.forbidden : CLOSE.abnormal;
     this.end(code, typeof answer.reason === 'string' ? answer.reason : fallback, false);
   }
 

@@ -63,6 +63,8 @@ export const CLOSE = {
   invalidData: 1007,
   tooBig: 1009,
   internalError: 1011,
+  /** Never sent: what a WebSocket (or long-poll session) reports when it ended without a close frame, or never opened. */
+  abnormal: 1006,
   /** Long-poll only: the server is at its connection limits (as an upgrade refused with 503 or 429); try again later. */
   tryAgainLater: 1013,
   badFrame: 4400,

@@ -64,9 +64,6 @@ const FLOODING_EXTRA_TRIES = 5;
 /** How long a heartbeat sent because the page became visible may take (ms). */
 const VISIBLE_PROBE_MS = 5_000;
 
-/** The close code of a connection lost without a close frame. */
-const ABNORMAL = 1006;
-
 /**
  * A connection that stays up by itself: it reconnects with backoff, rejoins
  * channels, pauses while the browser is offline and checks itself when the
@@ -241,7 +238,7 @@ export class Socket {
     const generation = ++this.generation;
     this.transition('connecting', reason);
     this.connectTimer = this.options.clock.setTimeout(() => {
-      if (generation === this.generation) this.countEnded(ABNORMAL);
+      if (generation === this.generation) this.countEnded(CLOSE.abnormal);
       this.lost(generation, 'connect timeout');
     }, this.options.timeoutMs);
     const token = this.options.token;

@@ -10,6 +10,7 @@
  * Responsible for the counting and the delays. Not responsible for opening
  * anything or for timers (`socket.ts`, `probe.ts`).
  */
+import { CLOSE } from './protocol';
 
 /** The transport a socket uses: `websocket`, or `longpoll` where WebSockets cannot be opened. */
 export type TransportKind = 'websocket' | 'longpoll';
@@ -25,9 +26,6 @@ const FAILED_OPENS_AFTER_WORKING = 5;
 
 /** While on long-poll, the first WebSocket probe comes this soon (ms). */
 const FIRST_PROBE_MS = 5_000;
-
-/** The close code of a connection lost without a close frame: how a browser reports a WebSocket it could not open. */
-const ABNORMAL = 1006;
 
 /**
  * @example
@@ -62,7 +60,7 @@ export class TransportChoice {
     if (!this.fallback) return;
     const lasted = openFor ?? 0;
     if (this.kind === 'websocket' && lasted >= STABLE_MS) this.webSocketsWork = true;
-    const failed = code === ABNORMAL && lasted < STABLE_MS;
+    const failed = code === CLOSE.abnormal && lasted < STABLE_MS;
     const threshold = this.webSocketsWork ? FAILED_OPENS_AFTER_WORKING : FAILED_OPENS_BEFORE_FALLBACK;
     if (this.kind === 'longpoll') {
       if (failed && openFor === null) {

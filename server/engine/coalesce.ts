@@ -135,24 +135,25 @@ export class CoalescedLog implements BroadcastLog {
     this.log.sweep?.();
   }
 
-  /** A kept answer that may still serve, or null. */
+  /** A kept answer that may still serve, or null: nothing reached the topic since it was asked, and it is young enough. */
   private fresh<T>(watched: Watched, kept: Kept<T> | null | undefined): T | null {
-    if (!kept || kept.version !== watched.version || watched.live === 0 || this.now() - kept.at >= this.cacheMs) return null;
+    if (!kept || kept.version !== watched.version || this.now() - kept.at >= this.cacheMs) return null;
     this.kept++;
     return kept.value;
   }
 
   /**
-   * Keeps what `asked` answers for the topic, if the topic is watched by a live subscription now and
-   * nothing reached it before the answer came (else the answer may predate a broadcast already seen).
+   * Keeps what `asked` answers for the topic, if a live subscription watches it now, under the version
+   * of now: a broadcast that reaches the topic before the answer comes (or any time after) moves the
+   * version on, and `fresh` then refuses the answer. A subscription that ends moves it on too, so only
+   * answers asked while one was live can ever serve.
    */
   private keep<T>(topic: string, asked: Promise<T>, store: (into: Watched, answer: Kept<T>) => void): Promise<T> {
     const watched = this.watched.get(topic);
     if (this.cacheMs <= 0 || !watched || watched.live === 0) return asked;
-    const version = watched.version;
-    const at = this.now();
+    const answer = { version: watched.version, at: this.now() };
     return asked.then((value) => {
-      if (watched.version === version && this.watched.get(topic) === watched) store(watched, { value, version, at });
+      store(watched, { value, ...answer });
       return value;
     });
   }
